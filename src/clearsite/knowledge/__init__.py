@@ -7,6 +7,7 @@ immutable `Knowledge` with the indexes identification and assessment need.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ class KnowledgeError(ValueError):
     """A knowledge file is malformed; the message names the file, entry and field."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: it is a cache key for lookups
 class Knowledge:
     companies: dict[str, Company]
     brands: tuple[Brand, ...]
@@ -71,7 +72,11 @@ class Knowledge:
         return self.companies[company_id]
 
     def owners_at(self, company_id: str, when: date | None) -> list[Ownership]:
-        return [o for o in self.companies[company_id].owners if o.valid_at(when)]
+        """Owners at a date; with no date, the owners today (those whose ownership has not ended)."""
+        owners = self.companies[company_id].owners
+        if when is None:
+            return [o for o in owners if o.valid_to is None]
+        return [o for o in owners if o.valid_at(when)]
 
     def controllers(self, company_id: str, when: date | None) -> list[str]:
         """The chain of controlling owners above a company at a date, nearest first."""
@@ -192,15 +197,19 @@ def _cross_check(k: Knowledge) -> None:
 
 
 def load_knowledge(directory: Path | None = None) -> Knowledge:
-    """Read, validate and index the knowledge files in `directory` (the packaged data by default)."""
+    """Read, validate and index the knowledge files in `directory`.
+
+    Default: $CLEARSITE_KNOWLEDGE_DIR when set (a department's reviewed copy), else the packaged data.
+    """
     if directory is None:
-        return _load_packaged()
+        override = os.environ.get("CLEARSITE_KNOWLEDGE_DIR")
+        return _load_cached(Path(override)) if override else _load_cached(DATA_DIR)
     return _load(Path(directory))
 
 
 @cache
-def _load_packaged() -> Knowledge:
-    return _load(DATA_DIR)
+def _load_cached(directory: Path) -> Knowledge:
+    return _load(directory)
 
 
 def _load(directory: Path) -> Knowledge:

@@ -1,0 +1,3 @@
+from clearsite.cli import main
+
+main()

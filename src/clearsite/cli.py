@@ -1,0 +1,317 @@
+"""The command line: a thin face on the library. Each command parses options and calls one function.
+
+Machine-readable output goes to stdout; progress and logs go to stderr. Bad input exits non-zero
+with one line on stderr that names the file, row or field.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clearsite import pipeline
+from clearsite.knowledge import KnowledgeError, load_knowledge
+from clearsite.models import Network, Site
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None,
+                  pretty_exceptions_enable=False)
+site_app = typer.Typer(no_args_is_help=True, help="Departments' sites and their networks.")
+import_app = typer.Typer(no_args_is_help=True, help="Import registers and scanner output as observations.")
+knowledge_app = typer.Typer(no_args_is_help=True, help="The knowledge base shipped in the package.")
+app.add_typer(site_app, name="site")
+app.add_typer(import_app, name="import")
+app.add_typer(knowledge_app, name="knowledge")
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+
+class Format(StrEnum):
+    json = "json"
+    table = "table"
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar="CLEARSITE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///clearsite.db)."),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="json for scripts, table for people.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Assess at this date (YYYY-MM-DD); default today.")]
+
+
+class UserError(Exception):
+    """Bad input: shown as one line on stderr, exit status 2."""
+
+
+def _engine(db: str | None):  # type: ignore[no-untyped-def]
+    from clearsite.store.db import open_database
+
+    return open_database(db)
+
+
+def _as_of(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"--as-of {text!r}: expected a date as YYYY-MM-DD") from exc
+
+
+def _short_name(knowledge: Any, company_id: str) -> str:
+    company = knowledge.companies[company_id]
+    return company.aliases[0] if company.aliases else company.name
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# --------------------------------------------------------------------------- site
+
+
+@site_app.command("add")
+def site_add(
+    name: Annotated[str, typer.Argument(help="Site name (kept internal; never published).")],
+    department: Annotated[str, typer.Option("--department", help="Owning department.")],
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    holds_secret: Annotated[bool, typer.Option("--holds-secret", help="Routinely holds SECRET or above.")] = False,
+    dv_hub: Annotated[bool, typer.Option("--dv-hub", help="Hosts a significant share of DV-cleared staff.")] = False,
+    ministerial: Annotated[bool, typer.Option("--ministerial", help="Routinely used by Ministers.")] = False,
+    socpa: Annotated[bool, typer.Option("--socpa", help="A SOCPA 2005 designated site.")] = False,
+    network: Annotated[list[str] | None, typer.Option("--network", help="A network of the site (CIDR).")] = None,
+    core_network: Annotated[list[str] | None, typer.Option("--core-network", help="A departmental core network.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a site; it is sensitive when any of the four UK criteria holds."""
+    from clearsite.store.sites import add_site
+
+    networks = tuple(Network(c) for c in network or []) + tuple(Network(c, core=True) for c in core_network or [])
+    site = Site(name, department, region, holds_secret, dv_hub, ministerial, socpa, networks)
+    engine = _engine(db)
+    with engine.begin() as conn:
+        site_id = add_site(conn, site)
+    sensitivity = "sensitive (" + ", ".join(site.sensitivity_criteria) + ")" if site.sensitive else "not sensitive"
+    err.print(f"added site {site_id}: {name!r}, {sensitivity}, {len(networks)} network(s)")
+
+
+@site_app.command("list")
+def site_list(db: DbOption = None, format: FormatOption = Format.table) -> None:
+    """List sites with their sensitivity and networks."""
+    from clearsite.store.sites import load_sites
+
+    with _engine(db).connect() as conn:
+        sites = load_sites(conn)
+    rows = [{"id": i, "name": s.name, "department": s.department, "region": s.region, "sensitive": s.sensitive,
+             "criteria": list(s.sensitivity_criteria),
+             "networks": [{"cidr": n.cidr, "core": n.core} for n in s.networks]} for i, s in sorted(sites.items())]
+    if format == Format.json:
+        _print_json(rows)
+        return
+    table = Table("id", "site", "department", "region", "sensitive", "networks")
+    for r in rows:
+        nets = ", ".join(n["cidr"] + (" (core)" if n["core"] else "") for n in r["networks"])
+        table.add_row(str(r["id"]), r["name"], r["department"], r["region"] or "", ", ".join(r["criteria"]) or "no", nets)
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@import_app.command("register")
+def import_register(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX asset register.")],
+    site: Annotated[str | None, typer.Option("--site", help="Place every row at this site.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="YAML: 'Header as written: field'.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse the whole file if any row is bad.")] = False,
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Import an asset register; junk rows are reported with their row numbers and skipped."""
+    from clearsite.sources.register import load_mapping
+
+    columns = load_mapping(mapping) if mapping else None
+    report = pipeline.import_register(_engine(db), file, load_knowledge(), site=site, mapping=columns, strict=strict)
+    for line in report.skipped:
+        err.print(f"skipped: {line}", markup=False)
+    for line in report.warnings:
+        err.print(f"warning: {line}", markup=False)
+    summary = {"file": report.file, "rows_read": report.rows_read, "stored": report.stored,
+               "already_imported": report.duplicates, "new_devices": report.new_devices,
+               "identified": report.identified, "skipped": len(report.skipped), "warnings": len(report.warnings)}
+    if format == Format.json:
+        _print_json(summary)
+    else:
+        err.print(f"{report.file}: {report.rows_read} rows read, {report.stored} stored "
+                  f"({report.duplicates} already imported), {report.new_devices} new devices, "
+                  f"{len(report.skipped)} skipped, {len(report.warnings)} warnings", markup=False)
+
+
+# --------------------------------------------------------------------------- devices, identify, assess
+
+
+@app.command()
+def devices(
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """List devices with who made them, the NIL verdict, and the evidence."""
+    knowledge = load_knowledge()
+    when = _as_of(as_of)
+    rows = (pipeline.device_json(v, knowledge, when) for v, _ in pipeline.iter_devices(_engine(db), site))
+    if format == Format.json:
+        sys.stdout.write("[")
+        for index, row in enumerate(rows):
+            sys.stdout.write(("," if index else "") + "\n" + json.dumps(row, ensure_ascii=False, default=str))
+        sys.stdout.write("\n]\n")
+        return
+    table = Table("id", "site", "badge", "model", "class", "producer", "NIL", "conf.")
+    for row in rows:
+        producer = _short_name(knowledge, row["producer"]["id"]) if row["producer"] else "—"
+        table.add_row(str(row["id"]), row["site"], row["label_brand"] or "—", row["model"] or "—",
+                      row["device_class"], producer, row["nil_subject"], f"{row['confidence']:.2f}")
+    out.print(table)
+
+
+@app.command("identify")
+def identify_one(
+    brand: Annotated[str | None, typer.Option("--brand")] = None,
+    model: Annotated[str | None, typer.Option("--model")] = None,
+    serial: Annotated[str | None, typer.Option("--serial")] = None,
+    mac: Annotated[str | None, typer.Option("--mac")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    firmware: Annotated[str | None, typer.Option("--firmware")] = None,
+    banner: Annotated[list[str] | None, typer.Option("--banner", help="Any banner text (repeatable).")] = None,
+    installed: Annotated[str | None, typer.Option("--installed", help="Install date YYYY-MM-DD.")] = None,
+    as_of: AsOfOption = None,
+    format: FormatOption = Format.json,
+) -> None:
+    """Identify one item without touching the database."""
+    from clearsite.identify import identify, register_evidence
+    from clearsite.models import Evidence, Signal
+    from clearsite.pipeline import DeviceView
+
+    knowledge = load_knowledge()
+    evidence = register_evidence("command line", brand=brand, model=model, serial=serial, mac=mac,
+                                 description=description, firmware=firmware)
+    evidence += [Evidence(Signal.BANNER, b, "command line --banner") for b in banner or []]
+    if not evidence:
+        raise UserError("give at least one of --brand, --model, --serial, --mac, --description, --firmware, --banner")
+    install = _as_of(installed) if installed else None
+    identity = identify(evidence, knowledge, install)
+    view = DeviceView(0, "", None, mac, serial, None, install, None, identity,
+                      [link.as_dict() for link in identity.evidence])
+    result = pipeline.device_json(view, knowledge, _as_of(as_of))
+    for key in ("id", "site", "ip", "location"):
+        result[key] = None
+    if format == Format.json:
+        _print_json(result)
+    else:
+        out.print(result)
+
+
+@app.command()
+def assess(
+    as_of: AsOfOption = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="Policy id (default: by jurisdiction).")] = None,
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Assess every device against the policy and store the findings."""
+    when = _as_of(as_of)
+    try:
+        findings = pipeline.assess_all(_engine(db), load_knowledge(), when, policy)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if format == Format.json:
+        _print_json([f.as_dict() for f in findings])
+        return
+    from collections import Counter
+
+    counts = Counter((f.policy, f.obligation, f.status.value) for f in findings)
+    table = Table("policy", "obligation", "status", "devices")
+    for (pol, obligation, status), count in sorted(counts.items()):
+        table.add_row(pol, obligation, status, str(count))
+    out.print(table)
+
+
+@app.command()
+def report(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for report.html, devices.csv, report.xlsx, report.json.")],
+    as_of: AsOfOption = None,
+    policy: Annotated[str | None, typer.Option("--policy")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the internal findings report (not for publication: it names sites)."""
+    try:
+        files = pipeline.write_report(_engine(db), load_knowledge(), out_dir, _as_of(as_of), policy)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    err.print(f"wrote {files.html}, {files.csv}, {files.xlsx}, {files.json}", markup=False)
+    sys.stdout.write(f"{files.html}\n")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo's registers and reports.")] = Path("demo-out"),
+    db: DbOption = None,
+) -> None:
+    """Build the demo department into the database and run the whole pipeline."""
+    from clearsite.demo import run_demo
+
+    run_demo(_engine(db), load_knowledge(), out_dir, out, err)
+
+
+# --------------------------------------------------------------------------- knowledge
+
+
+@knowledge_app.command("check")
+def knowledge_check(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Check these files instead of the packaged ones.")] = None,
+) -> None:
+    """Validate the knowledge files and print what they hold."""
+    knowledge = load_knowledge(directory)
+    err.print(f"knowledge {knowledge.version}: {len(knowledge.companies)} companies, {len(knowledge.brands)} brands, "
+              f"{len(knowledge.patterns)} patterns, {len(knowledge.fingerprints)} fingerprints, "
+              f"{len(knowledge.oui.registrants)} OUI registrants, {len(knowledge.designations)} designations, "
+              f"{len(knowledge.policies)} policies: OK")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main() -> None:
+    """Run the CLI, turning known bad-input errors into one line on stderr and exit status 2."""
+    from clearsite.sources.register import RegisterError
+    from clearsite.store.db import DatabaseError
+    from clearsite.store.sites import SiteError
+
+    try:
+        app(standalone_mode=False)
+    except (UserError, KnowledgeError, RegisterError, pipeline.ImportRefused, SiteError, DatabaseError) as exc:
+        err.print(f"clearsite: error: {exc}", markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        err.print("clearsite: interrupted; what was already stored is kept")
+        raise SystemExit(130) from None
+    except (typer.Exit, SystemExit) as exc:
+        raise SystemExit(getattr(exc, "exit_code", getattr(exc, "code", 0))) from None
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if isinstance(exc, click.exceptions.Abort):
+            raise SystemExit(130) from None
+        raise

@@ -1,0 +1,31 @@
+"""Identification: evidence about an item → its producer, label brand, model and class, with the why."""
+
+from __future__ import annotations
+
+from clearsite.identify.engine import MIN_PRODUCER_CONFIDENCE, identify
+from clearsite.models import Evidence, Signal
+
+
+def register_evidence(
+    source: str,
+    *,
+    brand: str | None = None,
+    model: str | None = None,
+    serial: str | None = None,
+    mac: str | None = None,
+    description: str | None = None,
+    firmware: str | None = None,
+) -> list[Evidence]:
+    """The evidence a register row (or a command line) gives, skipping empty fields."""
+    pairs = (
+        (Signal.BRAND, brand),
+        (Signal.MODEL, model),
+        (Signal.SERIAL, serial),
+        (Signal.MAC, mac),
+        (Signal.DESCRIPTION, description),
+        (Signal.FIRMWARE, firmware),
+    )
+    return [Evidence(signal, value.strip(), source) for signal, value in pairs if value and value.strip()]
+
+
+__all__ = ["identify", "register_evidence", "MIN_PRODUCER_CONFIDENCE"]

@@ -1,0 +1,274 @@
+"""Evidence → identity: who made it, what badge it wears, what it is, how sure, and why.
+
+Each piece of evidence becomes a link that supports a producer with a weight. Independent links
+for the same corporate group add up (noisy-OR); links for another group are contradictions and
+lower the confidence. A lone MAC prefix never reaches the confidence needed for a firm verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from clearsite.identify import oui
+from clearsite.identify.brands import BrandMatch, find_brand_in_text, producers_for, resolve_brand
+from clearsite.knowledge import Knowledge
+from clearsite.knowledge.names import normalise_mac, normalise_model
+from clearsite.knowledge.schema import Fingerprint, ModelPattern
+from clearsite.models import Evidence, EvidenceLink, Identity, Signal
+
+BRAND_WEIGHT = 0.85  # a badge is good evidence of the producer behind it, scaled by the relabel's confidence
+VENDOR_WEIGHT = 0.7  # a vendor name a device reports about itself
+DESCRIPTION_BRAND_WEIGHT = 0.5  # a brand named somewhere in free text
+OUI_WEIGHT = 0.45  # below the 0.5 needed for a firm verdict: an OUI names the NIC registrant, not the product
+AMBIGUOUS_PATTERN_WEIGHT = 0.2  # a pattern that needs brand context, seen without it
+FUZZY_FACTOR = 0.9  # a misspelt brand counts a little less than an exact one
+MIN_PRODUCER_CONFIDENCE = 0.3  # below this we name no producer at all
+_PATTERN_SIGNALS = {Signal.MODEL: "model", Signal.SERIAL: "serial", Signal.FIRMWARE: "firmware"}
+_BRAND_SIGNALS = (Signal.BRAND, Signal.VENDOR)
+
+
+@dataclass(slots=True)
+class _Tally:
+    links: list[EvidenceLink] = field(default_factory=list)
+    label_brands: list[tuple[str, float, str]] = field(default_factory=list)  # (brand, weight, origin)
+    classes: list[tuple[str, float]] = field(default_factory=list)
+    models: list[tuple[str, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def support(self, ev: Evidence, producer: str | None, weight: float, note: str = "") -> None:
+        self.links.append(EvidenceLink(ev.signal.value, ev.value, ev.source, producer, weight, note))
+
+
+def identify(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None = None) -> Identity:
+    """Identify one item from all the evidence about it. `when` is its install or production date."""
+    tally = _Tally()
+    brand_matches = _brands(evidence, knowledge, tally)
+    label = brand_matches[0][1].brand.name if brand_matches else None
+    model = _first_model(evidence)
+    if model:
+        tally.models.append((model, 1.0))
+
+    for ev in evidence:
+        field_name = _PATTERN_SIGNALS.get(ev.signal)
+        if field_name:
+            _patterns(ev, field_name, label, knowledge, tally)
+        elif ev.signal == Signal.MAC:
+            _mac(ev, knowledge, tally)
+        elif ev.signal == Signal.OUI:
+            _registrant(ev, ev.value, knowledge, tally)
+        elif ev.signal == Signal.DESCRIPTION:
+            _description_class(ev, knowledge, tally)
+        if ev.signal not in (Signal.BRAND, Signal.MODEL, Signal.SERIAL, Signal.MAC, Signal.DESCRIPTION):
+            _fingerprints(ev, knowledge, tally)
+
+    if label is None and tally.label_brands:
+        label = max(tally.label_brands, key=lambda b: b[1])[0]
+        relabel = resolve_brand(label, knowledge)
+        if relabel is not None:
+            brand_matches.append((Evidence(Signal.BRAND, label, "derived from device evidence"), relabel, 0.6))
+    best_model = max(tally.models, key=lambda m: m[1])[0] if tally.models else None
+    if best_model and model is None and not tally.classes:
+        # A model read out of a serial tells the class, but it is the same evidence: no extra support.
+        tally.classes.extend((p.device_class, p.weight * 0.8) for p, _ in _matching_patterns(best_model, "model", knowledge)
+                             if p.device_class and not p.brands)
+    for ev, match, scale in brand_matches:
+        _brand_producers(ev, match, scale, best_model, when, knowledge, tally)
+
+    return _verdict(tally, label, best_model, when, knowledge)
+
+
+def _first_model(evidence: Sequence[Evidence]) -> str | None:
+    for ev in evidence:
+        if ev.signal == Signal.MODEL:
+            model = normalise_model(ev.value)
+            if model:
+                return model
+    return None
+
+
+def _brands(evidence: Sequence[Evidence], knowledge: Knowledge, tally: _Tally) -> list[tuple[Evidence, BrandMatch, float]]:
+    """Brand text, strongest kind first: the badge, then a self-reported vendor, then free text."""
+    found: list[tuple[Evidence, BrandMatch, float]] = []
+    for signal, scale in ((Signal.BRAND, 1.0), (Signal.VENDOR, VENDOR_WEIGHT / BRAND_WEIGHT)):
+        for ev in evidence:
+            if ev.signal != signal or not ev.value.strip():
+                continue
+            match = resolve_brand(ev.value, knowledge)
+            if match is None:
+                tally.support(ev, None, 0.0, "brand not in the knowledge base")
+                continue
+            found.append((ev, match, scale if match.exact else scale * FUZZY_FACTOR))
+    if not found:
+        for ev in evidence:
+            if ev.signal == Signal.DESCRIPTION:
+                match = find_brand_in_text(ev.value, knowledge)
+                if match is not None:
+                    found.append((ev, match, DESCRIPTION_BRAND_WEIGHT / BRAND_WEIGHT))
+                    break
+    return found
+
+
+def _brand_producers(
+    ev: Evidence, match: BrandMatch, scale: float, model: str | None, when: date | None,
+    knowledge: Knowledge, tally: _Tally,
+) -> None:
+    brand = match.brand
+    reading = "" if match.exact else f"read as {brand.name}"
+    producers, open_by_date = producers_for(brand, model, when, knowledge)
+    if not producers:
+        tally.support(ev, f"brand:{brand.name}", 0.0, _join(reading, "no producer known for this model or date"))
+        return
+    for producer in producers:
+        note = _join(reading, f"{brand.name} products made by {producer.producer}" if producer.producer != brand.owner
+                     else "")
+        if producer.valid_from or producer.valid_to:
+            note = _join(note, f"for products from {producer.valid_from or '…'} to {producer.valid_to or '…'}")
+        weight = BRAND_WEIGHT * scale * producer.confidence
+        if open_by_date:
+            weight *= 0.5
+            note = _join(note, "install date unknown, so the dated relabel cannot be settled")
+        tally.support(ev, producer.producer, weight, note)
+
+
+def _patterns(ev: Evidence, field_name: str, label: str | None, knowledge: Knowledge, tally: _Tally) -> None:
+    value = normalise_model(ev.value) if field_name != "firmware" else ev.value.strip()
+    if not value:
+        return
+    matches = _matching_patterns(value, field_name, knowledge)
+    if not matches:
+        tally.support(ev, None, 0.0, f"no {field_name} pattern matched")
+    for pattern, match_model in matches:
+        if pattern.brands and (label is None or label not in pattern.brands):
+            if label is None:
+                tally.support(ev, pattern.producer, AMBIGUOUS_PATTERN_WEIGHT,
+                              f"pattern {pattern.id} is shared by several makers; no brand to tell them apart")
+            continue
+        tally.support(ev, pattern.producer, pattern.weight, f"pattern {pattern.id}")
+        if pattern.device_class:
+            tally.classes.append((pattern.device_class, pattern.weight))
+        if pattern.label_brand:
+            tally.label_brands.append((pattern.label_brand, pattern.weight, pattern.id))
+        if match_model:
+            tally.models.append((normalise_model(match_model), 0.5))
+
+
+@lru_cache(maxsize=200_000)
+def _matching_patterns(value: str, field_name: str, knowledge: Knowledge) -> tuple[tuple[ModelPattern, str | None], ...]:
+    found = []
+    for pattern in _patterns_for(field_name, knowledge):
+        m = knowledge.compiled[f"pattern:{pattern.id}"].search(value)
+        if m:
+            found.append((pattern, m.groupdict().get("model")))
+    return tuple(found)
+
+
+@lru_cache(maxsize=16)
+def _patterns_for(field_name: str, knowledge: Knowledge) -> tuple[ModelPattern, ...]:
+    return tuple(p for p in knowledge.patterns if p.field == field_name)
+
+
+def _mac(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
+    mac = normalise_mac(ev.value)
+    if mac is None:
+        tally.support(ev, None, 0.0, "not a MAC address")
+        return
+    if oui.is_locally_administered(mac):
+        tally.support(ev, None, 0.0, "locally administered address: says nothing about the maker")
+        return
+    name = oui.registrant(mac, knowledge)
+    if name is None:
+        tally.support(ev, None, 0.0, "prefix not in the IEEE registry")
+        return
+    _registrant(ev, name, knowledge, tally)
+
+
+def _registrant(ev: Evidence, name: str, knowledge: Knowledge, tally: _Tally) -> None:
+    company = oui.company_for_registrant(name, knowledge)
+    note = f"registrant: {name}"
+    if company is None:
+        tally.support(ev, None, 0.0, _join(note, "not a known camera maker"))
+    else:
+        tally.support(ev, company, OUI_WEIGHT, _join(note, "a MAC prefix alone is not proof"))
+
+
+def _description_class(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
+    for hint in knowledge.class_hints:
+        if knowledge.compiled[f"class:{hint.device_class}:{hint.pattern}"].search(ev.value):
+            tally.classes.append((hint.device_class, 0.4))
+            tally.support(ev, f"class:{hint.device_class}", 0.0, "description names the kind of device")
+            return
+    tally.support(ev, None, 0.0, "context only")
+
+
+def _fingerprints(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
+    matched = False
+    for fp in _fingerprints_for(ev.signal.value, knowledge):
+        if not knowledge.compiled[f"fingerprint:{fp.id}"].search(ev.value):
+            continue
+        matched = True
+        tally.support(ev, fp.producer, fp.weight if fp.producer else 0.0, f"fingerprint {fp.id}")
+        if fp.label_brand:
+            tally.label_brands.append((fp.label_brand, fp.weight, fp.id))
+        if fp.device_class:
+            tally.classes.append((fp.device_class, fp.weight))
+    if not matched and ev.signal not in (Signal.PORT, Signal.VENDOR, Signal.OEM_CODE):
+        tally.support(ev, None, 0.0, "no fingerprint matched")
+
+
+@lru_cache(maxsize=64)
+def _fingerprints_for(signal: str, knowledge: Knowledge) -> tuple[Fingerprint, ...]:
+    if signal == Signal.BANNER.value:
+        return knowledge.fingerprints
+    return tuple(fp for fp in knowledge.fingerprints if signal in fp.signals or "banner" in fp.signals)
+
+
+def _noisy_or(weights: Sequence[float]) -> float:
+    miss = 1.0
+    for w in weights:
+        miss *= 1.0 - w
+    return 1.0 - miss
+
+
+def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | None, knowledge: Knowledge) -> Identity:
+    direct: dict[str, list[float]] = {}
+    for link in tally.links:
+        if link.supports and link.weight > 0 and not link.supports.startswith("brand:"):
+            direct.setdefault(link.supports, []).append(link.weight)
+
+    groups: dict[str, list[str]] = {}
+    for producer in direct:
+        groups.setdefault(knowledge.group_of(producer, when), []).append(producer)
+
+    def group_score(members: list[str]) -> float:
+        return _noisy_or([w for p in members for w in direct[p]])
+
+    ranked = sorted(groups.items(), key=lambda g: group_score(g[1]), reverse=True)
+    device_class = max(tally.classes, key=lambda c: c[1])[0] if tally.classes else "unknown"
+    if not ranked:
+        return Identity(label, None, model, device_class, 0.0, tuple(tally.links))
+
+    best_root, best_members = ranked[0]
+    best = group_score(best_members)
+    # Within a group, name the member the evidence points at most directly (EZVIZ over Hikvision for an EZVIZ badge).
+    producer = max(best_members, key=lambda p: (_noisy_or(direct[p]), p != best_root))
+    contradictions: list[str] = []
+    confidence = best
+    for root, members in ranked[1:]:
+        other = group_score(members)
+        confidence *= 1.0 - 0.5 * other
+        contradictions.append(
+            f"evidence also points to {', '.join(sorted(members))} ({other:.2f}); confidence lowered"
+        )
+    alternatives = tuple((sorted(m)[0], round(group_score(m), 3)) for _, m in ranked[1:])
+    if confidence < MIN_PRODUCER_CONFIDENCE:
+        return Identity(label, None, model, device_class, round(confidence, 3), tuple(tally.links),
+                        tuple(contradictions), ((producer, round(best, 3)), *alternatives))
+    return Identity(label, producer, model, device_class, round(confidence, 3), tuple(tally.links),
+                    tuple(contradictions), alternatives)
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

@@ -1,0 +1,285 @@
+"""Reading asset registers as estates teams really keep them: CSV or XLSX, any header wording,
+mixed date formats, junk rows. Pure: bytes in, rows and row-numbered problems out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from dateutil import parser as date_parser
+
+from clearsite.knowledge.names import normalise_mac
+
+FIELDS = ("brand", "model", "serial", "mac", "ip", "site", "location", "install_date", "description",
+          "device_type", "firmware", "asset_tag")
+IDENTIFYING = ("brand", "model", "serial", "mac")  # a row with none of these says nothing about a device
+
+# Header wordings seen in real registers, compared after folding case and punctuation.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "brand": ("make", "manufacturer", "brand", "vendor", "mfr", "mfg", "maker", "oem", "make brand",
+              "manufacturer name", "camera make", "brand name", "make model brand"),
+    "model": ("model", "model no", "model number", "part no", "part number", "part", "product code",
+              "model part no", "model ref", "camera model", "product model", "sku", "model name", "part code"),
+    "serial": ("serial", "serial no", "serial number", "s n", "sn", "serial num", "serialnumber", "device serial"),
+    "mac": ("mac", "mac address", "mac addr", "hw address", "hardware address", "ethernet address",
+            "physical address", "mac id"),
+    "ip": ("ip", "ip address", "ipv4", "ip addr", "ipv4 address", "host ip", "network address"),
+    "site": ("site", "site name", "building", "premises", "property", "site building", "building name", "estate"),
+    "location": ("location", "position", "room", "area", "floor", "camera location", "mounting location",
+                 "location on site", "zone", "where"),
+    "install_date": ("installed", "install date", "installation date", "date installed", "commissioned",
+                     "install", "date of installation", "commissioning date", "installed on", "fitted"),
+    "description": ("description", "notes", "comments", "remarks", "desc", "camera description", "note", "comment"),
+    "device_type": ("type", "device type", "category", "asset type", "equipment type", "asset class", "device"),
+    "firmware": ("firmware", "firmware version", "fw", "fw version", "software version"),
+    "asset_tag": ("asset tag", "asset id", "asset no", "asset number", "tag", "asset ref", "asset"),
+}
+_HEADER_INDEX = {re.sub(r"[^0-9a-z]+", "", s): f for f, words in SYNONYMS.items() for s in words}
+MAX_CELL = 500
+_MIN_YEAR = 1990
+_MONTH_ONLY = re.compile(r"^[A-Za-z]{3,9}\.?\s+\d{4}$")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+class RegisterError(ValueError):
+    """The file cannot be read as a register at all; the message names the file and what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRow:
+    row_number: int  # as a person sees it in a spreadsheet: the header is row 1 (or later)
+    values: dict[str, str]  # canonical field → cleaned text
+    install_date: date | None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    row_number: int
+    reason: str
+
+    def describe(self, file_name: str) -> str:
+        return f"{file_name}: row {self.row_number}: {self.reason}"
+
+
+@dataclass
+class RegisterParse:
+    file_name: str
+    header_row: int
+    columns: dict[str, str]  # canonical field → header as written
+    rows: list[RegisterRow] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    blank_rows: int = 0
+
+
+def header_field(header: str, mapping: dict[str, str] | None = None) -> str | None:
+    if mapping:
+        for written, canonical in mapping.items():
+            if written.strip().casefold() == header.strip().casefold():
+                return canonical
+    return _HEADER_INDEX.get(re.sub(r"[^0-9a-z]+", "", header.casefold()))
+
+
+def clean_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split())
+    return text[:MAX_CELL]
+
+
+def parse_date(text: str, today: date | None = None) -> date | None:
+    """Dates as registers hold them: ISO, UK day-first, '4 Mar 2021', 'March 2021', Excel serials.
+
+    Raises ValueError with the text when it is not a plausible date.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    latest = (today or date.today()) + timedelta(days=366)
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial day number that lost its format
+        value = _EXCEL_EPOCH + timedelta(days=int(float(text)))
+    elif re.fullmatch(r"\d{4}", text):
+        value = date(int(text), 1, 1)
+    else:
+        try:
+            parsed = date_parser.parse(text, dayfirst=not re.match(r"^\d{4}-", text),
+                                       default=datetime(2000, 1, 1))
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"not a date: {text!r}") from exc
+        value = parsed.date()
+        if _MONTH_ONLY.match(text):
+            value = value.replace(day=1)
+    if not (_MIN_YEAR <= value.year) or value > latest:
+        raise ValueError(f"implausible install date: {text!r}")
+    return value
+
+
+def _cell_date(value: object, today: date | None) -> str | date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return clean_cell(value)
+
+
+def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
+    """Rows of cells from CSV (any common delimiter and encoding) or XLSX/XLS/ODS (first non-empty sheet)."""
+    suffix = Path(file_name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
+        yield from _read_workbook(data, file_name)
+        return
+    if data[:4] == b"PK\x03\x04":
+        raise RegisterError(f"{file_name}: looks like a spreadsheet; give it an .xlsx name")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes almost anything
+        raise RegisterError(f"{file_name}: cannot decode the file as UTF-8 or Windows-1252 text")
+    if "\x00" in text[:4096]:
+        raise RegisterError(f"{file_name}: binary data, not a CSV register")
+    sample = text[:65536]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    csv.field_size_limit(1_000_000)
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), dialect)
+    except csv.Error as exc:
+        raise RegisterError(f"{file_name}: not a readable CSV file: {exc}") from exc
+
+
+def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
+        raise RegisterError(f"{file_name}: not a readable spreadsheet: {' '.join(str(exc).split())[:200]}") from exc
+    for name in book.sheet_names:
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        if any(any(clean_cell(c) for c in row) for row in rows):
+            yield from rows
+            return
+
+
+def parse_register(
+    data: bytes,
+    file_name: str,
+    mapping: dict[str, str] | None = None,
+    site_given: bool = False,
+    today: date | None = None,
+) -> RegisterParse:
+    """Find the header, map its columns, and turn every later row into a register row or a problem."""
+    rows = read_table(data, file_name)
+    header: list[str] | None = None
+    columns: dict[int, str] = {}
+    header_row = 0
+    for number, cells in enumerate(rows, start=1):
+        texts = [clean_cell(c) for c in cells]
+        found = {i: header_field(t, mapping) for i, t in enumerate(texts) if t}
+        found = {i: f for i, f in found.items() if f}
+        if len(set(found.values()) & set(IDENTIFYING)) >= 1 and len(found) >= 2:
+            header, header_row = texts, number
+            # first column wins when two columns map to the same field
+            for index, fld in found.items():
+                if fld not in columns.values():
+                    columns[index] = fld
+            break
+        if number >= 30:
+            break
+    if header is None:
+        raise RegisterError(
+            f"{file_name}: no header row found in the first 30 rows (need columns such as Make, Model, Serial, MAC); "
+            "use --mapping to name the columns"
+        )
+    if not site_given and "site" not in columns.values():
+        raise RegisterError(f"{file_name}: no site column (Site, Site name, Building); give --site NAME")
+
+    result = RegisterParse(file_name, header_row, {f: header[i] for i, f in columns.items()})
+    for number, cells in enumerate(rows, start=header_row + 1):
+        _parse_row(number, cells, columns, header, result, today)
+    return result
+
+
+def _parse_row(number: int, cells: list[object], columns: dict[int, str], header: list[str],
+               result: RegisterParse, today: date | None) -> None:
+    if not any(clean_cell(c) for c in cells):
+        result.blank_rows += 1
+        return
+    values: dict[str, str] = {}
+    raw_date: str | date = ""
+    for index, fld in columns.items():
+        if index >= len(cells):
+            continue
+        if fld == "install_date":
+            raw_date = _cell_date(cells[index], today)
+            continue
+        text = clean_cell(cells[index])
+        if text:
+            values[fld] = text
+    texts = [clean_cell(c) for c in cells]
+    if texts[: len(header)] == header:
+        result.problems.append(RowProblem(number, "repeated header row"))
+        return
+    if not any(values.get(f) for f in IDENTIFYING):
+        shown = ", ".join(t for t in texts if t)[:80]
+        result.problems.append(RowProblem(number, f"no make, model, serial or MAC ({shown!r}); skipped"))
+        return
+    warnings: list[str] = []
+    install: date | None = None
+    if isinstance(raw_date, date):
+        install = raw_date
+    elif raw_date:
+        try:
+            install = parse_date(raw_date, today)
+        except ValueError as exc:
+            warnings.append(f"install date ignored: {exc}")
+    if "mac" in values:
+        mac = normalise_mac(values["mac"])
+        if mac is None:
+            warnings.append(f"MAC ignored: {values['mac']!r} is not a MAC address")
+            values.pop("mac")
+        else:
+            values["mac"] = mac
+    if "ip" in values:
+        try:
+            values["ip"] = str(ipaddress.ip_address(values["ip"]))
+        except ValueError:
+            warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
+            values.pop("ip")
+    result.rows.append(RegisterRow(number, values, install, tuple(warnings)))
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """A column mapping file: YAML or JSON `{header as written: field}`."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RegisterError(f"{path}: cannot read the mapping file: {' '.join(str(exc).split())}") from exc
+    if not isinstance(data, dict):
+        raise RegisterError(f"{path}: a mapping file is a list of 'Header as written: field' lines")
+    mapping: dict[str, str] = {}
+    for written, canonical in data.items():
+        if canonical not in FIELDS:
+            raise RegisterError(f"{path}: {written!r}: unknown field {canonical!r} (use one of {', '.join(FIELDS)})")
+        mapping[str(written)] = str(canonical)
+    return mapping
+
+
+def site_key(name: str) -> str:
+    """Site names as typed in a register: case and spacing do not matter."""
+    return " ".join(name.casefold().split())

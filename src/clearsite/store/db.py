@@ -1,0 +1,71 @@
+"""Opening the database: SQLite file by default (WAL), any SQLAlchemy URL otherwise; migrated on first use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///clearsite.db"
+ENV_VAR = "CLEARSITE_DATABASE_URL"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(RuntimeError):
+    """The database could not be opened or migrated; the message says which and why."""
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers (the web app) do not block the importer
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def open_database(url: str | None = None, migrate: bool = True) -> Engine:
+    """An engine on the database at `url`, created and migrated to the latest schema."""
+    resolved = database_url(url)
+    try:
+        parsed = make_url(resolved)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+        raise DatabaseError(f"database URL {resolved!r} is not valid: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(resolved)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(resolved, pool_pre_ping=True)
+    if migrate:
+        try:
+            upgrade(engine)
+        except Exception as exc:  # noqa: BLE001 - report any driver or permission error in one line
+            raise DatabaseError(f"cannot open database {parsed.render_as_string(hide_password=True)}: "
+                                f"{' '.join(str(exc).split())[:300]}") from exc
+    return engine
+
+
+def upgrade(engine: Engine) -> None:
+    config = _alembic_config(engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head:
+            return
+    command.upgrade(config, "head")

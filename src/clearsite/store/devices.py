@@ -1,0 +1,233 @@
+"""Storing observations, merging them into devices, and recomputing identities.
+
+Everything one import does happens in the caller's transaction, so a failure leaves the database
+as it was. Observations carry a content fingerprint, so storing the same file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from clearsite.identify import identify
+from clearsite.knowledge import Knowledge
+from clearsite.models import Evidence, Identity, Signal
+from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
+
+CHUNK = 5000
+_PLACEHOLDER = re.compile(r"^(?:n/?a|none|null|unknown|not known|tbc|tba|unreadable|-+|\?+|0+|x+)$", re.I)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def clean_serial(text: str | None) -> str | None:
+    """A serial as a join key: placeholders like 'N/A' or 'TBC' are no serial at all."""
+    if not text or _PLACEHOLDER.match(text.strip()):
+        return None
+    key = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    return key or None
+
+
+@dataclass(frozen=True, slots=True)
+class NewObservation:
+    """One observation ready to store: where, what, and the identifying keys it offers."""
+
+    site_id: int
+    kind: str
+    locator: str
+    fields: dict[str, Any]  # raw fields as read
+    evidence: tuple[Evidence, ...]
+    serial: str | None = None
+    mac: str | None = None
+    ip: str | None = None
+    install_date: date | None = None
+    location: str | None = None
+    occurrence: int = 0  # identical content seen before in the same batch
+
+    def fingerprint(self) -> str:
+        payload = json.dumps([self.site_id, self.kind, self.fields, self.occurrence], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass
+class StoreResult:
+    source_id: int
+    stored: int = 0
+    duplicates: int = 0
+    new_devices: int = 0
+    touched_devices: set[int] = field(default_factory=set)
+
+
+def _device_key(obs: NewObservation, fingerprint: str) -> str:
+    serial = clean_serial(obs.serial)
+    if serial:
+        return f"serial:{serial}"
+    if obs.mac:
+        return f"mac:{obs.mac}"
+    if obs.ip:
+        return f"ip:{obs.ip}"
+    return f"obs:{fingerprint[:40]}"
+
+
+class _DeviceIndex:
+    """Existing devices of the sites in play, findable by serial, MAC and IP."""
+
+    def __init__(self, conn: Connection, site_ids: Iterable[int]) -> None:
+        self.by_key: dict[tuple[int, str], int] = {}
+        self.by_serial: dict[tuple[int, str], int] = {}
+        self.by_mac: dict[tuple[int, str], int] = {}
+        self.by_ip: dict[tuple[int, str], int] = {}
+        ids = sorted(set(site_ids))
+        for start in range(0, len(ids), CHUNK):
+            query = select(DeviceRow.id, DeviceRow.site_id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac,
+                           DeviceRow.ip).where(DeviceRow.site_id.in_(ids[start : start + CHUNK]))
+            for row in conn.execute(query):
+                self.add(row.id, row.site_id, row.natural_key, row.serial, row.mac, row.ip)
+
+    def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
+        self.by_key[(site_id, key)] = device_id
+        serial = clean_serial(serial)
+        if serial:
+            self.by_serial.setdefault((site_id, serial), device_id)
+        if mac:
+            self.by_mac.setdefault((site_id, mac), device_id)
+        if ip:
+            self.by_ip.setdefault((site_id, ip), device_id)
+
+    def find(self, obs: NewObservation, key: str) -> int | None:
+        site = obs.site_id
+        serial = clean_serial(obs.serial)
+        if serial and (site, serial) in self.by_serial:
+            return self.by_serial[(site, serial)]
+        if obs.mac and (site, obs.mac) in self.by_mac:
+            return self.by_mac[(site, obs.mac)]
+        if not serial and not obs.mac and obs.ip and (site, obs.ip) in self.by_ip:
+            return self.by_ip[(site, obs.ip)]
+        return self.by_key.get((site, key))
+
+
+def _existing_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(fingerprints), CHUNK):
+        part = fingerprints[start : start + CHUNK]
+        found.update(conn.scalars(select(ObservationRow.fingerprint).where(ObservationRow.fingerprint.in_(part))))
+    return found
+
+
+def add_source(conn: Connection, kind: str, name: str, sha256: str, actor: str, site_id: int | None = None,
+               details: dict[str, Any] | None = None) -> int:
+    return int(conn.execute(insert(SourceRow).values(
+        kind=kind, name=name, sha256=sha256, site_id=site_id, imported_at=now(), actor=actor, details=details or {},
+    )).inserted_primary_key[0])
+
+
+def store_observations(conn: Connection, source_id: int, observations: Sequence[NewObservation]) -> StoreResult:
+    """Store new observations and merge them into devices; returns which devices changed."""
+    result = StoreResult(source_id)
+    fingerprints = [o.fingerprint() for o in observations]
+    known = _existing_fingerprints(conn, fingerprints)
+    index = _DeviceIndex(conn, (o.site_id for o in observations))
+    stamp = now()
+    fresh: list[tuple[NewObservation, str, str]] = []
+    new_devices: dict[tuple[int, str], dict[str, Any]] = {}
+    in_batch: set[str] = set()
+    for obs, fp in zip(observations, fingerprints, strict=True):
+        if fp in known or fp in in_batch:
+            result.duplicates += 1
+            continue
+        in_batch.add(fp)
+        key = _device_key(obs, fp)
+        fresh.append((obs, fp, key))
+        if index.find(obs, key) is None and (obs.site_id, key) not in new_devices:
+            new_devices[(obs.site_id, key)] = _device_values(obs, key, stamp)
+            index.add(-len(new_devices), obs.site_id, key, obs.serial, obs.mac, obs.ip)
+
+    placeholder_to_id: dict[int, int] = {}
+    if new_devices:
+        rows = list(new_devices.values())
+        returned = conn.execute(insert(DeviceRow).returning(DeviceRow.id, sort_by_parameter_order=True), rows).all()
+        for position, row in enumerate(returned, start=1):
+            placeholder_to_id[-position] = row.id
+        result.new_devices = len(rows)
+
+    observation_rows: list[dict[str, Any]] = []
+    updates: dict[int, dict[str, Any]] = {}
+    for obs, fp, key in fresh:
+        found = index.find(obs, key)
+        assert found is not None
+        device_id = placeholder_to_id.get(found, found)
+        result.touched_devices.add(device_id)
+        if found > 0:  # an existing device: refresh what this observation adds
+            updates.setdefault(device_id, {"id": device_id, "last_seen": stamp})
+        observation_rows.append({
+            "source_id": source_id, "site_id": obs.site_id, "device_id": device_id, "kind": obs.kind,
+            "locator": obs.locator, "observed_at": stamp, "fingerprint": fp,
+            "data": {"fields": obs.fields, "evidence": [[e.signal.value, e.value, e.source] for e in obs.evidence],
+                     "install_date": obs.install_date.isoformat() if obs.install_date else None},
+        })
+    for start in range(0, len(observation_rows), CHUNK * 4):
+        conn.execute(insert(ObservationRow), observation_rows[start : start + CHUNK * 4])
+    if updates:
+        conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
+                     [{"b_id": u["id"], "b_seen": u["last_seen"]} for u in updates.values()])
+    result.stored = len(observation_rows)
+    conn.execute(update(SourceRow).where(SourceRow.id == source_id)
+                 .values(rows_stored=result.stored))
+    return result
+
+
+def _device_values(obs: NewObservation, key: str, stamp: datetime) -> dict[str, Any]:
+    return {
+        "site_id": obs.site_id, "natural_key": key, "serial": obs.serial if clean_serial(obs.serial) else None,
+        "mac": obs.mac, "ip": obs.ip,
+        "location": obs.location, "install_date": obs.install_date, "removed_on": None,
+        "first_seen": stamp, "last_seen": stamp,
+    }
+
+
+def evidence_of(data: dict[str, Any]) -> list[Evidence]:
+    return [Evidence(Signal(signal), value, source) for signal, value, source in data.get("evidence", [])]
+
+
+def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: Knowledge) -> int:
+    """Recompute the identity of each device from all its observations (and fill device fields they offer)."""
+    ids = sorted(set(device_ids))
+    stamp = now()
+    count = 0
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        evidence: dict[int, list[Evidence]] = {i: [] for i in part}
+        installs: dict[int, date] = {}
+        query = select(ObservationRow.device_id, ObservationRow.data).where(ObservationRow.device_id.in_(part)) \
+            .order_by(ObservationRow.id)
+        for device_id, data in conn.execute(query):
+            evidence[device_id].extend(evidence_of(data))
+            if data.get("install_date"):
+                when = date.fromisoformat(data["install_date"])
+                installs[device_id] = min(when, installs.get(device_id, when))
+        rows = []
+        for device_id in part:
+            identity = identify(evidence[device_id], knowledge, installs.get(device_id))
+            rows.append(identity_row(device_id, identity, knowledge.version, stamp))
+        conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
+        conn.execute(insert(IdentityRow), rows)
+        count += len(rows)
+    return count
+
+
+def identity_row(device_id: int, identity: Identity, version: str, stamp: datetime) -> dict[str, Any]:
+    return {
+        "device_id": device_id, "label_brand": identity.label_brand, "producer_id": identity.producer_id,
+        "model": identity.model, "device_class": identity.device_class, "confidence": identity.confidence,
+        "evidence": [link.as_dict() for link in identity.evidence], "contradictions": list(identity.contradictions),
+        "alternatives": [list(a) for a in identity.alternatives], "knowledge_version": version, "computed_at": stamp,
+    }

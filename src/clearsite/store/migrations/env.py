@@ -1,0 +1,11 @@
+"""Alembic environment: run against the engine clearsite hands over (no ini file, no URL in config)."""
+
+from alembic import context
+
+from clearsite.store.tables import Base
+
+engine = context.config.attributes["engine"]
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()

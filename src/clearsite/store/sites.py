@@ -1,0 +1,85 @@
+"""Departments, sites and their networks."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, select
+
+from clearsite.models import Network, Site
+from clearsite.sources.register import site_key
+from clearsite.store.tables import Department, NetworkRow, SiteRow
+
+
+class SiteError(ValueError):
+    """A site cannot be added or found; the message says which and why."""
+
+
+def _check_cidr(cidr: str) -> str:
+    try:
+        return str(ipaddress.ip_network(cidr, strict=False))
+    except ValueError as exc:
+        raise SiteError(f"--network {cidr!r} is not an address or CIDR block") from exc
+
+
+def add_site(conn: Connection, site: Site) -> int:
+    """Store a new site (creating its department on first use); refuses a name already taken."""
+    if not site.name.strip():
+        raise SiteError("a site needs a name")
+    if not site.department.strip():
+        raise SiteError("a site needs --department")
+    existing = {site_key(n) for n in conn.scalars(select(SiteRow.name))}
+    if site_key(site.name) in existing:
+        raise SiteError(f"site {site.name!r} already exists")
+    networks = [Network(_check_cidr(n.cidr), n.core) for n in site.networks]
+    department_id = conn.scalar(select(Department.id).where(Department.name == site.department))
+    if department_id is None:
+        department_id = conn.execute(
+            Department.__table__.insert().values(name=site.department, jurisdiction=site.jurisdiction)
+        ).inserted_primary_key[0]
+    site_id = conn.execute(
+        SiteRow.__table__.insert().values(
+            name=site.name.strip(), department_id=department_id, region=site.region,
+            holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial, socpa=site.socpa,
+            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        )
+    ).inserted_primary_key[0]
+    seen: dict[str, bool] = {}
+    for network in networks:  # a CIDR given as both plain and core is core
+        seen[network.cidr] = seen.get(network.cidr, False) or network.core
+    if seen:
+        conn.execute(NetworkRow.__table__.insert(),
+                     [{"site_id": site_id, "cidr": cidr, "core": core} for cidr, core in seen.items()])
+    return int(site_id)
+
+
+def load_sites(conn: Connection) -> dict[int, Site]:
+    """All sites as domain objects, by id."""
+    networks: dict[int, list[Network]] = {}
+    for row in conn.execute(select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core).order_by(NetworkRow.id)):
+        networks.setdefault(row.site_id, []).append(Network(row.cidr, row.core))
+    query = select(
+        SiteRow.id, SiteRow.name, SiteRow.region, SiteRow.holds_secret, SiteRow.dv_hub, SiteRow.ministerial,
+        SiteRow.socpa, Department.name.label("department"), Department.jurisdiction,
+    ).join(Department, SiteRow.department_id == Department.id)
+    sites: dict[int, Site] = {}
+    for row in conn.execute(query):
+        sites[row.id] = Site(
+            name=row.name, department=row.department, region=row.region, holds_secret=row.holds_secret,
+            dv_hub=row.dv_hub, ministerial=row.ministerial, socpa=row.socpa,
+            networks=tuple(networks.get(row.id, ())), jurisdiction=row.jurisdiction,
+        )
+    return sites
+
+
+def site_ids_by_key(conn: Connection) -> dict[str, int]:
+    return {site_key(name): site_id for site_id, name in conn.execute(select(SiteRow.id, SiteRow.name))}
+
+
+def find_site(conn: Connection, name: str) -> int:
+    site_id = site_ids_by_key(conn).get(site_key(name))
+    if site_id is None:
+        known = ", ".join(sorted(conn.scalars(select(SiteRow.name)))) or "none yet"
+        raise SiteError(f"unknown site {name!r} (known sites: {known[:300]}); add it with 'clearsite site add'")
+    return site_id

@@ -1,0 +1,131 @@
+"""The database schema. Observations (raw evidence with provenance) are never edited; devices,
+identities and findings are derived from them and can be recomputed when the knowledge improves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    jurisdiction: Mapped[str] = mapped_column(String(2), default="GB")
+    sites: Mapped[list[SiteRow]] = relationship(back_populates="department")
+
+
+class SiteRow(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    region: Mapped[str | None] = mapped_column(String(100))
+    holds_secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    dv_hub: Mapped[bool] = mapped_column(Boolean, default=False)
+    ministerial: Mapped[bool] = mapped_column(Boolean, default=False)
+    socpa: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    department: Mapped[Department] = relationship(back_populates="sites")
+    networks: Mapped[list[NetworkRow]] = relationship(back_populates="site", cascade="all, delete-orphan")
+
+
+class NetworkRow(Base):
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("site_id", "cidr"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    cidr: Mapped[str] = mapped_column(String(64))
+    core: Mapped[bool] = mapped_column(Boolean, default=False)
+    site: Mapped[SiteRow] = relationship(back_populates="networks")
+
+
+class SourceRow(Base):
+    """One batch of observations: an imported file, a scan, an agent push."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # register, scan, nmap, masscan, switch, agent
+    name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_stored: Mapped[int] = mapped_column(Integer, default=0)
+    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DeviceRow(Base):
+    """A physical thing, merged from observations by serial, MAC, then site and IP."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        UniqueConstraint("site_id", "natural_key"),
+        Index("ix_devices_serial", "serial"),
+        Index("ix_devices_mac", "mac"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    natural_key: Mapped[str] = mapped_column(String(200))
+    serial: Mapped[str | None] = mapped_column(String(120))
+    mac: Mapped[str | None] = mapped_column(String(17))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    location: Mapped[str | None] = mapped_column(Text)
+    install_date: Mapped[date | None] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ObservationRow(Base):
+    """A fact as seen: 'row 17 of estates.xlsx says Make=Lorex'. Never edited."""
+
+    __tablename__ = "observations"
+    __table_args__ = (UniqueConstraint("fingerprint"), Index("ix_observations_device", "device_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # register_row, probe, nmap_host, …
+    locator: Mapped[str] = mapped_column(String(500))  # where in the source: "row 17", "127.42.0.5"
+    observed_at: Mapped[datetime] = mapped_column(DateTime)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # same content at the same site → same fingerprint
+    data: Mapped[dict[str, Any]] = mapped_column()  # raw fields as read, and the evidence they give
+
+
+class IdentityRow(Base):
+    __tablename__ = "identities"
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    label_brand: Mapped[str | None] = mapped_column(String(120))
+    producer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    model: Mapped[str | None] = mapped_column(String(120))
+    device_class: Mapped[str] = mapped_column(String(40))
+    confidence: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[list[Any]] = mapped_column()
+    contradictions: Mapped[list[Any]] = mapped_column(default=list)
+    alternatives: Mapped[list[Any]] = mapped_column(default=list)
+    knowledge_version: Mapped[str] = mapped_column(String(32))
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FindingRow(Base):
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_device", "device_id"), Index("ix_findings_status", "status"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    policy: Mapped[str] = mapped_column(String(64))
+    obligation: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    due: Mapped[date | None] = mapped_column(Date)
+    reasons: Mapped[list[Any]] = mapped_column()
+    as_of: Mapped[date] = mapped_column(Date)
+    assessed_at: Mapped[datetime] = mapped_column(DateTime)
