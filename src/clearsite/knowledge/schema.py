@@ -154,6 +154,15 @@ class Brand(Sourced):
 class PatternExamples(Strict):
     match: Annotated[list[str], Field(min_length=1)]
     no_match: list[str] = []
+    # What a match example must capture, by named group: {"DS-2CD2385G1-I20200414AAWRE33842150": {"model": "DS-2CD2385G1-I"}}
+    captures: dict[str, dict[str, str]] = {}
+
+    @model_validator(mode="after")
+    def _captures_name_match_examples(self) -> "PatternExamples":
+        for example in self.captures:
+            if example not in self.match:
+                raise ValueError(f"captures names {example!r}, which is not one of the match examples")
+        return self
 
 
 class ModelPattern(Sourced):
