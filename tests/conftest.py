@@ -1,0 +1,49 @@
+"""Shared fixtures: a small fixed knowledge base for engine tests, the packaged one, and databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from clearsite.knowledge import Knowledge, load_knowledge
+
+FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
+
+
+@pytest.fixture(scope="session")
+def kb() -> Knowledge:
+    """A small fixed knowledge base, so engine tests do not move when the real data grows."""
+    return load_knowledge(FIXTURE_KB)
+
+
+@pytest.fixture(scope="session")
+def packaged_kb() -> Knowledge:
+    return load_knowledge()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'clearsite.db'}"
+
+
+CliResult = subprocess.CompletedProcess[str]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Callable[..., CliResult]:
+    """Run the real `clearsite` command in a subprocess against a fresh database, in tmp_path."""
+
+    def run(*args: str, check: bool = True, env: dict[str, str] | None = None) -> CliResult:
+        full_env = {**os.environ, "CLEARSITE_DATABASE_URL": db_url, **(env or {})}
+        result = subprocess.run([sys.executable, "-m", "clearsite", *args], cwd=tmp_path, env=full_env,
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        if check and result.returncode != 0:
+            raise AssertionError(f"clearsite {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    return run
