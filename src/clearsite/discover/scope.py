@@ -1,0 +1,84 @@
+"""Which addresses a scan may touch: only those inside the site's declared networks.
+
+The check runs before any packet is sent, and `scan()` repeats it when the options carry the
+networks, so a caller that skips `check_scope` still cannot reach outside the site.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# A /16 is the largest site network anyone sweeps in one go; larger asks are nearly always a typo
+# (10.0.0.0/8 for 10.0.0.0/24) and would run for days.
+MAX_ADDRESSES = 65_536
+
+
+class ScopeError(ValueError):
+    """A target lies outside the site's declared networks, or the request is malformed or too large."""
+
+
+def parse_networks(networks: Iterable[str]) -> list[IPNetwork]:
+    parsed: list[IPNetwork] = []
+    for text in networks:
+        try:
+            parsed.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError as exc:
+            raise ScopeError(f"declared network {text!r} is not an address or CIDR: {exc}") from None
+    return parsed
+
+
+def _describe(networks: Sequence[IPNetwork]) -> str:
+    return ", ".join(str(n) for n in networks) or "none declared"
+
+
+def _inside(net: IPNetwork, allowed: Sequence[IPNetwork]) -> bool:
+    return any(net.version == a.version and net.subnet_of(a) for a in allowed)  # type: ignore[arg-type]
+
+
+def check_scope(
+    targets: list[str], networks: list[str], exclude: list[str] | None = None, *, limit: int = MAX_ADDRESSES
+) -> list[IPAddress]:
+    """Expand targets (addresses or CIDRs) into host addresses, refusing any outside `networks`.
+
+    Raises ScopeError naming the first offending target and the site's networks; nothing is
+    expanded (and so nothing can be sent) unless every target is inside.
+    """
+    allowed = parse_networks(networks)
+    if not allowed:
+        raise ScopeError("the site declares no networks, so nothing may be scanned; add its CIDRs first")
+    excluded = parse_networks(exclude or [])
+    wanted: list[IPNetwork] = []
+    for text in targets:
+        try:
+            net = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            raise ScopeError(f"target {text!r} is not an address or CIDR") from None
+        if not _inside(net, allowed):
+            raise ScopeError(f"target {text} is outside the site's networks ({_describe(allowed)}); refused")
+        wanted.append(net)
+    total = sum(n.num_addresses for n in wanted)
+    if total > limit:
+        raise ScopeError(f"targets expand to {total} addresses, more than the limit of {limit}; split the scan")
+    seen: set[IPAddress] = set()
+    result: list[IPAddress] = []
+    for net in wanted:
+        # hosts() drops network/broadcast addresses of IPv4 subnets, but a /32 or /31 keeps its own.
+        hosts = net.hosts() if net.num_addresses > 2 else iter(net)
+        for ip in hosts:
+            if ip in seen or any(ip in e for e in excluded if e.version == ip.version):
+                continue
+            seen.add(ip)
+            result.append(ip)
+    return result
+
+
+def require_in_scope(addresses: Iterable[IPAddress], networks: Sequence[str]) -> None:
+    """Raise ScopeError unless every address is inside one of `networks` (used by scan())."""
+    allowed = parse_networks(networks)
+    for ip in addresses:
+        if not any(ip.version == n.version and ip in n for n in allowed):
+            raise ScopeError(f"target {ip} is outside the site's networks ({_describe(allowed)}); refused")

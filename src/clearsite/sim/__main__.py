@@ -1,0 +1,3 @@
+from clearsite.sim.cli import main
+
+main()
