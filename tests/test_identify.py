@@ -124,3 +124,19 @@ def test_agreeing_evidence_never_lowers_confidence(kb, extra, mac):
     base = ident(kb, brand="Hikvision")
     more = ident(kb, brand="Hikvision", model=extra, mac=mac or None)
     assert more.confidence >= base.confidence
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    brand=st.sampled_from(["Hikvision", "LTS", "Lorex", "Axis", "Dahua", "acme", ""]),
+    model=st.sampled_from(["DS-2CD2143G2-I", "IPC-B140H", "P3245", ""]),
+    serial=st.sampled_from(["DS-2CD2385G1-I20200414AAWRE33842150", "DS-2CD2143G2-I20210101ABCDE1", "X1", ""]),
+    mac=st.sampled_from(["BC:AD:28:00:00:01", "BC:AD:28:00:00:02", "40:2C:76:10:00:00", "02:00:00:00:00:00", "zz", ""]),
+    when=st.sampled_from([None, date(2017, 1, 1), date(2020, 1, 1), date(2020, 2, 1), date(2024, 1, 1)]),
+    row=st.integers(1, 5),
+)
+def test_memoised_identification_equals_a_fresh_one(kb, brand, model, serial, mac, when, row):
+    from clearsite.identify.engine import _identify_uncached
+
+    evidence = register_evidence(f"row {row}", brand=brand, model=model, serial=serial, mac=mac)
+    assert identify(evidence, kb, when) == _identify_uncached(evidence, kb, when)

@@ -7,10 +7,13 @@ lower the confidence. A lone MAC prefix never reaches the confidence needed for 
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 
 from clearsite.identify import oui
 from clearsite.identify.brands import BrandMatch, find_brand_in_text, producers_for, resolve_brand
@@ -43,7 +46,101 @@ class _Tally:
 
 
 def identify(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None = None) -> Identity:
-    """Identify one item from all the evidence about it. `when` is its install or production date."""
+    """Identify one item from all the evidence about it. `when` is its install or production date.
+
+    Registers repeat the same make and model thousands of times with different serials, MACs and
+    row numbers; the verdict depends on those only through the patterns and registrant they hit,
+    so verdicts are memoised on that signature and the evidence chain is rebuilt for each item.
+    """
+    key = _signature(evidence, knowledge, when)
+    cache = _CACHES.setdefault(knowledge, {})
+    template = cache.get(key)
+    if template is None:
+        identity = _identify_uncached(evidence, knowledge, when)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = _template(identity, evidence)
+        return identity
+    base, links = template
+    rebuilt = tuple(
+        EvidenceLink(evidence[i].signal.value, evidence[i].value, evidence[i].source, supports, weight, note)
+        if i >= 0 else fixed
+        for i, supports, weight, note, fixed in links
+    )
+    return replace(base, evidence=rebuilt)
+
+
+_CACHE_LIMIT = 250_000
+_CACHES: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], tuple[Identity, tuple[_LinkTemplate, ...]]]] = \
+    WeakKeyDictionary()
+_LinkTemplate = tuple[int, "str | None", float, str, "EvidenceLink | None"]
+
+
+def _signature(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None) -> tuple[object, ...]:
+    parts: list[object] = [_date_slot(when, knowledge)]
+    for ev in evidence:
+        if ev.signal == Signal.SERIAL:
+            parts.append((ev.signal, _serial_signature(ev.value, knowledge)))
+        elif ev.signal == Signal.MAC:
+            parts.append((ev.signal, _mac_signature(ev.value, knowledge)))
+        else:
+            parts.append((ev.signal, ev.value))
+    return tuple(parts)
+
+
+def _serial_signature(value: str, knowledge: Knowledge) -> tuple[object, ...]:
+    normalised = normalise_model(value)
+    if not normalised:
+        return ("empty",)
+    if not _any_pattern(knowledge, "serial").search(normalised):
+        return ("none",)
+    return tuple((p.id, m) for p, m in _matching_patterns(normalised, "serial", knowledge))
+
+
+def _mac_signature(value: str, knowledge: Knowledge) -> str:
+    mac = normalise_mac(value)
+    if mac is None:
+        return "\x00bad"
+    if oui.is_locally_administered(mac):
+        return "\x00local"
+    return oui.registrant(mac, knowledge) or "\x00unknown"
+
+
+@lru_cache(maxsize=16)
+def _any_pattern(knowledge: Knowledge, field_name: str) -> re.Pattern[str]:
+    """One alternation of every pattern of a field: a single C-level scan rules most values out."""
+    parts = [re.sub(r"\(\?P<\w+>", "(?:", p.pattern) for p in _patterns_for(field_name, knowledge)]
+    return re.compile("|".join(f"(?:{p})" for p in parts) or "(?!)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _date_boundaries(knowledge: Knowledge) -> tuple[date, ...]:
+    """Every date at which a relabel window or an ownership starts or ends."""
+    dates: set[date] = set()
+    for brand in knowledge.brands:
+        for producer in brand.producers:
+            dates.update(d for d in (producer.valid_from, producer.valid_to) if d)
+    for company in knowledge.companies.values():
+        for owner in company.owners:
+            dates.update(d for d in (owner.valid_from, owner.valid_to) if d)
+    return tuple(sorted(dates))
+
+
+def _date_slot(when: date | None, knowledge: Knowledge) -> int:
+    """Dates between the same two boundaries give the same identification."""
+    return -1 if when is None else bisect_right(_date_boundaries(knowledge), when)
+
+
+def _template(identity: Identity, evidence: Sequence[Evidence]) -> tuple[Identity, tuple[_LinkTemplate, ...]]:
+    index = {(ev.signal.value, ev.value, ev.source): i for i, ev in reversed(list(enumerate(evidence)))}
+    links: list[_LinkTemplate] = []
+    for link in identity.evidence:
+        i = index.get((link.signal, link.value, link.source), -1)
+        links.append((i, link.supports, link.weight, link.note, link if i < 0 else None))
+    return replace(identity, evidence=()), tuple(links)
+
+
+def _identify_uncached(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None) -> Identity:
     tally = _Tally()
     brand_matches = _brands(evidence, knowledge, tally)
     label = brand_matches[0][1].brand.name if brand_matches else None
