@@ -10,6 +10,7 @@ import asyncio
 import json
 import secrets
 import ssl
+import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -58,11 +59,13 @@ def tls_client_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        pass
+    with warnings.catch_warnings():  # old cameras only speak TLS 1.0; we read, we do not trust
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            pass
     return ctx
 
 

@@ -17,7 +17,7 @@ from clearsite.discover.options import HostReport, ScanOptions, ScanStats
 from clearsite.models import Evidence, Signal
 
 MAX_VALUE_CHARS = 512
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str, limit: int = MAX_VALUE_CHARS) -> str:

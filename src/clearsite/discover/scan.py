@@ -107,8 +107,9 @@ async def scan(
 ) -> AsyncIterator[HostReport]:
     """Probe each address, yielding its HostReport as soon as that host is done.
 
-    Stop iterating (or cancel) at any time: hosts already yielded are complete, the rest are
-    abandoned cleanly. `progress(done, total)` is called after each host.
+    Stop at any time: hosts already yielded are complete. Cancelling (Ctrl-C) or closing the
+    generator (`async with contextlib.aclosing(scan(...))`, then `break`) abandons the rest at
+    once. `progress(done, total)` is called after each host.
     """
     options = options or ScanOptions()
     stats = stats if stats is not None else ScanStats()

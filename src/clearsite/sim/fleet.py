@@ -15,6 +15,7 @@ import multiprocessing
 import random
 import resource
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -101,6 +102,36 @@ class Fleet:
             yield server
         finally:
             await server.close()
+
+    @contextmanager
+    def in_thread(self, timeout: float = 30.0) -> Iterator[FleetServer]:
+        """Serve the whole fleet from a background thread's event loop (sync tests, demos)."""
+        started = threading.Event()
+        holder: dict[str, Any] = {}
+
+        def run() -> None:
+            async def main() -> None:
+                holder["stop"] = asyncio.Event()
+                holder["loop"] = asyncio.get_running_loop()
+                async with self.running() as server:
+                    holder["server"] = server
+                    started.set()
+                    await holder["stop"].wait()
+
+            try:
+                asyncio.run(main())
+            finally:
+                started.set()
+
+        thread = threading.Thread(target=run, name="clearsite-sim", daemon=True)
+        thread.start()
+        if not started.wait(timeout) or "server" not in holder:
+            raise FleetError("the simulated fleet did not start")
+        try:
+            yield holder["server"]
+        finally:
+            holder["loop"].call_soon_threadsafe(holder["stop"].set)
+            thread.join(timeout)
 
     @contextmanager
     def background(self, shards: int | None = None, timeout: float = 120.0) -> Iterator[list[str]]:
