@@ -31,7 +31,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(knowledge_app, name="knowledge")
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 class Format(StrEnum):
@@ -229,16 +229,17 @@ def assess(
 ) -> None:
     """Assess every device against the policy and store the findings."""
     when = _as_of(as_of)
+    engine = _engine(db)
     try:
-        findings = pipeline.assess_all(_engine(db), load_knowledge(), when, policy)
+        counts = pipeline.assess_all(engine, load_knowledge(), when, policy)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     if format == Format.json:
-        _print_json([f.as_dict() for f in findings])
+        sys.stdout.write("[")
+        for index, finding in enumerate(pipeline.stored_findings(engine, policy)):
+            sys.stdout.write(("," if index else "") + "\n" + json.dumps(finding, ensure_ascii=False))
+        sys.stdout.write("\n]\n")
         return
-    from collections import Counter
-
-    counts = Counter((f.policy, f.obligation, f.status.value) for f in findings)
     table = Table("policy", "obligation", "status", "devices")
     for (pol, obligation, status), count in sorted(counts.items()):
         table.add_row(pol, obligation, status, str(count))

@@ -44,16 +44,16 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
             err.print(f"      … and {len(report.skipped) - 5} more", markup=False)
     del rows, extra_rows
 
-    findings = pipeline.assess_all(engine, knowledge, as_of)
-    err.print(f"[3/4] assessed {len({f.device_id for f in findings})} devices as of {as_of}: {len(findings)} findings")
+    counts = pipeline.assess_all(engine, knowledge, as_of)
+    err.print(f"[3/4] assessed every device as of {as_of}: {sum(counts.values())} findings")
     files = pipeline.write_report(engine, knowledge, out_dir / "report", as_of)
     err.print(f"[4/4] wrote the internal report to {files.html.parent}", markup=False)
 
-    _summary(engine, knowledge, findings, as_of, out)
+    _summary(engine, knowledge, as_of, out)
     out.print(f"\nInternal report (names sites; do not publish): {files.html}")
 
 
-def _summary(engine: Engine, knowledge: Knowledge, findings: list, as_of: date, out: Console) -> None:  # type: ignore[type-arg]
+def _summary(engine: Engine, knowledge: Knowledge, as_of: date, out: Console) -> None:
     per_site: dict[str, Counter[str]] = {}
     sensitive: dict[str, bool] = {}
     for view, site in pipeline.iter_devices(engine):
@@ -61,8 +61,8 @@ def _summary(engine: Engine, knowledge: Knowledge, findings: list, as_of: date, 
         per_site.setdefault(site.name, Counter())[verdict] += 1
         sensitive[site.name] = site.sensitive
     statuses: dict[str, Counter[str]] = {}
-    for f in findings:
-        statuses.setdefault(f.site, Counter())[f.status.value] += 1
+    for f in pipeline.stored_findings(engine):
+        statuses.setdefault(f["site"], Counter())[f["status"]] += 1
     table = Table("site", "sensitive", "devices", "NIL yes", "review", "unknown", "breach", "overdue", "due",
                   "advisory", title=f"Findings as of {as_of}")
     for name in sorted(per_site):

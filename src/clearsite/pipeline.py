@@ -14,15 +14,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from clearsite.assess import assess_device, nil_verdict
 from clearsite.identify import register_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
-from clearsite.sources.register import RegisterError, RowProblem, parse_register, site_key
-from clearsite.store.devices import NewObservation, add_source, now, refresh_identities, store_observations
+from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
+from clearsite.store.devices import NewObservation, ObservationWriter, add_source, now, write_identities
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
 
@@ -54,62 +54,90 @@ def import_register(
     strict: bool = False,
     actor: str = "cli",
     today: date | None = None,
+    batch: int = 50_000,
 ) -> ImportReport:
-    """Import a CSV/XLSX asset register: junk rows are reported and skipped (or refuse all with strict)."""
+    """Import a CSV/XLSX asset register: junk rows are reported and skipped (or refuse all with strict).
+
+    Rows stream through in batches (store, merge into devices, identify) inside one transaction, so
+    a million-row register fits in memory and a failure anywhere leaves the database as it was.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RegisterError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     name = path.name
-    parsed = parse_register(data, name, mapping, site_given=site is not None, today=today)
+    reader = open_register(data, name, mapping, site_given=site is not None, today=today)
+    report = ImportReport(name, 0, 0, 0, 0, 0)
     with engine.begin() as conn:
         fixed_site = find_site(conn, site) if site else None
         site_ids = site_ids_by_key(conn)
-        problems = list(parsed.problems)
-        observations: list[NewObservation] = []
+        source_id = add_source(conn, "register", name, hashlib.sha256(data).hexdigest(), actor, fixed_site,
+                               {"columns": reader.columns, "header_row": reader.header_row})
+        writer = ObservationWriter(conn, source_id)
         seen: Counter[str] = Counter()
-        for row in parsed.rows:
-            site_id = fixed_site
-            if site_id is None:
-                written = row.values.get("site", "")
-                site_id = site_ids.get(site_key(written))
-                if site_id is None:
-                    reason = f"unknown site {written!r}" if written else "no site given"
-                    problems.append(RowProblem(row.row_number, f"{reason}; skipped"))
-                    continue
-            fields = {k: v for k, v in row.values.items() if k != "site"}
-            content = repr(sorted(fields.items())) + str(row.install_date) + str(site_id)
-            occurrence = seen[content]
-            seen[content] += 1
-            source = f"{name} row {row.row_number}"
-            description = " ".join(filter(None, (fields.get("description"), fields.get("device_type"))))
-            evidence = register_evidence(
-                source, brand=fields.get("brand"), model=fields.get("model"), serial=fields.get("serial"),
-                mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"),
-            )
-            observations.append(NewObservation(
-                site_id=site_id, kind="register_row", locator=f"row {row.row_number}",
-                fields={**fields, "install_date": row.install_date.isoformat() if row.install_date else None},
-                evidence=tuple(evidence), serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
-                install_date=row.install_date, location=fields.get("location"), occurrence=occurrence,
-            ))
-        problems.sort(key=lambda p: p.row_number)
-        skipped = [p.describe(name) for p in problems]
-        warnings = [f"{name}: row {r.row_number}: {w}" for r in parsed.rows for w in r.warnings]
-        if strict and (problems or warnings):
-            raise ImportRefused(f"{(skipped + warnings)[0]} (--strict: nothing imported; "
-                                f"{len(skipped)} bad rows, {len(warnings)} warnings)")
-        if not observations:
-            raise ImportRefused(f"{name}: no usable rows ({len(skipped)} skipped); nothing imported")
-        sha = hashlib.sha256(data).hexdigest()
-        source_id = add_source(conn, "register", name, sha, actor, fixed_site,
-                               {"columns": parsed.columns, "header_row": parsed.header_row})
-        stored = store_observations(conn, source_id, observations)
-        identified = refresh_identities(conn, stored.touched_devices, knowledge)
+        pending: list[NewObservation] = []
+        problems: list[RowProblem] = []
+
+        def flush() -> None:
+            result = writer.write(pending)
+            report.stored += result.stored
+            report.duplicates += result.duplicates
+            report.new_devices += result.new_devices
+            report.identified += write_identities(conn, knowledge, result)
+            pending.clear()
+
+        for item in reader:
+            report.rows_read += 1
+            if isinstance(item, RowProblem):
+                problems.append(item)
+                continue
+            report.warnings.extend(f"{name}: row {item.row_number}: {w}" for w in item.warnings)
+            observation = _register_observation(item, name, fixed_site, site_ids, seen)
+            if isinstance(observation, RowProblem):
+                problems.append(observation)
+            else:
+                pending.append(observation)
+            if strict and (problems or report.warnings):
+                first = problems[0].describe(name) if problems else report.warnings[0]
+                raise ImportRefused(f"{first} (--strict: nothing imported)")
+            if len(pending) >= batch:
+                flush()
+        if pending:
+            flush()
+        report.skipped = [p.describe(name) for p in problems]
+        if report.stored + report.duplicates == 0:
+            raise ImportRefused(f"{name}: no usable rows ({len(problems)} skipped); nothing imported")
         conn.execute(SourceRow.__table__.update().where(SourceRow.id == source_id).values(
-            rows_read=len(parsed.rows) + len(parsed.problems), rows_skipped=len(problems)))
-    return ImportReport(name, len(parsed.rows) + len(parsed.problems), stored.stored, stored.duplicates,
-                        stored.new_devices, identified, skipped, warnings, already_imported=stored.stored == 0)
+            rows_read=report.rows_read, rows_stored=report.stored, rows_skipped=len(problems)))
+    report.already_imported = report.stored == 0
+    return report
+
+
+def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | None, site_ids: dict[str, int],
+                          seen: Counter[str]) -> NewObservation | RowProblem:
+    site_id = fixed_site
+    if site_id is None:
+        written = row.values.get("site", "")
+        site_id = site_ids.get(site_key(written))
+        if site_id is None:
+            reason = f"unknown site {written!r}" if written else "no site given"
+            return RowProblem(row.row_number, f"{reason}; skipped")
+    fields = {k: v for k, v in row.values.items() if k != "site"}
+    content = f"{sorted(fields.items())}|{row.install_date}|{site_id}"
+    occurrence = seen[content]  # identical rows in one file are separate devices
+    seen[content] += 1
+    source = f"{file_name} row {row.row_number}"
+    description = " ".join(filter(None, (fields.get("description"), fields.get("device_type"))))
+    evidence = register_evidence(
+        source, brand=fields.get("brand"), model=fields.get("model"), serial=fields.get("serial"),
+        mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"),
+    )
+    return NewObservation(
+        site_id=site_id, kind="register_row", locator=f"row {row.row_number}",
+        fields={**fields, "install_date": row.install_date.isoformat() if row.install_date else None},
+        evidence=tuple(evidence), serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
+        install_date=row.install_date, location=fields.get("location"), occurrence=occurrence,
+    )
 
 
 # --------------------------------------------------------------------------- reading devices
@@ -131,27 +159,42 @@ class DeviceView:
     evidence: list[dict[str, Any]]
 
 
-def iter_devices(engine: Engine, site: str | None = None) -> Iterator[tuple[DeviceView, Site]]:
-    """Devices with their identities, in id order, optionally for one site."""
-    with engine.connect() as conn:
-        sites = load_sites(conn)
-        query = (
-            select(DeviceRow.id, DeviceRow.site_id, DeviceRow.ip, DeviceRow.mac, DeviceRow.serial, DeviceRow.location,
-                   DeviceRow.install_date, DeviceRow.removed_on, IdentityRow.label_brand, IdentityRow.producer_id,
-                   IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence, IdentityRow.evidence,
-                   IdentityRow.contradictions, IdentityRow.alternatives)
-            .join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True)
-            .order_by(DeviceRow.id)
-        )
-        if site is not None:
-            query = query.where(DeviceRow.site_id == find_site(conn, site))
-        for row in conn.execution_options(yield_per=10000).execute(query):
+def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = True,
+                 conn: Connection | None = None) -> Iterator[tuple[DeviceView, Site]]:
+    """Devices with their identities, in id order, optionally for one site; read in pages."""
+    if conn is None:
+        with engine.connect() as own:
+            yield from iter_devices(engine, site, with_evidence, own)
+        return
+    sites = load_sites(conn)
+    site_id = find_site(conn, site) if site is not None else None
+    columns = [DeviceRow.id, DeviceRow.site_id, DeviceRow.ip, DeviceRow.mac, DeviceRow.serial, DeviceRow.location,
+               DeviceRow.install_date, DeviceRow.removed_on, IdentityRow.label_brand, IdentityRow.producer_id,
+               IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence, IdentityRow.contradictions,
+               IdentityRow.alternatives]
+    if with_evidence:
+        columns.append(IdentityRow.evidence)
+    last = 0
+    while True:
+        query = (select(*columns).join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True)
+                 .where(DeviceRow.id > last).order_by(DeviceRow.id).limit(PAGE))
+        if site_id is not None:
+            query = query.where(DeviceRow.site_id == site_id)
+        rows = conn.execute(query).all()
+        if not rows:
+            return
+        for row in rows:
             identity = Identity(
                 row.label_brand, row.producer_id, row.model, row.device_class or "unknown", row.confidence or 0.0,
                 (), tuple(row.contradictions or ()), tuple((a[0], a[1]) for a in row.alternatives or ()),
             )
+            evidence = list(row.evidence or []) if with_evidence else []
             yield DeviceView(row.id, sites[row.site_id].name, row.ip, row.mac, row.serial, row.location,
-                             row.install_date, row.removed_on, identity, list(row.evidence or [])), sites[row.site_id]
+                             row.install_date, row.removed_on, identity, evidence), sites[row.site_id]
+        last = rows[-1].id
+
+
+PAGE = 20_000
 
 
 def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
@@ -175,41 +218,63 @@ def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str
 # --------------------------------------------------------------------------- assessment
 
 
-def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdictions: set[str]) -> list[Policy]:
+def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdiction: str) -> list[Policy]:
+    """The named policy, or every policy of a department's jurisdiction."""
     if policy_id:
         if policy_id not in knowledge.policies:
             raise ValueError(f"unknown policy {policy_id!r} (known: {', '.join(sorted(knowledge.policies))})")
         return [knowledge.policies[policy_id]]
-    return [p for p in knowledge.policies.values() if p.jurisdiction in jurisdictions] or \
-        [knowledge.policies["uk-hcws386"]]
+    return [p for p in knowledge.policies.values() if p.jurisdiction == jurisdiction]
 
 
-def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
-               store: bool = True) -> list[Finding]:
-    """Assess every device under the chosen policies (default: those of each department's jurisdiction)."""
-    views = list(iter_devices(engine))
-    jurisdictions = {s.jurisdiction for _, s in views} or {"GB"}
-    policies = policies_for(knowledge, policy_id, jurisdictions)
-    findings: list[Finding] = []
-    for view, site in views:
+def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
+                  conn: Connection | None = None) -> Iterator[Finding]:
+    """Assess every device under the named policy, or under its department's jurisdiction's policies."""
+    policies: dict[str, list[Policy]] = {}
+    for view, site in iter_devices(engine, with_evidence=False, conn=conn):
+        chosen = policies.get(site.jurisdiction)
+        if chosen is None:
+            chosen = policies[site.jurisdiction] = policies_for(knowledge, policy_id, site.jurisdiction)
         facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
-        for policy in policies:
-            if policy_id is None and policy.jurisdiction != site.jurisdiction:
-                continue
-            findings.extend(assess_device(facts, policy, knowledge, as_of))
-    if store:
-        _store_findings(engine, findings, [p.id for p in policies], as_of)
-    return findings
+        for policy in chosen:
+            yield from assess_device(facts, policy, knowledge, as_of)
 
 
-def _store_findings(engine: Engine, findings: list[Finding], policy_ids: list[str], as_of: date) -> None:
+def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None) -> Counter[tuple[str, str, str]]:
+    """Assess and store findings (replacing earlier ones of the same policies); counts by policy, obligation, status."""
+    if policy_id:
+        policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
+    counts: Counter[tuple[str, str, str]] = Counter()
     stamp: datetime = now()
     with engine.begin() as conn:
-        conn.execute(delete(FindingRow).where(FindingRow.policy.in_(policy_ids)))
-        rows = [{"device_id": f.device_id, "policy": f.policy, "obligation": f.obligation, "status": f.status.value,
-                 "due": f.due, "reasons": list(f.reasons), "as_of": as_of, "assessed_at": stamp} for f in findings]
-        for start in range(0, len(rows), 20000):
-            conn.execute(insert(FindingRow), rows[start : start + 20000])
+        ids = [policy_id] if policy_id else list(knowledge.policies)
+        conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
+        rows: list[dict[str, Any]] = []
+        for f in iter_findings(engine, knowledge, as_of, policy_id, conn):
+            counts[(f.policy, f.obligation, f.status.value)] += 1
+            rows.append({"device_id": f.device_id, "policy": f.policy, "obligation": f.obligation,
+                         "status": f.status.value, "due": f.due, "reasons": list(f.reasons), "as_of": as_of,
+                         "assessed_at": stamp})
+            if len(rows) >= PAGE:
+                conn.execute(insert(FindingRow), rows)
+                rows.clear()
+        if rows:
+            conn.execute(insert(FindingRow), rows)
+    return counts
+
+
+def stored_findings(engine: Engine, policy_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Findings as last stored by assess_all, in device order (the `clearsite assess` JSON contract)."""
+    query = (select(FindingRow.device_id, SiteRow.name, FindingRow.policy, FindingRow.obligation, FindingRow.status,
+                    FindingRow.due, FindingRow.reasons)
+             .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
+             .order_by(FindingRow.device_id, FindingRow.policy, FindingRow.id))
+    if policy_id:
+        query = query.where(FindingRow.policy == policy_id)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            yield {"device_id": row.device_id, "site": row.name, "policy": row.policy, "obligation": row.obligation,
+                   "status": row.status, "due": row.due.isoformat() if row.due else None, "reasons": row.reasons}
 
 
 def site_names(engine: Engine) -> list[str]:
@@ -221,7 +286,7 @@ def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: dat
     """Assess at `as_of` and write the internal findings report (HTML, CSV, XLSX, JSON) into out_dir."""
     from clearsite.publish.report import write_report as render
 
-    findings = [f.as_dict() for f in assess_all(engine, knowledge, as_of, policy_id, store=False)]
+    findings = [f.as_dict() for f in iter_findings(engine, knowledge, as_of, policy_id)]
     devices = [device_json(v, knowledge, as_of) for v, _ in iter_devices(engine)]
     with engine.connect() as conn:
         sites = [{"name": s.name, "department": s.department, "region": s.region,

@@ -9,6 +9,7 @@ import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -100,10 +101,14 @@ def parse_date(text: str, today: date | None = None) -> date | None:
 
     Raises ValueError with the text when it is not a plausible date.
     """
-    text = text.strip()
+    return _parse_date(text.strip(), today or date.today())
+
+
+@lru_cache(maxsize=65536)  # a register repeats a few thousand distinct dates a million times
+def _parse_date(text: str, today: date) -> date | None:
     if not text:
         return None
-    latest = (today or date.today()) + timedelta(days=366)
+    latest = today + timedelta(days=366)
     if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial day number that lost its format
         value = _EXCEL_EPOCH + timedelta(days=int(float(text)))
     elif re.fullmatch(r"\d{4}", text):
@@ -120,14 +125,6 @@ def parse_date(text: str, today: date | None = None) -> date | None:
     if not (_MIN_YEAR <= value.year) or value > latest:
         raise ValueError(f"implausible install date: {text!r}")
     return value
-
-
-def _cell_date(value: object, today: date | None) -> str | date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return clean_cell(value)
 
 
 def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
@@ -174,14 +171,36 @@ def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
             return
 
 
-def parse_register(
+@dataclass
+class RegisterReader:
+    """A register whose header is found; iterate it for rows and problems, one at a time."""
+
+    file_name: str
+    header_row: int
+    columns: dict[str, str]  # canonical field → header as written
+    _fields: dict[int, str]
+    _header: list[str]
+    _rows: Iterator[list[object]]
+    _today: date | None
+    blank_rows: int = 0
+
+    def __iter__(self) -> Iterator[RegisterRow | RowProblem]:
+        for number, cells in enumerate(self._rows, start=self.header_row + 1):
+            item = _parse_row(number, cells, self._fields, self._header, self._today)
+            if item is None:
+                self.blank_rows += 1
+            else:
+                yield item
+
+
+def open_register(
     data: bytes,
     file_name: str,
     mapping: dict[str, str] | None = None,
     site_given: bool = False,
     today: date | None = None,
-) -> RegisterParse:
-    """Find the header, map its columns, and turn every later row into a register row or a problem."""
+) -> RegisterReader:
+    """Find the header and map its columns; raises RegisterError naming the file when it cannot."""
     rows = read_table(data, file_name)
     header: list[str] | None = None
     columns: dict[int, str] = {}
@@ -206,37 +225,44 @@ def parse_register(
         )
     if not site_given and "site" not in columns.values():
         raise RegisterError(f"{file_name}: no site column (Site, Site name, Building); give --site NAME")
+    return RegisterReader(file_name, header_row, {f: header[i] for i, f in columns.items()}, columns, header,
+                          rows, today)
 
-    result = RegisterParse(file_name, header_row, {f: header[i] for i, f in columns.items()})
-    for number, cells in enumerate(rows, start=header_row + 1):
-        _parse_row(number, cells, columns, header, result, today)
+
+def parse_register(
+    data: bytes,
+    file_name: str,
+    mapping: dict[str, str] | None = None,
+    site_given: bool = False,
+    today: date | None = None,
+) -> RegisterParse:
+    """The whole register at once: rows and row-numbered problems."""
+    reader = open_register(data, file_name, mapping, site_given, today)
+    result = RegisterParse(file_name, reader.header_row, reader.columns)
+    for item in reader:
+        (result.rows if isinstance(item, RegisterRow) else result.problems).append(item)
+    result.blank_rows = reader.blank_rows
     return result
 
 
 def _parse_row(number: int, cells: list[object], columns: dict[int, str], header: list[str],
-               result: RegisterParse, today: date | None) -> None:
-    if not any(clean_cell(c) for c in cells):
-        result.blank_rows += 1
-        return
+               today: date | None) -> RegisterRow | RowProblem | None:
+    texts = [clean_cell(c) for c in cells]
+    if not any(texts):
+        return None
+    if texts[: len(header)] == header:
+        return RowProblem(number, "repeated header row")
     values: dict[str, str] = {}
     raw_date: str | date = ""
+    width = len(cells)
     for index, fld in columns.items():
-        if index >= len(cells):
+        if index >= width:
             continue
         if fld == "install_date":
-            raw_date = _cell_date(cells[index], today)
-            continue
-        text = clean_cell(cells[index])
-        if text:
-            values[fld] = text
-    texts = [clean_cell(c) for c in cells]
-    if texts[: len(header)] == header:
-        result.problems.append(RowProblem(number, "repeated header row"))
-        return
-    if not any(values.get(f) for f in IDENTIFYING):
-        shown = ", ".join(t for t in texts if t)[:80]
-        result.problems.append(RowProblem(number, f"no make, model, serial or MAC ({shown!r}); skipped"))
-        return
+            cell = cells[index]
+            raw_date = cell.date() if isinstance(cell, datetime) else cell if isinstance(cell, date) else texts[index]
+        elif texts[index]:
+            values[fld] = texts[index]
     warnings: list[str] = []
     install: date | None = None
     if isinstance(raw_date, date):
@@ -259,7 +285,10 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         except ValueError:
             warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
             values.pop("ip")
-    result.rows.append(RegisterRow(number, values, install, tuple(warnings)))
+    if not any(values.get(f) for f in IDENTIFYING):
+        shown = ", ".join(t for t in texts if t)[:80]
+        return RowProblem(number, f"no make, model, serial or MAC ({shown!r}); skipped")
+    return RegisterRow(number, values, install, tuple(warnings))
 
 
 def load_mapping(path: Path) -> dict[str, str]:

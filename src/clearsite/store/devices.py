@@ -60,11 +60,14 @@ class NewObservation:
 
 @dataclass
 class StoreResult:
-    source_id: int
+    """What one batch of observations did."""
+
     stored: int = 0
     duplicates: int = 0
     new_devices: int = 0
-    touched_devices: set[int] = field(default_factory=set)
+    fresh_evidence: dict[int, list[Evidence]] = field(default_factory=dict)  # devices made by this batch
+    fresh_install: dict[int, date] = field(default_factory=dict)
+    earlier_devices: set[int] = field(default_factory=set)  # devices that existed before this batch
 
 
 def _device_key(obs: NewObservation, fingerprint: str) -> str:
@@ -79,18 +82,23 @@ def _device_key(obs: NewObservation, fingerprint: str) -> str:
 
 
 class _DeviceIndex:
-    """Existing devices of the sites in play, findable by serial, MAC and IP."""
+    """Devices of the sites in play, findable by serial, MAC and IP; sites are loaded as they appear."""
 
-    def __init__(self, conn: Connection, site_ids: Iterable[int]) -> None:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.loaded: set[int] = set()
         self.by_key: dict[tuple[int, str], int] = {}
         self.by_serial: dict[tuple[int, str], int] = {}
         self.by_mac: dict[tuple[int, str], int] = {}
         self.by_ip: dict[tuple[int, str], int] = {}
-        ids = sorted(set(site_ids))
+
+    def load(self, site_ids: Iterable[int]) -> None:
+        ids = sorted(set(site_ids) - self.loaded)
+        self.loaded.update(ids)
         for start in range(0, len(ids), CHUNK):
             query = select(DeviceRow.id, DeviceRow.site_id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac,
                            DeviceRow.ip).where(DeviceRow.site_id.in_(ids[start : start + CHUNK]))
-            for row in conn.execute(query):
+            for row in self.conn.execute(query):
                 self.add(row.id, row.site_id, row.natural_key, row.serial, row.mac, row.ip)
 
     def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
@@ -130,59 +138,70 @@ def add_source(conn: Connection, kind: str, name: str, sha256: str, actor: str, 
     )).inserted_primary_key[0])
 
 
-def store_observations(conn: Connection, source_id: int, observations: Sequence[NewObservation]) -> StoreResult:
-    """Store new observations and merge them into devices; returns which devices changed."""
-    result = StoreResult(source_id)
-    fingerprints = [o.fingerprint() for o in observations]
-    known = _existing_fingerprints(conn, fingerprints)
-    index = _DeviceIndex(conn, (o.site_id for o in observations))
-    stamp = now()
-    fresh: list[tuple[NewObservation, str, str]] = []
-    new_devices: dict[tuple[int, str], dict[str, Any]] = {}
-    in_batch: set[str] = set()
-    for obs, fp in zip(observations, fingerprints, strict=True):
-        if fp in known or fp in in_batch:
-            result.duplicates += 1
-            continue
-        in_batch.add(fp)
-        key = _device_key(obs, fp)
-        fresh.append((obs, fp, key))
-        if index.find(obs, key) is None and (obs.site_id, key) not in new_devices:
-            new_devices[(obs.site_id, key)] = _device_values(obs, key, stamp)
-            index.add(-len(new_devices), obs.site_id, key, obs.serial, obs.mac, obs.ip)
+class ObservationWriter:
+    """Stores one source's observations batch by batch, merging them into devices across batches."""
 
-    placeholder_to_id: dict[int, int] = {}
-    if new_devices:
-        rows = list(new_devices.values())
-        returned = conn.execute(insert(DeviceRow).returning(DeviceRow.id, sort_by_parameter_order=True), rows).all()
-        for position, row in enumerate(returned, start=1):
-            placeholder_to_id[-position] = row.id
-        result.new_devices = len(rows)
+    def __init__(self, conn: Connection, source_id: int) -> None:
+        self.conn = conn
+        self.source_id = source_id
+        self.index = _DeviceIndex(conn)
+        self.stamp = now()
 
-    observation_rows: list[dict[str, Any]] = []
-    updates: dict[int, dict[str, Any]] = {}
-    for obs, fp, key in fresh:
-        found = index.find(obs, key)
-        assert found is not None
-        device_id = placeholder_to_id.get(found, found)
-        result.touched_devices.add(device_id)
-        if found > 0:  # an existing device: refresh what this observation adds
-            updates.setdefault(device_id, {"id": device_id, "last_seen": stamp})
-        observation_rows.append({
-            "source_id": source_id, "site_id": obs.site_id, "device_id": device_id, "kind": obs.kind,
-            "locator": obs.locator, "observed_at": stamp, "fingerprint": fp,
-            "data": {"fields": obs.fields, "evidence": [[e.signal.value, e.value, e.source] for e in obs.evidence],
-                     "install_date": obs.install_date.isoformat() if obs.install_date else None},
-        })
-    for start in range(0, len(observation_rows), CHUNK * 4):
-        conn.execute(insert(ObservationRow), observation_rows[start : start + CHUNK * 4])
-    if updates:
-        conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
-                     [{"b_id": u["id"], "b_seen": u["last_seen"]} for u in updates.values()])
-    result.stored = len(observation_rows)
-    conn.execute(update(SourceRow).where(SourceRow.id == source_id)
-                 .values(rows_stored=result.stored))
-    return result
+    def write(self, observations: Sequence[NewObservation]) -> StoreResult:
+        result = StoreResult()
+        conn, stamp = self.conn, self.stamp
+        fingerprints = [o.fingerprint() for o in observations]
+        known = _existing_fingerprints(conn, fingerprints)
+        self.index.load(o.site_id for o in observations)
+        fresh: list[tuple[NewObservation, str, int]] = []
+        new_devices: dict[tuple[int, str], dict[str, Any]] = {}
+        for obs, fp in zip(observations, fingerprints, strict=True):
+            if fp in known:
+                result.duplicates += 1
+                continue
+            known.add(fp)
+            key = _device_key(obs, fp)
+            found = self.index.find(obs, key)
+            if found is None:
+                found = -(len(new_devices) + 1)  # a placeholder until the insert returns real ids
+                new_devices[(obs.site_id, key)] = _device_values(obs, key, stamp)
+                self.index.add(found, obs.site_id, key, obs.serial, obs.mac, obs.ip)
+            fresh.append((obs, fp, found))
+
+        real_ids: dict[int, int] = {}
+        if new_devices:
+            rows = list(new_devices.values())
+            returned = conn.execute(insert(DeviceRow).returning(DeviceRow.id, sort_by_parameter_order=True), rows).all()
+            for position, (row, values) in enumerate(zip(returned, rows, strict=True), start=1):
+                real_ids[-position] = row.id
+                self.index.add(row.id, values["site_id"], values["natural_key"], values["serial"], values["mac"],
+                               values["ip"])
+            result.new_devices = len(rows)
+
+        observation_rows: list[dict[str, Any]] = []
+        for obs, fp, found in fresh:
+            device_id = real_ids[found] if found < 0 else found
+            if found < 0:
+                result.fresh_evidence.setdefault(device_id, []).extend(obs.evidence)
+                if obs.install_date:
+                    result.fresh_install[device_id] = min(obs.install_date,
+                                                          result.fresh_install.get(device_id, obs.install_date))
+            else:
+                result.earlier_devices.add(device_id)
+            observation_rows.append({
+                "source_id": self.source_id, "site_id": obs.site_id, "device_id": device_id, "kind": obs.kind,
+                "locator": obs.locator, "observed_at": stamp, "fingerprint": fp,
+                "data": {"fields": obs.fields,
+                         "evidence": [[e.signal.value, e.value, e.source] for e in obs.evidence],
+                         "install_date": obs.install_date.isoformat() if obs.install_date else None},
+            })
+        if observation_rows:
+            conn.execute(insert(ObservationRow), observation_rows)
+        if result.earlier_devices:
+            conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
+                         [{"b_id": d, "b_seen": stamp} for d in sorted(result.earlier_devices)])
+        result.stored = len(observation_rows)
+        return result
 
 
 def _device_values(obs: NewObservation, key: str, stamp: datetime) -> dict[str, Any]:
@@ -198,8 +217,19 @@ def evidence_of(data: dict[str, Any]) -> list[Evidence]:
     return [Evidence(Signal(signal), value, source) for signal, value, source in data.get("evidence", [])]
 
 
+def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
+    """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
+    stamp = now()
+    rows = [identity_row(device_id, identify(evidence, knowledge, result.fresh_install.get(device_id)),
+                         knowledge.version, stamp)
+            for device_id, evidence in result.fresh_evidence.items()]
+    if rows:
+        conn.execute(insert(IdentityRow), rows)
+    return len(rows) + refresh_identities(conn, result.earlier_devices, knowledge)
+
+
 def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: Knowledge) -> int:
-    """Recompute the identity of each device from all its observations (and fill device fields they offer)."""
+    """Recompute the identity of each device from all its stored observations."""
     ids = sorted(set(device_ids))
     stamp = now()
     count = 0
@@ -214,10 +244,8 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
             if data.get("install_date"):
                 when = date.fromisoformat(data["install_date"])
                 installs[device_id] = min(when, installs.get(device_id, when))
-        rows = []
-        for device_id in part:
-            identity = identify(evidence[device_id], knowledge, installs.get(device_id))
-            rows.append(identity_row(device_id, identity, knowledge.version, stamp))
+        rows = [identity_row(device_id, identify(evidence[device_id], knowledge, installs.get(device_id)),
+                             knowledge.version, stamp) for device_id in part]
         conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
         conn.execute(insert(IdentityRow), rows)
         count += len(rows)
