@@ -48,7 +48,13 @@ def site_scan() -> ScanResult:
 
 
 def test_nmap_keeps_only_hosts_that_were_up(site_scan: ScanResult) -> None:
-    assert [h.ip for h in site_scan] == ["10.20.30.11", "10.20.30.12", "10.20.30.14", "10.20.30.15", "2001:db8::1e"]
+    assert [h.ip for h in site_scan] == [
+        "10.20.30.11",
+        "10.20.30.12",
+        "10.20.30.14",
+        "10.20.30.15",
+        "2001:db8::1e",
+    ]
     assert site_scan.skipped == 1  # 10.20.30.13 was down
     assert site_scan.errors == []
 
@@ -64,7 +70,10 @@ def test_nmap_mac_is_normalised_and_its_vendor_is_an_oui_fact(site_scan: ScanRes
     camera = by_ip(site_scan)["10.20.30.12"]
     assert camera.mac == "3C:EF:8C:5D:6E:7F"
     assert Evidence(Signal.MAC, "3C:EF:8C:5D:6E:7F", "site.xml host 10.20.30.12 mac") in camera.evidence
-    assert Evidence(Signal.OUI, "Zhejiang Dahua Technology", "site.xml host 10.20.30.12 mac vendor") in camera.evidence
+    assert (
+        Evidence(Signal.OUI, "Zhejiang Dahua Technology", "site.xml host 10.20.30.12 mac vendor")
+        in camera.evidence
+    )
 
 
 def test_nmap_hostname_prefers_the_users_name(site_scan: ScanResult) -> None:
@@ -127,9 +136,28 @@ def test_markup_in_a_banner_passes_through_as_inert_text(site_scan: ScanResult) 
     host = by_ip(site_scan)["10.20.30.15"]
     assert "Welcome <script>alert('x')</script> to NVR" in values(host, Signal.BANNER)
     assert "<img src=x onerror=alert(1)>" in values(host, Signal.BANNER)
-    assert values(host, Signal.HTTP_TITLE) == ["</title><script>document.location='http://198.51.100.7/'</script>"]
+    assert values(host, Signal.HTTP_TITLE) == [
+        "</title><script>document.location='http://198.51.100.7/'</script>"
+    ]
     # The same reply seen by the service fingerprint and the banner script is one fact, not two.
     assert values(host, Signal.BANNER).count("Welcome <script>alert('x')</script> to NVR") == 1
+
+
+def test_raw_device_bytes_nmap_copied_into_the_file_are_repaired_not_fatal() -> None:
+    # A GBK page title and a control byte, written raw as nmap sometimes does.
+    title = "\u6b22\u8fce".encode("gbk") + b"\x01"
+    data = read("nmap_site_sv_os.xml").replace(
+        b'output="WEB SERVICE"><elem key="title">WEB SERVICE', b'output="x"><elem key="title">' + title
+    )
+    for strict in (False, True):
+        result = parse_nmap_xml(data, "gbk.xml", strict=strict)
+        assert len(result) == 5
+        (title_value,) = values(by_ip(result)["10.20.30.12"], Signal.HTTP_TITLE)
+        assert "\ufffd" in title_value
+        assert [str(e) for e in result.errors] == [
+            "gbk.xml: bytes that are not UTF-8 were replaced; control characters XML forbids were "
+            "replaced by spaces (nmap copies some device replies raw)"
+        ]
 
 
 def test_nmap_accepts_text_as_well_as_bytes() -> None:
@@ -139,7 +167,12 @@ def test_nmap_accepts_text_as_well_as_bytes() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["hostile_xml_bomb.xml", "hostile_external_entity.xml", "hostile_external_dtd.xml", "hostile_parameter_entity.xml"],
+    [
+        "hostile_xml_bomb.xml",
+        "hostile_external_entity.xml",
+        "hostile_external_dtd.xml",
+        "hostile_parameter_entity.xml",
+    ],
 )
 def test_hostile_xml_is_refused_quickly_with_one_line_naming_the_file(name: str) -> None:
     started = time.perf_counter()
@@ -169,7 +202,9 @@ def test_an_interrupted_scan_is_an_error_when_strict() -> None:
         parse_nmap_xml(read("nmap_truncated.xml"), "partial.xml", strict=True)
 
 
-@pytest.mark.parametrize("data", [b"", b"   \n", b"<nmaprun", b"\x00\x01\x02garbage", b"<?xml version='1.0'?>"])
+@pytest.mark.parametrize(
+    "data", [b"", b"   \n", b"<nmaprun", b"\x00\x01\x02garbage", b"<?xml version='1.0'?>"]
+)
 def test_empty_or_broken_xml_is_a_parse_error(data: bytes) -> None:
     with pytest.raises(ScanParseError, match=r"^bad.xml: "):
         parse_nmap_xml(data, "bad.xml")
@@ -209,7 +244,8 @@ def test_undeclared_entity_is_a_parse_error_not_an_expansion() -> None:
 def test_a_large_nmap_file_streams_host_by_host() -> None:
     host = (
         '<host><status state="up" reason="arp-response"/><address addr="10.{a}.{b}.{c}" addrtype="ipv4"/>'
-        '<ports><port protocol="tcp" portid="80"><state state="open"/><service name="http" product="App-webs"/>'
+        '<ports><port protocol="tcp" portid="80"><state state="open"/>'
+        '<service name="http" product="App-webs"/>'
         '<script id="http-title" output="t"><elem key="title">t</elem></script></port></ports></host>\n'
     )
     body = "".join(host.format(a=i >> 16, b=(i >> 8) & 255, c=i & 255) for i in range(20_000))
@@ -232,8 +268,13 @@ def test_masscan_json_list_merges_records_by_ip_and_maps_banners() -> None:
     assert values(camera, Signal.HTTP_SERVER) == ["App-webs/"]  # http.server and the http reply agree: once
     assert values(camera, Signal.HTTP_REALM) == ["IP Camera(C1234)"]
     assert values(camera, Signal.HTTP_TITLE) == ["Document Error: Unauthorized"]
-    assert Evidence(Signal.HTTP_SERVER, "App-webs/", "m.json host 10.40.0.21 port 80/tcp banner http.server") in camera.evidence
-    assert values(hosts["10.40.0.22"], Signal.BANNER) == ["TLS/1.2 cipher:0xc02f, IPC, IPC"]  # X509 blob left out
+    assert (
+        Evidence(Signal.HTTP_SERVER, "App-webs/", "m.json host 10.40.0.21 port 80/tcp banner http.server")
+        in camera.evidence
+    )
+    assert values(hosts["10.40.0.22"], Signal.BANNER) == [
+        "TLS/1.2 cipher:0xc02f, IPC, IPC"
+    ]  # X509 blob left out
     assert values(hosts["10.40.0.24"], Signal.HTTP_TITLE) == ["<script>alert(1)</script>"]
     assert result.skipped == 1  # the closed port of 10.40.0.23
     assert result.errors == []
@@ -284,7 +325,7 @@ def test_masscan_refuses_what_is_not_masscan() -> None:
     with pytest.raises(ScanParseError, match=r"^notes.txt: not masscan output"):
         parse_masscan(b"hello world\n", "notes.txt")
     with pytest.raises(ScanParseError, match=r"^list.json: not masscan output; first problem"):
-        parse_masscan(b"[\n" + b"{\"a\": }\n" * 30 + b"]", "list.json")
+        parse_masscan(b"[\n" + b'{"a": }\n' * 30 + b"]", "list.json")
 
 
 # --- switch MAC, ARP and DHCP tables ----------------------------------------------------------
@@ -292,7 +333,12 @@ def test_masscan_refuses_what_is_not_masscan() -> None:
 
 def test_cisco_mac_table_with_preamble_separator_and_footer() -> None:
     result = parse_switch_table(read("cisco_mac_table.csv"), "sw1.csv")
-    assert [h.mac for h in result] == ["44:19:B6:0A:11:22", "3C:EF:8C:5D:6E:7F", "E0:CA:3C:11:22:33", "00:11:22:33:44:55"]
+    assert [h.mac for h in result] == [
+        "44:19:B6:0A:11:22",
+        "3C:EF:8C:5D:6E:7F",
+        "E0:CA:3C:11:22:33",
+        "00:11:22:33:44:55",
+    ]
     first = result[0]
     assert first.ip is None
     assert first.extra == {"vlan": "20", "type": "DYNAMIC", "port": "Gi1/0/5"}
@@ -348,7 +394,10 @@ def test_semicolon_export_with_bom_and_vendor_column() -> None:
     result = parse_switch_table(read("semicolon_bom.csv"), "excel.csv")
     host = result[0]
     assert (host.ip, host.mac, host.hostname) == ("10.20.70.80", "44:19:B6:AA:BB:CC", "Café-Kamera")
-    assert Evidence(Signal.OUI, "Hangzhou Hikvision Digital Technology Co.,Ltd.", "excel.csv row 2 vendor") in host.evidence
+    assert (
+        Evidence(Signal.OUI, "Hangzhou Hikvision Digital Technology Co.,Ltd.", "excel.csv row 2 vendor")
+        in host.evidence
+    )
 
 
 def test_utf16_and_windows_1252_exports_are_read() -> None:
@@ -369,7 +418,11 @@ def test_binary_file_is_refused() -> None:
 
 
 def test_a_row_with_a_giant_field_is_one_bad_row() -> None:
-    data = b"ip,mac\n10.0.0.1,44:19:b6:00:00:01\n10.0.0.2,\"" + b"x" * 200_000 + b"\"\n10.0.0.3,44:19:b6:00:00:03\n"
+    data = (
+        b'ip,mac\n10.0.0.1,44:19:b6:00:00:01\n10.0.0.2,"'
+        + b"x" * 200_000
+        + b'"\n10.0.0.3,44:19:b6:00:00:03\n'
+    )
     result = parse_switch_table(data, "big.csv")
     assert [h.ip for h in result] == ["10.0.0.1", "10.0.0.3"]
     assert len(result.errors) == 1 and "big.csv row" in str(result.errors[0])
@@ -439,8 +492,8 @@ def test_csv_rows_under_a_real_header_never_crash(rows: list[str]) -> None:
     for host in result:
         assert host.ip is not None or host.mac is not None
         assert host.mac is None or (len(host.mac) == 17 and host.mac == host.mac.upper())
-    for error in result.errors:
-        assert str(error).startswith("fuzz.csv row ") and "\n" not in str(error)
+    for problem in result.errors:
+        assert str(problem).startswith("fuzz.csv row ") and "\n" not in str(problem)
 
 
 @st.composite
@@ -527,7 +580,20 @@ def test_real_nmap_output_against_a_loopback_server(loopback_banner_server: int)
     port = loopback_banner_server
     # Loopback only: the target is the literal 127.0.0.1 and -Pn avoids any discovery traffic.
     completed = subprocess.run(
-        ["nmap", "-sT", "-sV", "--version-intensity", "0", "-Pn", "-n", "-p", str(port), "127.0.0.1", "-oX", "-"],
+        [
+            "nmap",
+            "-sT",
+            "-sV",
+            "--version-intensity",
+            "0",
+            "-Pn",
+            "-n",
+            "-p",
+            str(port),
+            "127.0.0.1",
+            "-oX",
+            "-",
+        ],
         capture_output=True,
         timeout=120,
         check=True,
@@ -537,4 +603,6 @@ def test_real_nmap_output_against_a_loopback_server(loopback_banner_server: int)
     host = result[0]
     assert host.open_ports == [port]
     assert "Zorblex Rtsp Server" in values(host, Signal.RTSP_SERVER)
-    assert Evidence(Signal.PORT, f"{port}/tcp", f"nmap-live.xml host 127.0.0.1 port {port}/tcp") in host.evidence
+    assert (
+        Evidence(Signal.PORT, f"{port}/tcp", f"nmap-live.xml host 127.0.0.1 port {port}/tcp") in host.evidence
+    )

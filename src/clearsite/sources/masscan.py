@@ -79,7 +79,9 @@ def parse_masscan(data: bytes | str, source_name: str, *, strict: bool = False) 
         reader.read_json(text)
     else:
         reader.read_list(text)
-    return ScanResult(merge_by_ip(reader.hosts), source=source_name, errors=reader.errors, skipped=reader.skipped)
+    return ScanResult(
+        merge_by_ip(reader.hosts), source=source_name, errors=reader.errors, skipped=reader.skipped
+    )
 
 
 class _Records:
@@ -100,7 +102,9 @@ class _Records:
         if not self.hosts and len(self.errors) >= _GIVE_UP_WITHOUT_RECORDS:
             raise ScanParseError(f"{self.source}: not masscan output; first problem: {self.errors[0]}")
         if len(self.errors) > _MAX_ERRORS:
-            raise ScanParseError(f"{self.source}: more than {_MAX_ERRORS} bad records; first: {self.errors[0]}")
+            raise ScanParseError(
+                f"{self.source}: more than {_MAX_ERRORS} bad records; first: {self.errors[0]}"
+            )
 
     def read_json(self, text: str) -> None:
         decoder = json.JSONDecoder()
@@ -136,22 +140,46 @@ class _Records:
         if ip is None:
             return
         when = _when(record.get("timestamp"))
-        if isinstance(record.get("ports"), list):  # -oJ: {"ip", "ports": [{"port", "proto", "status"|"service"}]}
+        if isinstance(
+            record.get("ports"), list
+        ):  # -oJ: {"ip", "ports": [{"port", "proto", "status"|"service"}]}
             for port in record["ports"]:
                 if not isinstance(port, dict):
                     self.fail(line, "a port entry that is not an object")
                     continue
                 service = port.get("service")
                 if isinstance(service, dict):
-                    self.add(ip, port.get("port"), port.get("proto"), None, service.get("name"), service.get("banner"), when, line)
+                    self.add(
+                        ip,
+                        port.get("port"),
+                        port.get("proto"),
+                        None,
+                        service.get("name"),
+                        service.get("banner"),
+                        when,
+                        line,
+                    )
                 else:
-                    self.add(ip, port.get("port"), port.get("proto"), port.get("status"), None, None, when, line)
+                    self.add(
+                        ip, port.get("port"), port.get("proto"), port.get("status"), None, None, when, line
+                    )
         elif "port" in record:  # -oD: {"ip", "port", "proto", "rec_type", "data": {...}}
-            data = record.get("data") if isinstance(record.get("data"), dict) else {}
+            data: dict[str, Any] = record["data"] if isinstance(record.get("data"), dict) else {}
             if record.get("rec_type") == "banner":
-                self.add(ip, record.get("port"), record.get("proto"), None, data.get("service_name"), data.get("banner"), when, line)
+                self.add(
+                    ip,
+                    record.get("port"),
+                    record.get("proto"),
+                    None,
+                    data.get("service_name"),
+                    data.get("banner"),
+                    when,
+                    line,
+                )
             else:
-                self.add(ip, record.get("port"), record.get("proto"), data.get("status"), None, None, when, line)
+                self.add(
+                    ip, record.get("port"), record.get("proto"), data.get("status"), None, None, when, line
+                )
         else:
             self.fail(line, "a record with neither 'ports' nor 'port'")
 

@@ -36,6 +36,9 @@ _CHUNK = 1 << 20
 _MAX_DEPTH = 64  # nmap nests script tables a few levels; 64 is far beyond any real file
 _MAX_HOST_ELEMENTS = 1_000_000
 _MAX_RESPONSES_PER_PORT = 32
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_INVALID_TOKEN = 4  # expat's XML_ERROR_INVALID_TOKEN: a byte that is not UTF-8 or not allowed in XML
 
 # A -sV fingerprint of an unrecognised service: %r(ProbeName,HexLength,"escaped reply")
 _FP_RESPONSE = re.compile(r'r\(([A-Za-z0-9_-]+),([0-9A-Fa-f]+),"((?:[^"\\]|\\.)*)"\)', re.DOTALL)
@@ -127,8 +130,21 @@ def parse_nmap_xml(data: bytes | str, source_name: str, *, strict: bool = False)
     raise ScanParseError.
     """
     raw = as_bytes(data, source_name)
+    try:
+        return _parse(raw, source_name, strict, repaired=None)
+    except _NeedsRepair:
+        # Only files that got as far as <nmaprun> come here, so junk is never worth the extra pass.
+        fixed, note = _repair_text(raw)
+        return _parse(fixed, source_name, strict, repaired=note or "")
+
+
+class _NeedsRepair(Exception):
+    """An nmap file with a byte XML forbids: worth one more pass after _repair_text."""
+
+
+def _parse(raw: bytes, source_name: str, strict: bool, repaired: str | None) -> ScanResult:
     hosts: list[ScannedHost] = []
-    errors: list[RowError] = []
+    errors: list[RowError] = [RowError(source_name, None, repaired)] if repaired else []
     skipped = 0
     stream: _HostStream
 
@@ -154,6 +170,12 @@ def parse_nmap_xml(data: bytes | str, source_name: str, *, strict: bool = False)
     except _Refused as exc:
         raise ScanParseError(f"{source_name}: refused: {exc}") from None
     except ParseError as exc:
+        if (
+            getattr(exc, "code", None) == _INVALID_TOKEN
+            and stream.root_attrib is not None
+            and repaired is None
+        ):
+            raise _NeedsRepair from None
         line, column = getattr(exc, "position", (0, 0))
         reason = str(exc).split(":")[0]
         if strict or stream.root_attrib is None or not hosts:
@@ -168,9 +190,31 @@ def parse_nmap_xml(data: bytes | str, source_name: str, *, strict: bool = False)
                 f"kept the {len(hosts)} complete hosts before it",
             )
         )
-    if strict and errors:
-        raise ScanParseError(str(errors[0]))
+    problems = errors[1:] if repaired else errors  # a repair loses no host, so strict lets it pass
+    if strict and problems:
+        raise ScanParseError(str(problems[0]))
     return ScanResult(merge_by_ip(hosts), source=source_name, errors=errors, skipped=skipped)
+
+
+def _repair_text(raw: bytes) -> tuple[bytes, str | None]:
+    """Bytes nmap copied raw from a device (a GBK page title, a control byte) made into parseable XML.
+
+    nmap writes some replies unescaped, so files from Chinese-made devices are often not valid
+    UTF-8; refusing them would refuse exactly the scans we need. Nothing is interpreted: bad bytes
+    become U+FFFD and control bytes become spaces.
+    """
+    notes = []
+    declared = _DECLARED_ENCODING.search(raw[:200])
+    if declared is None or declared.group(1).lower().replace(b"-", b"") in (b"utf8", b"usascii", b"ascii"):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = raw.decode("utf-8", errors="replace").encode("utf-8")
+            notes.append("bytes that are not UTF-8 were replaced")
+    if _XML_CONTROL.search(raw):
+        raw = _XML_CONTROL.sub(b" ", raw)
+        notes.append("control characters XML forbids were replaced by spaces")
+    return raw, ("; ".join(notes) + " (nmap copies some device replies raw)") if notes else None
 
 
 def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) -> ScannedHost | None:
@@ -188,7 +232,9 @@ def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) 
             try:
                 ip = str(ipaddress.ip_address(value.strip()))
             except ValueError:
-                errors.append(RowError(source, None, f"host address {clip(value, 60)!r} is not an IP address"))
+                errors.append(
+                    RowError(source, None, f"host address {clip(value, 60)!r} is not an IP address")
+                )
                 return None
         elif kind == "mac":
             mac = normalise_mac(value)
@@ -217,7 +263,9 @@ def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) 
             if not 0 < number < 65536:
                 raise ValueError
         except ValueError:
-            errors.append(RowError(source, None, f"{base}: port {clip(port.get('portid', ''), 20)!r} is not a number"))
+            errors.append(
+                RowError(source, None, f"{base}: port {clip(port.get('portid', ''), 20)!r} is not a number")
+            )
             continue
         open_ports.add(number)
         where = f"{base} port {number}/{protocol}"
@@ -355,9 +403,9 @@ def _script(script: Element) -> Iterator[tuple[Signal, str]]:
     elif name in ("upnp-info", "broadcast-upnp-info"):
         for line in output.splitlines():
             key, _, value = line.strip().partition(":")
-            signal = _UPNP_FIELDS.get(key.strip().lower())
-            if signal is not None:
-                yield signal, value
+            upnp_signal = _UPNP_FIELDS.get(key.strip().lower())
+            if upnp_signal is not None:
+                yield upnp_signal, value
 
 
 def _elem(parent: Element, key: str) -> str | None:

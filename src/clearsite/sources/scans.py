@@ -87,7 +87,8 @@ class ScanResult(list[ScannedHost]):
         return list(self)
 
     def __repr__(self) -> str:
-        return f"ScanResult({self.source!r}, hosts={len(self)}, errors={len(self.errors)}, skipped={self.skipped})"
+        counts = f"hosts={len(self)}, errors={len(self.errors)}, skipped={self.skipped}"
+        return f"ScanResult({self.source!r}, {counts})"
 
 
 def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -224,7 +225,7 @@ def merge_by_ip(hosts: Iterable[ScannedHost]) -> list[ScannedHost]:
 
 
 def parse_scan(data: bytes | str, source_name: str) -> ScanResult:
-    """Any supported scan output, told apart by its first bytes: nmap/masscan XML, masscan JSON or list, or CSV."""
+    """Any supported scan output, told apart by its first bytes: nmap/masscan XML, masscan JSON/list, CSV."""
     from clearsite.sources.masscan import parse_masscan, sniff_masscan
     from clearsite.sources.nmap import parse_nmap_xml
     from clearsite.sources.switch_tables import parse_switch_table

@@ -13,11 +13,19 @@ import csv
 import io
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from clearsite.knowledge.names import normalise_mac
 from clearsite.models import Evidence, Signal
-from clearsite.sources.scans import RowError, ScannedHost, ScanParseError, ScanResult, as_bytes, clip, decode_text
+from clearsite.sources.scans import (
+    RowError,
+    ScannedHost,
+    ScanParseError,
+    ScanResult,
+    as_bytes,
+    clip,
+    decode_text,
+)
 
 _HEADER_SEARCH_ROWS = 20
 _MAX_ERRORS = 1000
@@ -27,6 +35,7 @@ _GENERIC_LAYOUT = ("ip", "mac", "hostname", "vlan", "port", "interface")
 _DNSMASQ_LAYOUT = ("lease_end", "mac", "ip", "hostname", "client_id")  # dnsmasq.leases: expiry mac ip name id
 
 # Our name for a column -> the header texts (normalised: lower case, single spaces) that mean it.
+# fmt: off
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "ip": (
         "ip", "ip address", "ipaddress", "ip addr", "ipv4", "ipv4 address", "ipv6 address", "address",
@@ -47,11 +56,14 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "vendor": ("vendor", "manufacturer", "mac vendor", "oui", "oui vendor", "nic vendor"),
     "type": ("type", "entry type", "mac type"),
     "lease_start": ("starts", "start", "lease start", "lease starts", "binding start", "lease obtained"),
-    "lease_end": ("ends", "end", "expires", "expiry", "lease end", "lease ends", "lease expires", "expiration"),
+    "lease_end": (
+        "ends", "end", "expires", "expiry", "lease end", "lease ends", "lease expires", "expiration",
+    ),
     "state": ("binding state", "state", "status"),
     "client_id": ("client id", "clientid", "uid"),
     "site": ("site", "location"),
 }
+# fmt: on
 _COLUMN_OF = {synonym: column for column, synonyms in _SYNONYMS.items() for synonym in synonyms}
 _HEADER_JUNK = re.compile(r"\(.*?\)|[\"'#_\-.]")
 _SPACES = re.compile(r"\s+")
@@ -73,10 +85,14 @@ def parse_switch_table(data: bytes | str, source_name: str, *, strict: bool = Fa
     layout = _find_layout(text, source_name)
     reader = _Rows(source_name, strict)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=layout.delimiter, skipinitialspace=True)
-    for line, cells in _records(rows, reader):
-        if line <= layout.header_line:
-            continue
-        reader.add(line, cells, layout.columns)
+
+    def unreadable(line: int, message: str) -> None:
+        if line > layout.header_line:  # lines above the header are a preamble, not data
+            reader.fail(line, message)
+
+    for line, cells in _records(rows, unreadable):
+        if line > layout.header_line:
+            reader.add(line, cells, layout.columns)
     return ScanResult(reader.hosts.values(), source=source_name, errors=reader.errors, skipped=reader.skipped)
 
 
@@ -87,7 +103,9 @@ class _Layout:
         self.columns = columns  # cell index -> our column name, or "extra:<header text>"
 
 
-def _records(rows: Iterator[list[str]], reader: _Rows | None) -> Iterator[tuple[int, list[str]]]:
+def _records(
+    rows: Iterator[list[str]], on_error: Callable[[int, str], None] | None
+) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) for each CSV record; a record the csv module rejects becomes a row error."""
     line = 0
     while True:
@@ -97,8 +115,8 @@ def _records(rows: Iterator[list[str]], reader: _Rows | None) -> Iterator[tuple[
             return
         except csv.Error as exc:
             line = getattr(rows, "line_num", line + 1)
-            if reader is not None:
-                reader.fail(line, f"unreadable CSV ({exc})")
+            if on_error is not None:
+                on_error(line, f"unreadable CSV ({exc})")
             continue
         line = getattr(rows, "line_num", line + 1)
         yield line, cells
@@ -108,8 +126,20 @@ def _header_key(text: str) -> str:
     return _SPACES.sub(" ", _HEADER_JUNK.sub(" ", text.replace("\ufeff", "")).casefold()).strip()
 
 
+def _head(text: str, lines: int = 4 * _HEADER_SEARCH_ROWS, limit: int = 1 << 20) -> str:
+    """The first lines of a text, so sniffing a huge file costs no more than sniffing a small one."""
+    end = 0
+    for _ in range(lines):
+        found = text.find("\n", end, limit)
+        if found < 0:
+            return text[:limit]
+        end = found + 1
+    return text[:end]
+
+
 def _find_layout(text: str, source: str) -> _Layout:
     """The delimiter and header row (or, with no header, the content-based columns) of a table."""
+    text = _head(text)
     for delimiter in _DELIMITERS:
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
         for index, (line, cells) in enumerate(_records(rows, None)):
@@ -243,8 +273,8 @@ class _Rows:
             self.fail(line, "no MAC or IP address in this row")
             return
         self.good_rows += 1
-        hostname = values.get("hostname", "")
-        hostname = None if hostname.casefold() in _NO_VALUE else clip(hostname, 255)
+        raw_hostname = values.get("hostname", "")
+        hostname = None if raw_hostname.casefold() in _NO_VALUE else clip(raw_hostname, 255)
         extra = {
             column.removeprefix("extra:"): clip(value, 256)
             for column, value in values.items()
