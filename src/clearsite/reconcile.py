@@ -3,12 +3,14 @@
 Joins run strongest key first: serial (case and spaces ignored), then MAC, then site + IP, each over
 what the earlier keys left unmatched, so each register row pairs with at most one seen item and the
 other way round. A key value held by more than one item on either side is ambiguous: it joins
-nothing and is reported as a conflict, and those items may still pair by a weaker key. A weaker key
-never pairs two items whose stronger keys are both known and differ for site + IP (the register's
-camera was swapped for another at the same address); a MAC match with differing serials does pair,
-since a mistyped serial is likelier than a copied MAC, and the difference is reported on the match.
+nothing and is reported as a conflict, and those items may still pair by a weaker key.
 
-Pure and dict-based: 100k items on each side reconcile in well under a second.
+Site + IP never pairs two items whose serials or MACs are both known and differ: the registered
+camera was swapped for another at the same address. A MAC match with differing serials does pair,
+since a mistyped serial is likelier than a copied MAC; the match reports the difference.
+
+Pure and dict-based; keys are folded only for items still unmatched. On the small shared VM this
+was written on, 50k items a side take about 0.45 s of CPU and 100k a side about 1 s.
 """
 
 from __future__ import annotations
