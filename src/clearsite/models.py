@@ -10,6 +10,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Signal(StrEnum):
@@ -120,10 +121,24 @@ class Network:
     core: bool = False
 
     def contains(self, ip: str) -> bool:
-        try:
-            return ipaddress.ip_address(ip) in ipaddress.ip_network(self.cidr, strict=False)
-        except ValueError:
-            return False
+        address = _address(ip)
+        return address is not None and address in _network(self.cidr)
+
+    @property
+    def prefixlen(self) -> int:
+        return _network(self.cidr).prefixlen
+
+
+@lru_cache(maxsize=4096)
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(ip)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +170,15 @@ class Site:
 
     def network_for(self, ip: str | None) -> Network | None:
         """The most specific declared network holding ip."""
-        if not ip:
+        address = _address(ip) if ip else None
+        if address is None:
             return None
         best: Network | None = None
-        best_len = -1
         for net in self.networks:
-            if net.contains(ip):
-                plen = ipaddress.ip_network(net.cidr, strict=False).prefixlen
-                if plen > best_len:
-                    best, best_len = net, plen
+            parsed = _network(net.cidr)
+            if address.version == parsed.version and address in parsed and (
+                    best is None or parsed.prefixlen > best.prefixlen):
+                best = net
         return best
 
 

@@ -7,6 +7,7 @@ transaction (a failure leaves the database as it was).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,15 +15,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, String, delete, select, type_coerce
 
 from clearsite.assess import assess_device, nil_verdict
-from clearsite.identify import register_evidence
+from clearsite.identify import register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
 from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
-from clearsite.store.devices import NewObservation, ObservationWriter, add_source, now, write_identities
+from clearsite.store.devices import (
+    NewObservation, ObservationWriter, add_source, evidence_links, fingerprint, now, write_identities,
+)
+from clearsite.store.bulk import dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
 
@@ -123,20 +127,17 @@ def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | No
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
     fields = {k: v for k, v in row.values.items() if k != "site"}
-    content = f"{sorted(fields.items())}|{row.install_date}|{site_id}"
-    occurrence = seen[content]  # identical rows in one file are separate devices
-    seen[content] += 1
+    content = f"{sorted(fields.items())}|{row.install_date}"
+    occurrence = seen[f"{site_id}|{content}"]  # identical rows in one file are separate devices
+    seen[f"{site_id}|{content}"] += 1
     source = f"{file_name} row {row.row_number}"
-    description = " ".join(filter(None, (fields.get("description"), fields.get("device_type"))))
-    evidence = register_evidence(
-        source, brand=fields.get("brand"), model=fields.get("model"), serial=fields.get("serial"),
-        mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"),
-    )
+    evidence = register_row_evidence(source, fields)
     return NewObservation(
         site_id=site_id, kind="register_row", locator=f"row {row.row_number}",
         fields={**fields, "install_date": row.install_date.isoformat() if row.install_date else None},
-        evidence=tuple(evidence), serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
-        install_date=row.install_date, location=fields.get("location"), occurrence=occurrence,
+        evidence=tuple(evidence), fingerprint=fingerprint(site_id, "register_row", content, occurrence),
+        serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
+        install_date=row.install_date, location=fields.get("location"),
     )
 
 
@@ -170,8 +171,8 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
     site_id = find_site(conn, site) if site is not None else None
     columns = [DeviceRow.id, DeviceRow.site_id, DeviceRow.ip, DeviceRow.mac, DeviceRow.serial, DeviceRow.location,
                DeviceRow.install_date, DeviceRow.removed_on, IdentityRow.label_brand, IdentityRow.producer_id,
-               IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence, IdentityRow.contradictions,
-               IdentityRow.alternatives]
+               IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence,
+               type_coerce(IdentityRow.contradictions, String), type_coerce(IdentityRow.alternatives, String)]
     if with_evidence:
         columns.append(IdentityRow.evidence)
     last = 0
@@ -184,11 +185,13 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
         if not rows:
             return
         for row in rows:
+            contradictions, alternatives = row[13], row[14]  # JSON text: most are "[]", not worth decoding
             identity = Identity(
                 row.label_brand, row.producer_id, row.model, row.device_class or "unknown", row.confidence or 0.0,
-                (), tuple(row.contradictions or ()), tuple((a[0], a[1]) for a in row.alternatives or ()),
+                (), tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
+                tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]" else (),
             )
-            evidence = list(row.evidence or []) if with_evidence else []
+            evidence = evidence_links(row.evidence or []) if with_evidence else []
             yield DeviceView(row.id, sites[row.site_id].name, row.ip, row.mac, row.serial, row.location,
                              row.install_date, row.removed_on, identity, evidence), sites[row.site_id]
         last = rows[-1].id
@@ -249,17 +252,19 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
     with engine.begin() as conn:
         ids = [policy_id] if policy_id else list(knowledge.policies)
         conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
+        columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
+        reasons_json: dict[tuple[str, ...], str] = {}  # a few thousand distinct reason lists serve a million findings
         for f in iter_findings(engine, knowledge, as_of, policy_id, conn):
             counts[(f.policy, f.obligation, f.status.value)] += 1
-            rows.append({"device_id": f.device_id, "policy": f.policy, "obligation": f.obligation,
-                         "status": f.status.value, "due": f.due, "reasons": list(f.reasons), "as_of": as_of,
-                         "assessed_at": stamp})
+            text = reasons_json.get(f.reasons)
+            if text is None:
+                text = reasons_json[f.reasons] = dumps(list(f.reasons))
+            rows.append((f.device_id, f.policy, f.obligation, f.status.value, f.due, text, as_of, stamp))
             if len(rows) >= PAGE:
-                conn.execute(insert(FindingRow), rows)
+                insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
                 rows.clear()
-        if rows:
-            conn.execute(insert(FindingRow), rows)
+        insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
     return counts
 
 

@@ -111,10 +111,10 @@ def _rule(obligation: Obligation, facts: DeviceFacts, as_of: date) -> tuple[Stat
             return Status.COMPLIANT, None, "the site has no declared core network"
         network = facts.site.network_for(facts.ip)
         if network is None:
-            return Status.REVIEW, None, f"{facts.ip} is in none of the site's declared networks"
+            return Status.REVIEW, None, "its address is in none of the site's declared networks"
         if network.core:
-            return Status.BREACH, None, f"{facts.ip} is on the departmental core network {network.cidr}"
-        return Status.COMPLIANT, None, f"{facts.ip} is on {network.cidr}, not a core network"
+            return Status.BREACH, None, f"its address is on the departmental core network {network.cidr}"
+        return Status.COMPLIANT, None, f"its address is on {network.cidr}, not a core network"
     if obligation.rule == RuleKind.REMOVE_BY:
         if obligation.deadline is None:
             return Status.DUE, None, "removal required; no deadline published"

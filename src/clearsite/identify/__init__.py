@@ -28,4 +28,11 @@ def register_evidence(
     return [Evidence(signal, value.strip(), source) for signal, value in pairs if value and value.strip()]
 
 
-__all__ = ["identify", "register_evidence", "MIN_PRODUCER_CONFIDENCE"]
+def register_row_evidence(source: str, fields: dict[str, str | None]) -> list[Evidence]:
+    """The evidence one register row gives (a device-type column counts as description)."""
+    description = " ".join(filter(None, (fields.get("description"), fields.get("device_type"))))
+    return register_evidence(source, brand=fields.get("brand"), model=fields.get("model"), serial=fields.get("serial"),
+                             mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"))
+
+
+__all__ = ["identify", "register_evidence", "register_row_evidence", "MIN_PRODUCER_CONFIDENCE"]

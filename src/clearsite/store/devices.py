@@ -7,7 +7,6 @@ as it was. Observations carry a content fingerprint, so storing the same file tw
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from clearsite.identify import identify
+from clearsite.identify import identify, register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.models import Evidence, Identity, Signal
+from clearsite.store.bulk import allocate_ids, dumps, insert_rows
 from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
 
 CHUNK = 5000
@@ -37,6 +37,11 @@ def clean_serial(text: str | None) -> str | None:
     return key or None
 
 
+def fingerprint(site_id: int, kind: str, content: str, occurrence: int) -> str:
+    """Same content at the same site (and the n-th repeat of it in one source) → same fingerprint."""
+    return hashlib.sha256(f"{site_id}|{kind}|{occurrence}|{content}".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class NewObservation:
     """One observation ready to store: where, what, and the identifying keys it offers."""
@@ -46,16 +51,12 @@ class NewObservation:
     locator: str
     fields: dict[str, Any]  # raw fields as read
     evidence: tuple[Evidence, ...]
+    fingerprint: str
     serial: str | None = None
     mac: str | None = None
     ip: str | None = None
     install_date: date | None = None
     location: str | None = None
-    occurrence: int = 0  # identical content seen before in the same batch
-
-    def fingerprint(self) -> str:
-        payload = json.dumps([self.site_id, self.kind, self.fields, self.occurrence], sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass
@@ -70,7 +71,7 @@ class StoreResult:
     earlier_devices: set[int] = field(default_factory=set)  # devices that existed before this batch
 
 
-def _device_key(obs: NewObservation, fingerprint: str) -> str:
+def _device_key(obs: NewObservation) -> str:
     serial = clean_serial(obs.serial)
     if serial:
         return f"serial:{serial}"
@@ -78,7 +79,7 @@ def _device_key(obs: NewObservation, fingerprint: str) -> str:
         return f"mac:{obs.mac}"
     if obs.ip:
         return f"ip:{obs.ip}"
-    return f"obs:{fingerprint[:40]}"
+    return f"obs:{obs.fingerprint[:40]}"
 
 
 class _DeviceIndex:
@@ -150,36 +151,36 @@ class ObservationWriter:
     def write(self, observations: Sequence[NewObservation]) -> StoreResult:
         result = StoreResult()
         conn, stamp = self.conn, self.stamp
-        fingerprints = [o.fingerprint() for o in observations]
-        known = _existing_fingerprints(conn, fingerprints)
+        known = _existing_fingerprints(conn, [o.fingerprint for o in observations])
         self.index.load(o.site_id for o in observations)
-        fresh: list[tuple[NewObservation, str, int]] = []
-        new_devices: dict[tuple[int, str], dict[str, Any]] = {}
-        for obs, fp in zip(observations, fingerprints, strict=True):
-            if fp in known:
+        fresh: list[tuple[NewObservation, int]] = []
+        new_devices: list[tuple[Any, ...]] = []
+        for obs in observations:
+            if obs.fingerprint in known:
                 result.duplicates += 1
                 continue
-            known.add(fp)
-            key = _device_key(obs, fp)
+            known.add(obs.fingerprint)
+            key = _device_key(obs)
             found = self.index.find(obs, key)
             if found is None:
-                found = -(len(new_devices) + 1)  # a placeholder until the insert returns real ids
-                new_devices[(obs.site_id, key)] = _device_values(obs, key, stamp)
+                found = -(len(new_devices) + 1)  # a placeholder until ids are allocated
+                serial = obs.serial if clean_serial(obs.serial) else None
+                new_devices.append((obs.site_id, key, serial, obs.mac, obs.ip, obs.location, obs.install_date))
                 self.index.add(found, obs.site_id, key, obs.serial, obs.mac, obs.ip)
-            fresh.append((obs, fp, found))
+            fresh.append((obs, found))
 
         real_ids: dict[int, int] = {}
         if new_devices:
-            rows = list(new_devices.values())
-            returned = conn.execute(insert(DeviceRow).returning(DeviceRow.id, sort_by_parameter_order=True), rows).all()
-            for position, (row, values) in enumerate(zip(returned, rows, strict=True), start=1):
-                real_ids[-position] = row.id
-                self.index.add(row.id, values["site_id"], values["natural_key"], values["serial"], values["mac"],
-                               values["ip"])
-            result.new_devices = len(rows)
+            ids = allocate_ids(conn, DeviceRow.__table__, len(new_devices))
+            insert_rows(conn, DeviceRow.__table__, _DEVICE_COLUMNS,
+                        [(i, *d, stamp, stamp) for i, d in zip(ids, new_devices, strict=True)])
+            for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
+                real_ids[-position] = device_id
+                self.index.add(device_id, d[0], d[1], d[2], d[3], d[4])
+            result.new_devices = len(new_devices)
 
-        observation_rows: list[dict[str, Any]] = []
-        for obs, fp, found in fresh:
+        observation_rows: list[tuple[Any, ...]] = []
+        for obs, found in fresh:
             device_id = real_ids[found] if found < 0 else found
             if found < 0:
                 result.fresh_evidence.setdefault(device_id, []).extend(obs.evidence)
@@ -188,15 +189,14 @@ class ObservationWriter:
                                                           result.fresh_install.get(device_id, obs.install_date))
             else:
                 result.earlier_devices.add(device_id)
-            observation_rows.append({
-                "source_id": self.source_id, "site_id": obs.site_id, "device_id": device_id, "kind": obs.kind,
-                "locator": obs.locator, "observed_at": stamp, "fingerprint": fp,
-                "data": {"fields": obs.fields,
-                         "evidence": [[e.signal.value, e.value, e.source] for e in obs.evidence],
-                         "install_date": obs.install_date.isoformat() if obs.install_date else None},
-            })
-        if observation_rows:
-            conn.execute(insert(ObservationRow), observation_rows)
+            data: dict[str, Any] = {"fields": obs.fields, "install_date": obs.install_date}
+            if obs.kind == "register_row":  # its evidence follows from its fields; no need to store it twice
+                data["source"] = obs.evidence[0].source if obs.evidence else obs.locator
+            else:
+                data["evidence"] = [[e.signal.value, e.value, e.source] for e in obs.evidence]
+            observation_rows.append((self.source_id, obs.site_id, device_id, obs.kind, obs.locator, stamp,
+                                     obs.fingerprint, dumps(data)))
+        insert_rows(conn, ObservationRow.__table__, _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
         if result.earlier_devices:
             conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
                          [{"b_id": d, "b_seen": stamp} for d in sorted(result.earlier_devices)])
@@ -204,27 +204,27 @@ class ObservationWriter:
         return result
 
 
-def _device_values(obs: NewObservation, key: str, stamp: datetime) -> dict[str, Any]:
-    return {
-        "site_id": obs.site_id, "natural_key": key, "serial": obs.serial if clean_serial(obs.serial) else None,
-        "mac": obs.mac, "ip": obs.ip,
-        "location": obs.location, "install_date": obs.install_date, "removed_on": None,
-        "first_seen": stamp, "last_seen": stamp,
-    }
+_DEVICE_COLUMNS = ("id", "site_id", "natural_key", "serial", "mac", "ip", "location", "install_date", "first_seen",
+                   "last_seen")
+_OBSERVATION_COLUMNS = ("source_id", "site_id", "device_id", "kind", "locator", "observed_at", "fingerprint", "data")
+_IDENTITY_COLUMNS = ("device_id", "label_brand", "producer_id", "model", "device_class", "confidence", "evidence",
+                     "contradictions", "alternatives", "knowledge_version", "computed_at")
 
 
 def evidence_of(data: dict[str, Any]) -> list[Evidence]:
-    return [Evidence(Signal(signal), value, source) for signal, value, source in data.get("evidence", [])]
+    """The evidence a stored observation gives."""
+    if "evidence" in data:
+        return [Evidence(Signal(signal), value, source) for signal, value, source in data["evidence"]]
+    return register_row_evidence(data.get("source", ""), data.get("fields", {}))
 
 
 def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
     """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
     stamp = now()
-    rows = [identity_row(device_id, identify(evidence, knowledge, result.fresh_install.get(device_id)),
-                         knowledge.version, stamp)
+    rows = [identity_tuple(device_id, identify(evidence, knowledge, result.fresh_install.get(device_id)),
+                           knowledge.version, stamp)
             for device_id, evidence in result.fresh_evidence.items()]
-    if rows:
-        conn.execute(insert(IdentityRow), rows)
+    insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
     return len(rows) + refresh_identities(conn, result.earlier_devices, knowledge)
 
 
@@ -244,18 +244,26 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
             if data.get("install_date"):
                 when = date.fromisoformat(data["install_date"])
                 installs[device_id] = min(when, installs.get(device_id, when))
-        rows = [identity_row(device_id, identify(evidence[device_id], knowledge, installs.get(device_id)),
-                             knowledge.version, stamp) for device_id in part]
+        rows = [identity_tuple(device_id, identify(evidence[device_id], knowledge, installs.get(device_id)),
+                               knowledge.version, stamp) for device_id in part]
         conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
-        conn.execute(insert(IdentityRow), rows)
+        insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
         count += len(rows)
     return count
 
 
-def identity_row(device_id: int, identity: Identity, version: str, stamp: datetime) -> dict[str, Any]:
-    return {
-        "device_id": device_id, "label_brand": identity.label_brand, "producer_id": identity.producer_id,
-        "model": identity.model, "device_class": identity.device_class, "confidence": identity.confidence,
-        "evidence": [link.as_dict() for link in identity.evidence], "contradictions": list(identity.contradictions),
-        "alternatives": [list(a) for a in identity.alternatives], "knowledge_version": version, "computed_at": stamp,
-    }
+_IDENTITY_JSON = frozenset({"evidence", "contradictions", "alternatives"})
+
+
+def identity_tuple(device_id: int, identity: Identity, version: str, stamp: datetime) -> tuple[Any, ...]:
+    evidence = [[link.signal, link.value, link.source, link.supports, round(link.weight, 3), link.note]
+                for link in identity.evidence]
+    return (device_id, identity.label_brand, identity.producer_id, identity.model, identity.device_class,
+            identity.confidence, dumps(evidence), dumps(list(identity.contradictions)),
+            dumps([list(a) for a in identity.alternatives]), version, stamp)
+
+
+def evidence_links(stored: list[Any]) -> list[dict[str, Any]]:
+    """The stored evidence chain as the `devices` contract shows it."""
+    keys = ("signal", "value", "source", "supports", "weight", "note")
+    return [dict(zip(keys, link, strict=True)) for link in stored]

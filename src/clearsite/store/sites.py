@@ -29,8 +29,7 @@ def add_site(conn: Connection, site: Site) -> int:
         raise SiteError("a site needs a name")
     if not site.department.strip():
         raise SiteError("a site needs --department")
-    existing = {site_key(n) for n in conn.scalars(select(SiteRow.name))}
-    if site_key(site.name) in existing:
+    if conn.scalar(select(SiteRow.id).where(SiteRow.name_key == site_key(site.name))) is not None:
         raise SiteError(f"site {site.name!r} already exists")
     networks = [Network(_check_cidr(n.cidr), n.core) for n in site.networks]
     department_id = conn.scalar(select(Department.id).where(Department.name == site.department))
@@ -40,7 +39,7 @@ def add_site(conn: Connection, site: Site) -> int:
         ).inserted_primary_key[0]
     site_id = conn.execute(
         SiteRow.__table__.insert().values(
-            name=site.name.strip(), department_id=department_id, region=site.region,
+            name=site.name.strip(), name_key=site_key(site.name), department_id=department_id, region=site.region,
             holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial, socpa=site.socpa,
             created_at=datetime.now(timezone.utc).replace(tzinfo=None),
         )
@@ -74,11 +73,11 @@ def load_sites(conn: Connection) -> dict[int, Site]:
 
 
 def site_ids_by_key(conn: Connection) -> dict[str, int]:
-    return {site_key(name): site_id for site_id, name in conn.execute(select(SiteRow.id, SiteRow.name))}
+    return {key: site_id for site_id, key in conn.execute(select(SiteRow.id, SiteRow.name_key))}
 
 
 def find_site(conn: Connection, name: str) -> int:
-    site_id = site_ids_by_key(conn).get(site_key(name))
+    site_id = conn.scalar(select(SiteRow.id).where(SiteRow.name_key == site_key(name)))
     if site_id is None:
         known = ", ".join(sorted(conn.scalars(select(SiteRow.name)))) or "none yet"
         raise SiteError(f"unknown site {name!r} (known sites: {known[:300]}); add it with 'clearsite site add'")

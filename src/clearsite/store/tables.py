@@ -26,6 +26,7 @@ class SiteRow(Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)  # case and spacing folded: one site per name
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     region: Mapped[str | None] = mapped_column(String(100))
     holds_secret: Mapped[bool] = mapped_column(Boolean, default=False)
