@@ -45,6 +45,14 @@ def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong
 
     det = determine(identity.producer_id, at, knowledge, hong_kong_macau)  # type: ignore[arg-type]
     reasons = det.reasons
+    rivals = [(p, s) for p, s in identity.alternatives if s >= 0.3]
+    if det.result == NilSubject.YES and identity.confidence < FIRM_CONFIDENCE and rivals and all(
+            determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES  # type: ignore[arg-type]
+            for p, _ in rivals) and max(s for _, s in rivals) + identity.confidence >= FIRM_CONFIDENCE:
+        # The evidence disagrees on which maker, but every maker it allows is subject: the verdict stands.
+        names = ", ".join(knowledge.companies[p].name for p, _ in rivals)
+        return Verdict(NilSubject.YES, det.basis, (*reasons, f"the maker is unsettled ({names} also possible), "
+                                                             "but every candidate is subject to the law"))
     if det.result == NilSubject.YES and identity.confidence < FIRM_CONFIDENCE:
         return Verdict(NilSubject.REVIEW, det.basis,
                        (*reasons, f"identification is weak (confidence {identity.confidence:.2f}); confirm on site"))

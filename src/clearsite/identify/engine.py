@@ -19,7 +19,7 @@ from clearsite.identify import oui
 from clearsite.identify.brands import BrandMatch, find_brand_in_text, producers_for, resolve_brand
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.names import normalise_mac, normalise_model
-from clearsite.knowledge.schema import Fingerprint, ModelPattern
+from clearsite.knowledge.schema import Brand, Fingerprint, ModelPattern
 from clearsite.models import Evidence, EvidenceLink, Identity, Signal
 
 BRAND_WEIGHT = 0.85  # a badge is good evidence of the producer behind it, scaled by the relabel's confidence
@@ -153,9 +153,9 @@ def _identify_uncached(evidence: Sequence[Evidence], knowledge: Knowledge, when:
         if field_name:
             _patterns(ev, field_name, label, knowledge, tally)
         elif ev.signal == Signal.MAC:
-            _mac(ev, knowledge, tally)
+            _mac(ev, knowledge, tally, when)
         elif ev.signal == Signal.OUI:
-            _registrant(ev, ev.value, knowledge, tally)
+            _registrant(ev, ev.value, knowledge, tally, when)
         elif ev.signal == Signal.DESCRIPTION:
             _description_class(ev, knowledge, tally)
         if ev.signal not in (Signal.BRAND, Signal.MODEL, Signal.SERIAL, Signal.MAC, Signal.DESCRIPTION):
@@ -267,7 +267,7 @@ def _patterns_for(field_name: str, knowledge: Knowledge) -> tuple[ModelPattern, 
     return tuple(p for p in knowledge.patterns if p.field == field_name)
 
 
-def _mac(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
+def _mac(ev: Evidence, knowledge: Knowledge, tally: _Tally, when: date | None) -> None:
     mac = normalise_mac(ev.value)
     if mac is None:
         tally.support(ev, None, 0.0, "not a MAC address")
@@ -279,16 +279,43 @@ def _mac(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
     if name is None:
         tally.support(ev, None, 0.0, "prefix not in the IEEE registry")
         return
-    _registrant(ev, name, knowledge, tally)
+    _registrant(ev, name, knowledge, tally, when)
 
 
-def _registrant(ev: Evidence, name: str, knowledge: Knowledge, tally: _Tally) -> None:
+def _registrant(ev: Evidence, name: str, knowledge: Knowledge, tally: _Tally, when: date | None) -> None:
     company = oui.company_for_registrant(name, knowledge)
     note = f"registrant: {name}"
     if company is None:
         tally.support(ev, None, 0.0, _join(note, "not a known camera maker"))
-    else:
-        tally.support(ev, company, OUI_WEIGHT, _join(note, "a MAC prefix alone is not proof"))
+        return
+    relabelled = _relabel_of(company, when, knowledge)
+    if relabelled:  # the NIC block belongs to a relabeller (Amcrest): its products are made by someone else
+        for producer, confidence in relabelled:
+            tally.support(ev, producer, OUI_WEIGHT * confidence,
+                          _join(note, f"{knowledge.companies[company].name} sells products made by {producer}",
+                                "a MAC prefix alone is not proof"))
+        return
+    tally.support(ev, company, OUI_WEIGHT, _join(note, "a MAC prefix alone is not proof"))
+
+
+def _relabel_of(company: str, when: date | None, knowledge: Knowledge) -> list[tuple[str, float]]:
+    """Producers behind the general (model-independent) brands a company owns, when it does not make them itself."""
+    found: dict[str, float] = {}
+    for brand in _brands_owned(knowledge).get(company, ()):
+        for producer in brand.producers:
+            if not producer.models and producer.valid_at(when):
+                found[producer.producer] = max(found.get(producer.producer, 0.0), producer.confidence)
+    if not found or company in found:
+        return []
+    return sorted(found.items())
+
+
+@lru_cache(maxsize=4)
+def _brands_owned(knowledge: Knowledge) -> dict[str, tuple[Brand, ...]]:
+    owned: dict[str, list[Brand]] = {}
+    for brand in knowledge.brands:
+        owned.setdefault(brand.owner, []).append(brand)
+    return {owner: tuple(brands) for owner, brands in owned.items()}
 
 
 def _description_class(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
