@@ -155,6 +155,70 @@ def import_register(
                   f"{len(report.skipped)} skipped, {len(report.warnings)} warnings", markup=False)
 
 
+def _import_scan(kind: str, file: Path, site: str, db: str | None, format: Format) -> None:
+    from clearsite.observe import import_scan_file
+
+    report = import_scan_file(_engine(db), load_knowledge(), file, site, kind)
+    for line in report.out_of_scope + report.problems:
+        err.print(f"skipped: {line}", markup=False)
+    summary = {"file": report.source, "hosts": report.hosts, "stored": report.stored,
+               "already_imported": report.duplicates, "new_devices": report.new_devices,
+               "out_of_scope": len(report.out_of_scope), "problems": len(report.problems)}
+    if format == Format.json:
+        _print_json(summary)
+    else:
+        err.print(f"{report.source}: {report.hosts} hosts, {report.stored} stored ({report.duplicates} already "
+                  f"imported), {report.new_devices} new devices, {len(report.out_of_scope)} outside the site, "
+                  f"{len(report.problems)} problems", markup=False)
+
+
+SiteOption = Annotated[str, typer.Option("--site", help="The site the scan covered.")]
+
+
+@import_app.command("nmap")
+def import_nmap(file: Annotated[Path, typer.Argument(help="nmap -oX output.")], site: SiteOption,
+                db: DbOption = None, format: FormatOption = Format.table) -> None:
+    """Import an nmap XML run (with or without -sV) as observations at a site."""
+    _import_scan("nmap", file, site, db, format)
+
+
+@import_app.command("masscan")
+def import_masscan(file: Annotated[Path, typer.Argument(help="masscan -oJ, -oD, -oL or -oX output.")],
+                   site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
+    """Import a masscan run as observations at a site."""
+    _import_scan("masscan", file, site, db, format)
+
+
+@import_app.command("switch")
+def import_switch(file: Annotated[Path, typer.Argument(help="MAC address table, ARP table or DHCP leases (CSV).")],
+                  site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
+    """Import a switch MAC table, ARP table or DHCP lease export as observations at a site."""
+    _import_scan("switch", file, site, db, format)
+
+
+@app.command()
+def reconcile(site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
+    """Register against what the networks showed: matched, seen-not-registered, registered-not-seen."""
+    from clearsite.observe import reconcile_site, reconciliation_json
+
+    result = reconciliation_json(reconcile_site(_engine(db), site))
+    if format == Format.json:
+        _print_json(result)
+        return
+    out.print(f"matched {len(result['matched'])}, seen but not registered {len(result['seen_not_registered'])}, "
+              f"registered but not seen {len(result['registered_not_seen'])}, conflicts {len(result['conflicts'])}")
+    table = Table("list", "device", "serial", "MAC", "IP", "label / key")
+    for m in result["matched"]:
+        s = m["seen"]
+        table.add_row("matched", str(s["device_id"]), s["serial"] or "", s["mac"] or "", s["ip"] or "",
+                      f"by {m['key']}" + (f"; differs: {', '.join(m['disagreements'])}" if m["disagreements"] else ""))
+    for name in ("seen_not_registered", "registered_not_seen"):
+        for i in result[name]:
+            table.add_row(name.replace("_", " "), str(i["device_id"]), i["serial"] or "", i["mac"] or "",
+                          i["ip"] or "", i["label"] or "")
+    out.print(table)
+
+
 # --------------------------------------------------------------------------- devices, identify, assess
 
 
@@ -294,12 +358,14 @@ def knowledge_check(
 def main() -> None:
     """Run the CLI, turning known bad-input errors into one line on stderr and exit status 2."""
     from clearsite.sources.register import RegisterError
+    from clearsite.sources.scans import ScanParseError
     from clearsite.store.db import DatabaseError
     from clearsite.store.sites import SiteError
 
     try:
         app(standalone_mode=False)
-    except (UserError, KnowledgeError, RegisterError, pipeline.ImportRefused, SiteError, DatabaseError) as exc:
+    except (UserError, KnowledgeError, RegisterError, ScanParseError, pipeline.ImportRefused, SiteError,
+            DatabaseError) as exc:
         err.print(f"clearsite: error: {exc}", markup=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
