@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from clearsite.discover import textparse
 from clearsite.discover.tls import record_certificate
-from clearsite.discover.netio import HostContext, ReplyHead, auth_challenges, parse_head, printable_banner
-from clearsite.discover.netio import read_body, read_head
+from clearsite.discover.netio import Connection, HostContext, PortUnreachable, ReplyHead, auth_challenges, parse_head
+from clearsite.discover.netio import printable_banner, read_body, read_head, read_some
 from clearsite.models import Signal
 
 
@@ -69,52 +69,107 @@ def tls_client_context() -> ssl.SSLContext:
     return ctx
 
 
-async def exchange(
-    ctx: HostContext,
-    port: int,
-    tls: ssl.SSLContext | None,
-    path: VendorPath,
-) -> HttpReply | None:
-    """One request on a fresh connection; None when the port would not talk at all."""
-    opts = ctx.options
-    lines = [
-        f"{path.method} {path.path} HTTP/1.1",
-        f"Host: {ctx.host_for_url}:{port}",
-        f"User-Agent: {opts.user_agent}",
-        "Accept: */*",
-        "Connection: close",
-    ]
-    if path.body:
-        lines += [f"Content-Type: {path.content_type}", f"Content-Length: {len(path.body)}"]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + path.body
-    scheme = "https" if tls else "http"
-    where = f"{scheme}://{ctx.host_for_url}:{port}{path.path}"
-    try:
-        async with asyncio.timeout(opts.request_timeout):
-            async with ctx.connect(port, tls) as (reader, writer):
-                ssl_object = writer.get_extra_info("ssl_object") if tls else None
-                peer_cert = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-                writer.write(request)
-                await writer.drain()
-                head_bytes, rest, complete = await read_head(reader, ctx)
-                head = parse_head(head_bytes)
-                if not complete and head_bytes:
-                    ctx.error(f"{where}: reply head cut at {len(head_bytes)} bytes (cap or silence)")
-                body = b""
-                if head is not None and complete and path.method != "HEAD":
-                    length = _content_length(head)
-                    try:
-                        body = await read_body(reader, ctx, rest, length)
-                    except (TimeoutError, OSError, asyncio.IncompleteReadError):
-                        body = rest
-                    if (head.get("transfer-encoding") or "").lower() == "chunked":
-                        body = textparse.dechunk(body)
-                return HttpReply(head, body, complete, head_bytes[:256], peer_cert)
-    except TimeoutError:
-        ctx.error(f"{where}: no reply within the time limit")
-    except (ConnectionError, OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
-        ctx.error(f"{where}: {type(exc).__name__}: {exc}")
-    return None
+class HttpSession:
+    """Requests to one port over as few connections as the device allows (HTTP/1.1 keep-alive).
+
+    A connection is reused only when the previous reply was fully delimited (Content-Length or
+    a finished chunked body, within the caps) and did not ask to close; otherwise the next
+    request opens a fresh one. Small devices are spared a connection per request.
+    """
+
+    def __init__(self, ctx: HostContext, port: int, tls: ssl.SSLContext | None) -> None:
+        self.ctx, self.port, self.tls = ctx, port, tls
+        self.connection: Connection | None = None
+        self.refused = False
+        self.peer_cert: bytes | None = None
+        self.scheme = "https" if tls else "http"
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    async def request(self, path: VendorPath) -> HttpReply | None:
+        """One request; None when the port would not talk (refused, silent, or not HTTP at all)."""
+        where = f"{self.scheme}://{self.ctx.host_for_url}:{self.port}{path.path}"
+        for attempt in range(2):
+            reused = self.connection is not None
+            try:
+                async with asyncio.timeout(self.ctx.options.request_timeout):
+                    if self.connection is None:
+                        self.connection = Connection(self.ctx, self.port, self.tls)
+                        await self.connection.open()
+                        self.peer_cert = self.peer_cert or self.connection.peer_cert
+                    else:
+                        await self.ctx.probe_slot()
+                    reply, keep = await self._exchange(self.connection, path, where)
+            except (ConnectionRefusedError, PortUnreachable):
+                self.refused = True  # closed or filtered: not an error, just not a web port
+                self.close()
+                return None
+            except (TimeoutError, ConnectionError, OSError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+                self.close()
+                if reused and attempt == 0:
+                    continue  # the device dropped an idle keep-alive connection; ask again afresh
+                silent = isinstance(exc, TimeoutError)
+                self.ctx.error(f"{where}: " + ("no reply within the time limit" if silent else f"{type(exc).__name__}: {exc}"))
+                return None
+            if reused and attempt == 0 and reply.head is None and not reply.raw:
+                self.close()
+                continue  # closed under us before saying anything: retry once on a new connection
+            if not keep:
+                self.close()
+            return reply
+        return None
+
+    async def _exchange(self, connection: Connection, path: VendorPath, where: str) -> tuple[HttpReply, bool]:
+        ctx = self.ctx
+        reader, writer = connection.reader, connection.writer
+        assert reader is not None and writer is not None
+        lines = [
+            f"{path.method} {path.path} HTTP/1.1",
+            f"Host: {ctx.host_for_url}:{self.port}",
+            f"User-Agent: {ctx.options.user_agent}",
+            "Accept: */*",
+            "Connection: keep-alive",
+        ]
+        if path.body:
+            lines += [f"Content-Type: {path.content_type}", f"Content-Length: {len(path.body)}"]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + path.body)
+        await writer.drain()
+        head_bytes, rest, complete = await read_head(reader, ctx)
+        head = parse_head(head_bytes)
+        if not complete and head_bytes:
+            ctx.error(f"{where}: reply head cut at {len(head_bytes)} bytes (cap or silence)")
+        if head is None or not complete:
+            return HttpReply(head, b"", complete, head_bytes[:256], self.peer_cert), False
+        body, delimited = await _read_http_body(reader, ctx, head, rest)
+        keep = delimited and (head.get("connection") or "").lower() != "close" and head.protocol != "HTTP/1.0"
+        return HttpReply(head, body, complete, head_bytes[:256], self.peer_cert), keep
+
+
+async def _read_http_body(
+    reader: asyncio.StreamReader, ctx: HostContext, head: ReplyHead, start: bytes
+) -> tuple[bytes, bool]:
+    """(body, fully delimited): the body up to the cap, and whether the connection may be reused."""
+    if head.status is not None and (head.status < 200 or head.status in (204, 304)):
+        return b"", not start
+    length = _content_length(head)
+    if length is not None:
+        body = await read_body(reader, ctx, start, length)
+        return body, length <= ctx.options.max_body_bytes and len(body) == length
+    if (head.get("transfer-encoding") or "").lower() == "chunked":
+        buf = bytearray(start)
+        while not buf.endswith(b"0\r\n\r\n") and len(buf) < ctx.options.max_body_bytes:
+            chunk = await read_some(reader, ctx, 16384)
+            if not chunk:
+                break
+            buf += chunk
+        return textparse.dechunk(bytes(buf)), bytes(buf).endswith(b"0\r\n\r\n")
+    try:  # delimited by close: read what fits, then the connection cannot be reused
+        return await read_body(reader, ctx, start, None), False
+    except (TimeoutError, OSError, asyncio.IncompleteReadError):
+        return start, False
 
 
 def _content_length(head: ReplyHead) -> int | None:
@@ -149,13 +204,21 @@ def _record_page(ctx: HostContext, reply: HttpReply, where: str) -> None:
 async def probe_http_port(ctx: HostContext, port: int, tls: ssl.SSLContext | None, first: bool) -> bool:
     """GET / (and what it leads to) on one port; on the host's `first` HTTP port also the favicon and
     vendor paths. Returns True when the port spoke HTTP."""
-    scheme = "https" if tls else "http"
-    base = f"{scheme}://{ctx.host_for_url}:{port}"
-    root = await exchange(ctx, port, tls, VendorPath("/"))
+    session = HttpSession(ctx, port, tls)
+    try:
+        return await _probe_with(session, first)
+    finally:
+        session.close()
+
+
+async def _probe_with(session: HttpSession, first: bool) -> bool:
+    ctx, port = session.ctx, session.port
+    base = f"{session.scheme}://{ctx.host_for_url}:{port}"
+    root = await session.request(VendorPath("/"))
+    if session.peer_cert:
+        record_certificate(ctx, session.peer_cert, f"tls://{ctx.host_for_url}:{port}")
     if root is None:
         return False
-    if root.peer_cert:
-        record_certificate(ctx, root.peer_cert, f"tls://{ctx.host_for_url}:{port}")
     if root.head is None:
         banner = printable_banner(root.raw)
         if banner:
@@ -169,13 +232,13 @@ async def probe_http_port(ctx: HostContext, port: int, tls: ssl.SSLContext | Non
         if target is None:
             ctx.error(f"{base}/ redirects to another origin ({location[:120]}); not followed")
         else:
-            followed = await exchange(ctx, port, tls, VendorPath(target))
+            followed = await session.request(VendorPath(target))
             if followed is not None and followed.head is not None:
                 _record_page(ctx, followed, f"{base}{target}")
     if first and ctx.options.favicon:
-        await _probe_favicon(ctx, port, tls, base)
+        await _probe_favicon(session, base)
     if first and ctx.options.vendor_paths:
-        await _probe_vendor_paths(ctx, port, tls, base)
+        await _probe_vendor_paths(session, base)
     return True
 
 
@@ -198,22 +261,24 @@ def _same_origin_path(location: str, ip: str, port: int) -> str | None:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-async def _probe_favicon(ctx: HostContext, port: int, tls: ssl.SSLContext | None, base: str) -> None:
-    reply = await exchange(ctx, port, tls, VendorPath("/favicon.ico"))
+async def _probe_favicon(session: HttpSession, base: str) -> None:
+    ctx = session.ctx
+    reply = await session.request(VendorPath("/favicon.ico"))
     if reply and reply.head and reply.head.status == 200 and textparse.looks_like_image(reply.body):
         md5, mmh3 = textparse.favicon_hashes(reply.body)
         ctx.add(Signal.FAVICON, md5, f"{base}/favicon.ico md5")
         ctx.add(Signal.FAVICON, str(mmh3), f"{base}/favicon.ico mmh3")
 
 
-async def _probe_vendor_paths(ctx: HostContext, port: int, tls: ssl.SSLContext | None, base: str) -> None:
+async def _probe_vendor_paths(session: HttpSession, base: str) -> None:
     # A path only counts when it answers differently from a path that cannot exist: some servers
     # say 200 (or 401) to everything, and that says nothing about the maker.
-    baseline = await exchange(ctx, port, tls, VendorPath(f"/clearsite-{secrets.token_hex(4)}.html"))
+    ctx = session.ctx
+    baseline = await session.request(VendorPath(f"/clearsite-{secrets.token_hex(4)}.html"))
     base_status = baseline.head.status if baseline and baseline.head else None
     base_realms = set(auth_challenges(baseline.head.get_all("www-authenticate"))) if baseline and baseline.head else set()
     for vendor_path in VENDOR_PATHS:
-        reply = await exchange(ctx, port, tls, vendor_path)
+        reply = await session.request(vendor_path)
         if reply is None or reply.head is None or reply.head.status is None:
             continue
         status = reply.head.status

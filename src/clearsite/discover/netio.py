@@ -79,24 +79,76 @@ class HostContext:
         await self.pacer.acquire()
         self.stats.probes += 1
 
+    def mark_open(self, port: int) -> None:
+        if port not in self.report.open_ports:
+            self.report.open_ports.append(port)
+            self.report.open_ports.sort()
+            self.add(Signal.PORT, f"{port}/tcp", f"tcp://{self.host_for_url}:{port} connect")
+
     @asynccontextmanager
     async def connect(
         self, port: int, tls: ssl.SSLContext | None = None
     ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
         """A TCP (or TLS) connection inside this host's concurrency limit, always torn down."""
-        async with self.slots:
-            await self.probe_slot()
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(
-                    self.ip, port, ssl=tls, server_hostname="" if tls else None, limit=self.options.max_header_bytes
-                ),
-                self.options.connect_timeout + (self.options.read_timeout if tls else 0.0),
+        connection = Connection(self, port, tls)
+        try:
+            await connection.open()
+            assert connection.reader is not None and connection.writer is not None
+            yield connection.reader, connection.writer
+        finally:
+            connection.close()
+
+
+class PortUnreachable(Exception):
+    """The TCP handshake did not complete in time: a filtered or absent port, not an open one."""
+
+
+class Connection:
+    """One TCP connection to the host (TLS on top when asked), holding one of the host's slots.
+
+    The port is marked open as soon as the TCP handshake completes, so a device that accepts and
+    then never finishes TLS (or never says a word) still shows its open port.
+    """
+
+    def __init__(self, ctx: HostContext, port: int, tls: ssl.SSLContext | None = None) -> None:
+        self.ctx, self.port, self.tls = ctx, port, tls
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self._holding_slot = False
+
+    async def open(self) -> None:
+        """Raises ConnectionRefusedError (closed), PortUnreachable (filtered), TimeoutError (TLS
+        handshake silence), OSError or ssl.SSLError."""
+        ctx = self.ctx
+        await ctx.slots.acquire()
+        self._holding_slot = True
+        await ctx.probe_slot()
+        try:
+            self.reader, self.writer = await asyncio.wait_for(
+                asyncio.open_connection(ctx.ip, self.port, limit=ctx.options.max_header_bytes),
+                ctx.options.connect_timeout,
             )
-            try:
-                yield reader, writer
-            finally:
-                # abort(): no lingering TLS close_notify exchange or FIN wait on a hostile peer.
-                writer.transport.abort()
+        except TimeoutError:
+            raise PortUnreachable(f"tcp/{self.port}: no answer to connect") from None
+        ctx.mark_open(self.port)
+        if self.tls is not None:
+            await asyncio.wait_for(
+                self.writer.start_tls(self.tls, server_hostname=""), ctx.options.read_timeout + 1.0
+            )
+
+    @property
+    def peer_cert(self) -> bytes | None:
+        ssl_object = self.writer.get_extra_info("ssl_object") if self.writer else None
+        return ssl_object.getpeercert(binary_form=True) if ssl_object else None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            # abort(): no lingering TLS close_notify exchange or FIN wait on a hostile peer.
+            self.writer.transport.abort()
+            self.writer = self.reader = None
+        if self._holding_slot:
+            self._holding_slot = False
+            self.ctx.slots.release()
 
 
 async def read_some(reader: asyncio.StreamReader, ctx: HostContext, n: int = 4096) -> bytes:

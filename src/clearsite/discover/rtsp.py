@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from clearsite.discover.netio import HostContext, ReplyHead, auth_challenges, parse_head, printable_banner, read_head
+from clearsite.discover.netio import HostContext, PortUnreachable, ReplyHead, auth_challenges, parse_head
+from clearsite.discover.netio import printable_banner, read_head
 from clearsite.models import Signal
 
 
@@ -56,6 +57,8 @@ async def probe_rtsp(ctx: HostContext, port: int) -> bool:
                     length = head.get("content-length")
                     if length and length.isdigit() and int(length) > 0:
                         return spoke
+    except (ConnectionRefusedError, PortUnreachable):
+        pass  # closed or filtered: not an RTSP port
     except TimeoutError:
         ctx.error(f"{url}: no reply within the time limit")
     except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from clearsite.discover import dhip, sadp, wsd
 from clearsite.discover.http import VENDOR_PATHS, probe_http_port, tls_client_context
-from clearsite.discover.netio import HostContext, Pacer
+from clearsite.discover.netio import HostContext, Pacer, PortUnreachable
 from clearsite.discover.options import BINARY_PORTS, RTSP_PORTS, TLS_PORTS, HostReport, ScanOptions, ScanStats
 from clearsite.discover.rtsp import probe_rtsp
 from clearsite.discover.scope import IPAddress, require_in_scope
@@ -38,48 +38,39 @@ def _classify(options: ScanOptions) -> tuple[list[int], list[int], list[int], li
     return plain, tls, rtsp, binary
 
 
-async def _tcp_open(ctx: HostContext, port: int) -> bool:
+async def _tcp_open(ctx: HostContext, port: int) -> None:
+    """A bare connect: for ports whose protocol we do not speak, open is all we learn."""
     try:
         async with ctx.connect(port):
-            pass
-    except (ConnectionRefusedError, TimeoutError):
-        return False
+            pass  # connect() marks the port open
+    except (ConnectionRefusedError, PortUnreachable):
+        pass
     except OSError as exc:
         ctx.error(f"tcp/{port}: {type(exc).__name__}: {exc}")
-        return False
-    ctx.add(Signal.PORT, f"{port}/tcp", f"tcp://{ctx.host_for_url}:{port} connect")
-    return True
 
 
-async def _services(ctx: HostContext, open_ports: set[int]) -> None:
-    plain, tls_ports, rtsp_ports, _ = _classify(ctx.options)
-
-    async def web() -> None:
-        first = True  # favicon and vendor paths: once per host, on the first port that speaks HTTP
-        tls = tls_client_context() if tls_ports else None
-        for port in [p for p in plain if p in open_ports]:
-            if await probe_http_port(ctx, port, None, first):
-                first = False
-        for port in [p for p in tls_ports if p in open_ports]:
-            if await probe_http_port(ctx, port, tls, first):
-                first = False
-
-    tasks = [web()] + [probe_rtsp(ctx, p) for p in rtsp_ports if p in open_ports]
-    await asyncio.gather(*tasks)
+async def _web(ctx: HostContext, plain: list[int], tls_ports: list[int]) -> None:
+    """Web ports one after another, in the configured order: the favicon and vendor paths are
+    asked once per host, on the first port that answers HTTP (plain before TLS)."""
+    first = True
+    tls = tls_client_context() if tls_ports else None
+    for port, context in [(p, None) for p in plain] + [(p, tls) for p in tls_ports]:
+        if await probe_http_port(ctx, port, context, first):
+            first = False
 
 
 async def _probe(ctx: HostContext) -> None:
+    # Each service probe's own connection is the port check, so an open port costs one connect.
     opts = ctx.options
-    udp = []
+    plain, tls_ports, rtsp_ports, binary = _classify(opts)
+    tasks = [_tcp_open(ctx, p) for p in binary]
     if opts.udp_discovery:
-        udp = [probe_wsd(ctx), probe_sadp(ctx), probe_dhip(ctx)]
+        tasks += [probe_wsd(ctx), probe_sadp(ctx), probe_dhip(ctx)]
     if opts.snmp_community:
-        udp.append(probe_snmp(ctx, opts.snmp_community))
-    results = await asyncio.gather(*(_tcp_open(ctx, p) for p in opts.ports), *udp)
-    open_ports = {p for p, is_open in zip(opts.ports, results) if is_open}
-    ctx.report.open_ports = sorted(open_ports)
-    if open_ports:
-        await _services(ctx, open_ports)
+        tasks.append(probe_snmp(ctx, opts.snmp_community))
+    tasks += [probe_rtsp(ctx, p) for p in rtsp_ports]
+    tasks.append(_web(ctx, plain, tls_ports))
+    await asyncio.gather(*tasks)
 
 
 async def probe_host(ip: IPAddress, options: ScanOptions, pacer: Pacer, stats: ScanStats) -> HostReport:

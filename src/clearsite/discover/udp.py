@@ -38,8 +38,11 @@ class _OneReply(asyncio.DatagramProtocol):
 
 
 async def udp_request(ctx: HostContext, port: int, payload: bytes) -> bytes | None:
-    """Send one datagram and wait for the first reply; None on silence or refusal."""
-    async with ctx.slots:
+    """Send one datagram and wait for the first reply; None on silence or refusal.
+
+    Not counted against the per-host connection slots: a datagram costs a device nothing to
+    ignore, and holding a slot through a silent second would stall the TCP probes behind it."""
+    if True:
         await ctx.probe_slot()
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.create_datagram_endpoint(
@@ -101,6 +104,9 @@ def record_sadp(add: AddEvidence, data: bytes, where: str) -> bool:
         signal = _SADP_TYPED.get(key)
         if signal is not None:
             add(signal, normalise_mac(value) if signal is Signal.MAC else value, f"{where} SADP {key}")
+    if fields.get("EZVIZCode") == "1":
+        # Hikvision's SADP SDK documents byEZVIZCode: 0 = baseline device, 1 = EZVIZ device.
+        add(Signal.BRAND, "EZVIZ", f"{where} SADP EZVIZCode=1")
     return True
 
 

@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from clearsite.discover.loop import run as run_fast
 from clearsite.sim.device import SimDevice
 from clearsite.sim.personas import PERSONAS, Persona
 from clearsite.sim.serve import FleetServer, raise_nofile_limit, start_devices
@@ -198,4 +199,4 @@ def _serve_shard(hosts: int, seed: int, base: str, shard: int, shards: int, read
         await loop.run_in_executor(None, stop.wait)
         await server.close()
 
-    asyncio.run(main())
+    run_fast(main())

@@ -65,6 +65,7 @@ class Persona:
     cert: Cert | None = None
     snmp_values: tuple[str, str] | None = None  # (sysDescr, sysObjectID)
     favicon: bool = False
+    keep_alive: bool = True  # HTTP/1.1 persistent connections
     firmware_choices: tuple[str, ...] = ("1.0.0",)
 
     # ------------------------------------------------------------------ identity
@@ -94,7 +95,7 @@ class Persona:
 
     def common_headers(self) -> tuple[tuple[str, str], ...]:
         server = (("Server", self.server),) if self.server else ()
-        return server + (("Date", http_date()), ("Connection", "close"))
+        return server + (("Date", http_date()), ("Connection", "keep-alive" if self.keep_alive else "close"))
 
     def unauthorized(self, dev: SimDevice) -> Reply:
         challenge = f'{self.auth_scheme} realm="{self.realm(dev)}"'
@@ -281,6 +282,7 @@ class DahuaPersona(Persona):
     casing (CONNECTION, CONTENT-LENGTH, P3P) is the tell (documented: nmap 10443-10445)."""
 
     title: str | None = "WEB SERVICE"
+    keep_alive: bool = False  # documented reply carries CONNECTION: close
     protected: tuple[str, ...] = ("/cgi-bin/", "/RPC2", "/RPC2_Login")
     rtsp_server: str | None = "Dahua Rtsp Server"  # documented: Recog rtsp_servers, nmap 11572
     vendor: str = "General"  # DHIP Vendor; documented aliases: General/Dahua, Amcrest/AC, LOREX/LR
@@ -422,12 +424,6 @@ class EntityBombPersona(HostilePersona):
             ).encode()
         return super().udp_reply(dev, port, data)
 
-    def page(self, dev: SimDevice, method: str, path: str, body: bytes) -> Reply | None:
-        if path == "/ISAPI/System/deviceInfo":
-            xml = f'<?xml version="1.0"?>{BILLION_LAUGHS}<DeviceInfo><model>&lol9;</model></DeviceInfo>'
-            return Reply(200, "OK", (("Content-Type", "application/xml"),), xml.encode())
-        return None
-
 
 @dataclass(frozen=True, kw_only=True)
 class HugeHeaderPersona(HostilePersona):
@@ -458,7 +454,7 @@ PERSONAS: tuple[Persona, ...] = (
         snmp_values=("Hikvision company products", "1.3.6.1.4.1.50001"),  # documented: LibreNMS
     ),
     HikvisionPersona(
-        key="ezviz-camera", label_brand="EZVIZ", producer="hikvision",
+        key="ezviz-camera", label_brand="EZVIZ", producer="ezviz",
         models=("CS-C6N-A0-1C2WFR", "CS-H6c-R100-1J4WF", "CS-C3TN-A0-1H2WF"), ouis=("0C:A6:4C", "20:BB:BC"),
         tcp={554: "rtsp", 8000: "close"}, udp=("sadp",), ezviz_code="1", weight=2.0,
     ),
@@ -500,8 +496,8 @@ PERSONAS: tuple[Persona, ...] = (
         firmware_choices=("2.622.00LR000.0.R", "2.800.00LR000.3.R"), onvif_name="Lorex", weight=2.0,
     ),
     DahuaPersona(
-        key="imou-camera", label_brand="Imou", producer="dahua",
-        models=("IPC-A22EP", "IPC-F22P", "IPC-K22P"), ouis=("A0:BD:1D", "E4:24:6C"),
+        key="imou-camera", label_brand="Imou", producer="imou",
+        models=("IPC-A22EP", "IPC-F22P", "IPC-K22P"), ouis=("1C:4D:89", "A8:31:62"),  # Hangzhou Huacheng (Imou)
         tcp={554: "rtsp", 37777: "close"}, udp=("dhip",), firmware_choices=("2.800.0000000.5.R",), weight=1.5,
     ),
     UniviewPersona(
@@ -536,14 +532,14 @@ PERSONAS: tuple[Persona, ...] = (
         firmware_choices=("10.12.199", "11.8.61"), cert=Cert((("CN", "axis-camera"),)),
     ),
     HanwhaPersona(
-        key="hanwha-camera", label_brand="Hanwha Vision", producer="hanwha-vision",
+        key="hanwha-camera", label_brand="Hanwha Vision", producer="hanwha_vision",
         models=("XNV-8080R", "XND-6080RV", "QNV-7080R"), ouis=("00:09:18", "E4:30:22"),
         tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), onvif_name="Hanwha Vision {model}",
         onvif_extra=("onvif://www.onvif.org/manufacturer/Hanwha%20Vision",), weight=1.5,
         cert=Cert((("CN", "Wisenet"),)),
     ),
     Persona(
-        key="bosch-camera", label_brand="Bosch", producer="bosch",
+        key="bosch-camera", label_brand="Bosch", producer="bosch_security",
         models=("FLEXIDOME IP 5000i", "DINION IP 3000i", "AUTODOME IP 5000i"), ouis=("00:07:5F",),
         tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), server="VCS-VideoJet-Webserver",  # documented
         onvif_name="Bosch {model}", weight=1.5, cert=Cert((("CN", "Bosch Security Systems"),)),

@@ -79,10 +79,14 @@ async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
 def _http_handler(dev: SimDevice, port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await _read_request(reader)
-            if request is not None:
-                method, path, _, body = request
+            for _ in range(64):  # keep-alive, but not forever
+                request = await _read_request(reader)
+                if request is None:
+                    break
+                method, path, headers, body = request
                 await _write_reply(writer, dev.persona.http(dev, method, path, body, port))
+                if not dev.persona.keep_alive or headers.get("connection", "").lower() == "close":
+                    break
         except (ConnectionError, OSError):
             pass
         finally:
