@@ -1,0 +1,89 @@
+"""Removal planning: which week and crew takes out each site's affected devices.
+
+    from clearsite.plan import PlanInputs, PlanSettings, make_plan, plan_to_json
+    plan = make_plan(inputs, PlanSettings(start=date(2024, 5, 6), time_limit=30))
+    print(plan_to_json(plan))
+
+A pure function over plain data: devices (`WorkItem`) are packed into site visits, a fast
+heuristic schedules them by risk per crew-hour around the milestones, CP-SAT improves the
+schedule when the model fits, and a lower bound makes every plan report its gap. Missed
+milestones come with the extra crews or money that would meet them.
+"""
+
+from clearsite.plan.export import (
+    comparison_to_json,
+    comparison_to_table,
+    plan_to_csv,
+    plan_to_json,
+    plan_to_table,
+    plan_to_xlsx,
+    site_clear_dates,
+)
+from clearsite.plan.planfile import PlanFile, PlanFileError, load_plan_file, parse_plan_file
+from clearsite.plan.planner import compare_scenarios, make_plan
+from clearsite.plan.result import (
+    BudgetRow,
+    CapacityRow,
+    MilestoneResult,
+    Plan,
+    Shortfall,
+    SolverStats,
+    UnscheduledDevice,
+    Visit,
+)
+from clearsite.plan.risk import RiskWeights, device_risk
+from clearsite.plan.scenario import ExtraCrew, Scenario, apply_scenario, parse_scenario
+from clearsite.plan.types import (
+    Budget,
+    ClassRates,
+    CostTable,
+    Crew,
+    DeviceId,
+    Milestone,
+    Period,
+    PlanInputs,
+    PlanSettings,
+    SiteInfo,
+    WorkItem,
+)
+
+__all__ = [
+    "Budget",
+    "BudgetRow",
+    "CapacityRow",
+    "ClassRates",
+    "CostTable",
+    "Crew",
+    "DeviceId",
+    "ExtraCrew",
+    "Milestone",
+    "MilestoneResult",
+    "Period",
+    "Plan",
+    "PlanFile",
+    "PlanFileError",
+    "PlanInputs",
+    "PlanSettings",
+    "RiskWeights",
+    "Scenario",
+    "Shortfall",
+    "SiteInfo",
+    "SolverStats",
+    "UnscheduledDevice",
+    "Visit",
+    "WorkItem",
+    "apply_scenario",
+    "compare_scenarios",
+    "comparison_to_json",
+    "comparison_to_table",
+    "device_risk",
+    "load_plan_file",
+    "make_plan",
+    "parse_plan_file",
+    "parse_scenario",
+    "plan_to_csv",
+    "plan_to_json",
+    "plan_to_table",
+    "plan_to_xlsx",
+    "site_clear_dates",
+]
