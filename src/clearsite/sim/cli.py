@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from clearsite.sim.fleet import Fleet, FleetError
+from clearsite.sim.personas import BY_KEY, PERSONAS
 
 app = typer.Typer(help="Serve an emulated fleet of surveillance devices on loopback addresses.")
 
@@ -19,12 +20,22 @@ def sim(
     manifest: Path | None = typer.Option(None, "--manifest", help="Write the ground-truth JSON manifest here."),
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
     shards: int | None = typer.Option(None, "--shards", help="Worker processes (default: enough for the fd limit)."),
+    persona: list[str] = typer.Option(
+        [], "--persona", help="Only these personas (repeatable); default: the whole catalogue."
+    ),
+    multicast: bool = typer.Option(
+        False, "--multicast", help="Also answer discovery sent to the multicast groups (needs a real link)."
+    ),
     allow_any_address: bool = typer.Option(
         False, "--allow-any-address", hidden=True, help="Serve outside 127/8 (only inside a test's own netns)."
     ),
 ) -> None:
+    unknown = [p for p in persona if p not in BY_KEY]
+    if unknown:
+        raise typer.BadParameter(f"unknown persona {', '.join(unknown)}; choose from {', '.join(BY_KEY)}")
+    personas = [BY_KEY[p] for p in persona] or list(PERSONAS)
     try:
-        fleet = Fleet(hosts, seed, base, allow_any_address=allow_any_address)
+        fleet = Fleet(hosts, seed, base, personas=personas, allow_any_address=allow_any_address)
     except FleetError as exc:
         raise typer.BadParameter(str(exc)) from None
     if manifest:
@@ -38,7 +49,7 @@ def sim(
             typer.echo(f"... and {len(failures) - 20} more bind failures", err=True)
         typer.echo(f"serving {hosts} devices on {fleet.base}..{last} (seed {seed}); Ctrl-C to stop", err=True)
 
-    fleet.serve(duration=duration, shards=shards, on_ready=ready)
+    fleet.serve(duration=duration, shards=shards, on_ready=ready, multicast=multicast)
 
 
 def main() -> None:

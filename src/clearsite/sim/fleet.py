@@ -24,7 +24,7 @@ from typing import Any
 
 from clearsite.discover.loop import run as run_fast
 from clearsite.sim.device import SimDevice
-from clearsite.sim.personas import PERSONAS, Persona
+from clearsite.sim.personas import BY_KEY, PERSONAS, Persona
 from clearsite.sim.serve import FleetServer, raise_nofile_limit, start_devices
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
@@ -59,6 +59,7 @@ class Fleet:
         if not allow_any_address and (start not in LOOPBACK or last not in LOOPBACK):
             raise FleetError(f"fleet {start}..{last} leaves 127.0.0.0/8; the simulator serves loopback only")
         self.hosts, self.seed, self.base = hosts, seed, str(start)
+        self.persona_keys = tuple(p.key for p in personas)
         rng = random.Random(seed)
         order = list(personas)
         rng.shuffle(order)
@@ -96,9 +97,9 @@ class Fleet:
     # ------------------------------------------------------------------ serving
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[FleetServer]:
+    async def running(self, multicast: bool = False) -> AsyncIterator[FleetServer]:
         """Serve the whole fleet in the current event loop (tests, small fleets)."""
-        server = await start_devices(self.devices)
+        server = await start_devices(self.devices, multicast)
         try:
             yield server
         finally:
@@ -135,13 +136,15 @@ class Fleet:
             thread.join(timeout)
 
     @contextmanager
-    def background(self, shards: int | None = None, timeout: float = 120.0) -> Iterator[list[str]]:
+    def background(
+        self, shards: int | None = None, timeout: float = 120.0, multicast: bool = False
+    ) -> Iterator[list[str]]:
         """Serve in worker processes until the block ends; yields the bind failures."""
         shards = shards or self.default_shards()
         ctx = multiprocessing.get_context("spawn")
         stop = ctx.Event()
         ready: Any = ctx.Queue()
-        args = (self.hosts, self.seed, self.base)
+        args = (self.hosts, self.seed, self.base, self.persona_keys, multicast)
         workers = [
             ctx.Process(target=_serve_shard, args=(*args, k, shards, ready, stop), daemon=True) for k in range(shards)
         ]
@@ -164,6 +167,7 @@ class Fleet:
         duration: float | None = None,
         shards: int | None = None,
         on_ready: Callable[[list[str]], None] | None = None,
+        multicast: bool = False,
     ) -> list[str]:
         """Serve until interrupted (or for `duration` seconds); returns bind failures.
 
@@ -171,7 +175,7 @@ class Fleet:
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
-            with self.background(shards) as failures:
+            with self.background(shards, multicast=multicast) as failures:
                 if on_ready:
                     on_ready(failures)
                 deadline = None if duration is None else time.monotonic() + duration
@@ -185,15 +189,26 @@ class Fleet:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _serve_shard(hosts: int, seed: int, base: str, shard: int, shards: int, ready: Any, stop: Any) -> None:
+def _serve_shard(
+    hosts: int,
+    seed: int,
+    base: str,
+    persona_keys: tuple[str, ...],
+    multicast: bool,
+    shard: int,
+    shards: int,
+    ready: Any,
+    stop: Any,
+) -> None:
     """Worker process: serve every `shards`-th device starting at `shard` until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     raise_nofile_limit()
-    fleet = Fleet(hosts, seed, base, allow_any_address=not ipaddress.ip_address(base).is_loopback)
+    personas = [BY_KEY[k] for k in persona_keys]
+    fleet = Fleet(hosts, seed, base, personas=personas, allow_any_address=not ipaddress.ip_address(base).is_loopback)
     devices = fleet.devices[shard::shards]
 
     async def main() -> None:
-        server = await start_devices(devices)
+        server = await start_devices(devices, multicast)
         ready.put(server.failures)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, stop.wait)

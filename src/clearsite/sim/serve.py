@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import resource
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -149,6 +150,37 @@ async def _read_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamW
         await _close(writer)
 
 
+# Link-local discovery groups, for fleets served inside a test's own network namespace.
+MULTICAST_GROUPS = {"wsd": "239.255.255.250", "sadp": "239.255.255.250", "dhip": "239.255.255.251"}
+
+
+def _group_socket(group: str, port: int, interface_ip: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # every device hears the group
+        sock.bind((group, port))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(interface_ip))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _GroupListener(asyncio.DatagramProtocol):
+    """Hears a probe sent to the group and answers through the device's own unicast socket,
+    so the reply comes from the device's address as on a real link."""
+
+    def __init__(self, unicast: _Udp) -> None:
+        self.unicast = unicast
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.unicast.datagram_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        pass
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, dev: SimDevice, port: int) -> None:
         self.dev, self.port = dev, port
@@ -192,8 +224,11 @@ class FleetServer:
         self.transports.clear()
 
 
-async def start_devices(devices: list[SimDevice]) -> FleetServer:
-    """Bind every device's TCP and UDP services; bind failures are recorded, not raised."""
+async def start_devices(devices: list[SimDevice], multicast: bool = False) -> FleetServer:
+    """Bind every device's TCP and UDP services; bind failures are recorded, not raised.
+
+    With `multicast`, devices also join their discovery groups (only useful inside a network
+    namespace with a real link; loopback carries no multicast)."""
     raise_nofile_limit()
     loop = asyncio.get_running_loop()
     fleet = FleetServer()
@@ -226,7 +261,7 @@ async def start_devices(devices: list[SimDevice]) -> FleetServer:
         for name in dev.persona.udp:
             port = UDP_PORTS[name]
             try:
-                transport, _ = await loop.create_datagram_endpoint(
+                transport, protocol = await loop.create_datagram_endpoint(
                     lambda d=dev, p=port: _Udp(d, p), local_addr=(dev.ip, port)
                 )
             except OSError as exc:
@@ -234,4 +269,12 @@ async def start_devices(devices: list[SimDevice]) -> FleetServer:
                 continue
             fleet.transports.append(transport)
             fleet.sockets += 1
+            if multicast and name in MULTICAST_GROUPS:
+                try:
+                    sock = _group_socket(MULTICAST_GROUPS[name], port, dev.ip)
+                    heard, _ = await loop.create_datagram_endpoint(lambda u=protocol: _GroupListener(u), sock=sock)
+                except OSError as exc:
+                    fleet.failures.append(f"{dev.ip}:{port}/udp multicast: {exc.strerror or exc}")
+                    continue
+                fleet.transports.append(heard)
     return fleet
