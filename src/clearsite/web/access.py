@@ -1,0 +1,127 @@
+"""Who is asking, and may they: sessions or bearer tokens, role ∩ token scopes, CSRF on unsafe methods.
+
+`authenticate` runs once per request (API tokens take precedence over cookies); `needs(scope)` is
+the dependency every route declares. Cookie-authenticated unsafe requests must carry the session's
+CSRF token (form field or X-CSRF-Token header); bearer-token requests carry no ambient authority,
+so they need none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from sqlalchemy import Engine
+
+from clearsite.store.users import ROLE_SCOPES, Role, Scope, User, get_user, resolve_token
+from clearsite.web import session
+from clearsite.web.settings import Settings
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user: User
+    scopes: frozenset[Scope]
+    via: str  # "session" or "token"
+    token_id: int | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names who did it."""
+        return self.user.username + (f" (token {self.token_id})" if self.token_id else "")
+
+    def can(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+class LoginRequired(Exception):
+    """A page was asked for without a session: send the person to the login page."""
+
+
+class NotAllowed(Exception):
+    """A page the principal may not use (shown as a 403 page; the API answers 403 JSON)."""
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def read_session(request: Request) -> session.SessionData | None:
+    settings = _settings(request)
+    return session.decode(request.cookies.get(session.COOKIE), settings.secret_key, settings.session_hours * 3600)
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """The principal of this request, or None; cached on the request."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    principal: Principal | None = None
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "use 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
+        with _engine(request).connect() as conn:
+            found = resolve_token(conn, token.strip())
+        if found is None:
+            raise HTTPException(401, "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
+        user, scopes, token_id = found
+        principal = Principal(user, scopes, "token", token_id)
+    else:
+        data = read_session(request)
+        if data is not None and data.user_id is not None:
+            with _engine(request).connect() as conn:
+                user = get_user(conn, data.user_id)
+            if user is not None and user.session_version == data.version:
+                principal = Principal(user, ROLE_SCOPES[user.role], "session")
+                if request.method in UNSAFE:
+                    await _check_csrf(request, data)
+    request.state.principal = principal
+    return principal
+
+
+async def _check_csrf(request: Request, data: session.SessionData) -> None:
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not session.csrf_ok(data, _settings(request).secret_key, given):
+        raise HTTPException(403, "CSRF token missing or wrong: reload the page and try again")
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def needs(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency: the principal, if authenticated and holding `scope`."""
+
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
+        if principal is None:
+            if _wants_page(request):
+                raise LoginRequired()
+            raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+        if not principal.can(scope):
+            if _wants_page(request):
+                raise NotAllowed(f"your role ({principal.user.role.value}) cannot do this")
+            raise HTTPException(403, f"needs scope {scope.value!r}")
+        return principal
+
+    dependency.__name__ = f"needs_{scope.value}"
+    return dependency
+
+
+def is_role(principal: Principal, *roles: Role) -> bool:
+    return principal.user.role in roles

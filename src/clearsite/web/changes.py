@@ -1,0 +1,178 @@
+"""Every change the web app makes, each in one write transaction with its audit entry.
+
+Routes (pages and API alike) call these, so a change is scoped, validated and audited the same
+way whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from clearsite.knowledge import Knowledge
+from clearsite.knowledge.names import normalise_mac
+from clearsite.models import Evidence, Network, Site
+from clearsite.store.auth_tables import AttestationRow
+from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint, write_identities
+from clearsite.store.sites import add_site
+from clearsite.store.tables import Department, DeviceRow, ObservationRow, SiteRow
+from clearsite.store.users import Role
+from clearsite.track.audit import canonical, record
+from clearsite.web import queries
+from clearsite.web.access import Principal
+from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
+from clearsite.web.scope import site_filter
+
+
+class NotFound(LookupError):
+    """Absent, or outside the principal's scope (the two are answered alike)."""
+
+
+class Conflict(ValueError):
+    """The request contradicts what is stored (an agent id reused for different content)."""
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the write lock from its start.
+
+    On SQLite a deferred transaction that reads (the audit head) before it writes can fail to
+    upgrade when another writer got in between; BEGIN IMMEDIATE takes the lock first and waits.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _department_name(conn: Connection, department_id: int | None) -> str | None:
+    return conn.scalar(select(Department.name).where(Department.id == department_id)) if department_id else None
+
+
+def create_site(engine: Engine, principal: Principal, body: SiteIn) -> dict[str, Any]:
+    with write_transaction(engine) as conn:
+        if principal.user.role == Role.OFFICER:
+            department = _department_name(conn, principal.user.department_id)  # officers add only to their own
+        else:
+            department = body.department
+        if not department:
+            raise ValueError("a site needs a department")
+        site = Site(body.name, department, body.region, body.holds_secret, body.dv_hub, body.ministerial, body.socpa,
+                    tuple(Network(n.cidr, n.core) for n in body.networks))
+        site_id = add_site(conn, site)
+        created = queries.get_site(conn, principal, site_id)
+        record(conn, principal.actor, "site.add", f"site:{site_id}", None, created)
+    assert created is not None
+    return created
+
+
+def update_site(engine: Engine, principal: Principal, site_id: int, patch: SitePatch) -> dict[str, Any]:
+    with write_transaction(engine) as conn:
+        before = queries.get_site(conn, principal, site_id)
+        if before is None:
+            raise NotFound(f"site {site_id}")
+        values = patch.model_dump(exclude_unset=True)
+        if values:
+            conn.execute(SiteRow.__table__.update().where(SiteRow.id == site_id).values(**values))
+        after = queries.get_site(conn, principal, site_id)
+        changed = {k: before[k] for k in values if before[k] != after[k]}  # type: ignore[index]
+        if changed:
+            record(conn, principal.actor, "site.update", f"site:{site_id}", changed,
+                   {k: after[k] for k in changed})  # type: ignore[index]
+    assert after is not None
+    return after
+
+
+def record_removal(engine: Engine, principal: Principal, device_id: int, removed_on: date) -> None:
+    with write_transaction(engine) as conn:
+        if queries.device_site_id(conn, principal, device_id) is None:
+            raise NotFound(f"device {device_id}")
+        before = conn.scalar(select(DeviceRow.removed_on).where(DeviceRow.id == device_id))
+        if before == removed_on:
+            return
+        conn.execute(DeviceRow.__table__.update().where(DeviceRow.id == device_id).values(removed_on=removed_on))
+        record(conn, principal.actor, "device.removed", f"device:{device_id}",
+               {"removed_on": before}, {"removed_on": removed_on})
+
+
+def add_attestation(engine: Engine, principal: Principal, body: AttestationIn) -> int:
+    from clearsite.screen import Statement  # refuse a statement screening would not understand
+
+    try:
+        Statement(body.statement)
+    except ValueError as exc:
+        known = "; ".join(s.value for s in Statement)
+        raise ValueError(f"statement {body.statement!r} is not one screening knows ({known})") from exc
+    if body.expires <= body.signed:
+        raise ValueError("an attestation must expire after it was signed")
+    with write_transaction(engine) as conn:
+        values = {**body.model_dump(), "department_id": principal.user.department_id,
+                  "recorded_by": principal.actor, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+        attestation_id = conn.execute(AttestationRow.__table__.insert().values(**values)).inserted_primary_key[0]
+        record(conn, principal.actor, "attestation.add", f"attestation:{attestation_id}", None, body.model_dump())
+    return int(attestation_id)
+
+
+# --------------------------------------------------------------------------- agents' observations
+
+
+def _content_digest(item: ObservationIn) -> str:
+    return hashlib.sha256(canonical(item.model_dump(mode="json", exclude={"id"})).encode()).hexdigest()
+
+
+def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
+                      items: list[ObservationIn]) -> dict[str, int]:
+    """Store an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
+
+    The same id with different content is refused: an agent's ids name observations, not requests.
+    """
+    if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
+        raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("observation ids repeat within one push")
+    with write_transaction(engine) as conn:
+        if conn.scalar(select(SiteRow.id).where(SiteRow.id == site_id, site_filter(principal))) is None:
+            raise NotFound(f"site {site_id}")
+        marks = {fingerprint(site_id, "agent", f"client:{i.id}", 0): i for i in items}
+        stored = {row.fingerprint: row.data for row in conn.execute(
+            select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(list(marks))))}
+        for mark, data in stored.items():
+            item = marks[mark]
+            if data.get("fields", {}).get("content_sha256") != _content_digest(item):
+                raise Conflict(f"observation id {item.id!r} was already stored with different content")
+        fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
+        result = {"stored": 0, "duplicates": len(stored), "new_devices": 0, "identified": 0}
+        if not fresh:
+            return result  # a pure retry: nothing changes, nothing to audit
+        source_id = add_source(conn, "agent", f"push by {principal.user.username}", hashlib.sha256(
+            "|".join(sorted(m for m, _ in fresh)).encode()).hexdigest(), principal.actor, site_id)
+        observations = [_new_observation(site_id, mark, item, principal.user.username) for mark, item in fresh]
+        written = ObservationWriter(conn, source_id).write(observations)
+        result["stored"] = written.stored
+        result["new_devices"] = written.new_devices
+        result["identified"] = write_identities(conn, knowledge, written)
+        record(conn, principal.actor, "observations.push", f"site:{site_id}", None,
+               {"source": source_id, **result, "ids": [i.id for _, i in fresh][:50]})
+    return result
+
+
+def _new_observation(site_id: int, mark: str, item: ObservationIn, agent: str) -> NewObservation:
+    where = f"agent {agent} observation {item.id}"
+    mac = normalise_mac(item.mac) if item.mac else None
+    evidence = tuple(Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where) for e in item.evidence)
+    fields = {"client_id": item.id, "ip": item.ip, "mac": item.mac, "serial": item.serial,
+              "location": item.location, "observed_at": item.observed_at, "content_sha256": _content_digest(item)}
+    return NewObservation(site_id=site_id, kind=item.kind, locator=f"agent:{item.id}", fields=fields,
+                          evidence=evidence, fingerprint=mark, serial=item.serial, mac=mac, ip=item.ip,
+                          location=item.location)

@@ -1,0 +1,283 @@
+"""The server-rendered pages: Jinja2 with autoescape, htmx for the screening form, no inline script.
+
+Pages read and change through the same `queries` and `changes` as the API, so scoping, CSRF and
+the audit log hold the same way whichever door a person uses.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict, deque
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader
+
+from clearsite.pipeline import device_json
+from clearsite.store.users import Role, Scope, authenticate as check_password
+from clearsite.track import audit
+from clearsite.web import changes, public, queries, screening, session
+from clearsite.web.access import Principal, authenticate, needs, read_session
+from clearsite.web.schemas import SitePatch
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Principal, Depends(needs(Scope.READ))]
+Writer = Annotated[Principal, Depends(needs(Scope.WRITE))]
+PAGE = 200
+LOGIN_TRIES = 5  # failed logins per name in LOGIN_WINDOW seconds before the name is paused
+LOGIN_WINDOW = 300.0
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("clearsite.web", "templates"), autoescape=True)
+    env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    env.filters["pct"] = lambda value: f"{100 * value:.0f}%"
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def _context(request: Request, principal: Principal | None, **values: Any) -> dict[str, Any]:
+    data = read_session(request)
+    token = session.csrf_token(data, request.app.state.settings.secret_key) if data else ""
+    return {"principal": principal, "csrf": token, "path": request.url.path, **values}
+
+
+def render(request: Request, name: str, principal: Principal | None, status: int = 200, **values: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, _context(request, principal, **values), status_code=status)
+
+
+def set_session_cookie(request: Request, response: Response, data: session.SessionData) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(session.COOKIE, session.encode(data, settings.secret_key), httponly=True, samesite="strict",
+                        secure=settings.secure_cookies or request.url.scheme == "https", path="/",
+                        max_age=int(settings.session_hours * 3600))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only paths on this site: "//evil.example" and "/\evil" would leave it.
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    data = read_session(request)
+    fresh = data is None
+    if fresh:
+        data = session.new_session(None)  # an anonymous session, so the login form has a CSRF token
+    token = session.csrf_token(data, request.app.state.settings.secret_key)
+    response = templates.TemplateResponse(request, "login.html", {"principal": None, "csrf": token, "path": "/login",
+                                                                  "next": _safe_next(next), "error": None})
+    if fresh:
+        set_session_cookie(request, response, data)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, username: Annotated[str, Form(max_length=100)], password: Annotated[str, Form(max_length=200)],
+          csrf_token: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+    data = read_session(request)
+    settings = request.app.state.settings
+    if not session.csrf_ok(data, settings.secret_key, csrf_token):
+        raise HTTPException(403, "CSRF token missing or wrong: reload the login page and try again")
+    failures: dict[str, deque[float]] = request.app.state.login_failures
+    recent = failures[username]
+    while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
+        recent.popleft()
+    if len(recent) >= LOGIN_TRIES:
+        return _login_again(request, data, next, "Too many failed attempts for this name; wait five minutes.", 429)
+    with request.app.state.engine.connect() as conn:
+        user = check_password(conn, username, password)
+    if user is None:
+        recent.append(time.monotonic())
+        return _login_again(request, data, next, "Wrong user name or password.", 401)
+    failures.pop(username, None)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, session.new_session(user.id, user.session_version))  # fresh nonce
+    return response
+
+
+def _login_again(request: Request, data: session.SessionData | None, next: str, error: str, status: int) -> HTMLResponse:
+    token = session.csrf_token(data, request.app.state.settings.secret_key) if data else ""
+    return templates.TemplateResponse(request, "login.html", {"principal": None, "csrf": token, "path": "/login",
+                                                              "next": _safe_next(next), "error": error},
+                                      status_code=status)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await authenticate(request)  # checks the CSRF token of a logged-in session
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(session.COOKIE, path="/")
+    return response
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@router.get("/")
+def dashboard(request: Request, principal: Reader) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        figures = queries.dashboard(conn, principal, request.app.state.knowledge, request.app.state.settings.today())
+    return render(request, "dashboard.html", principal, figures=figures, statuses=queries.STATUSES)
+
+
+@router.get("/sites")
+def sites(request: Request, principal: Reader) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        rows = queries.list_sites(conn, principal)
+    return render(request, "sites.html", principal, sites=rows, statuses=queries.STATUSES)
+
+
+@router.get("/sites/{site_id}")
+def site_detail(request: Request, site_id: int, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
+                saved: bool = False) -> HTMLResponse:
+    knowledge, as_of = request.app.state.knowledge, request.app.state.settings.today()
+    with request.app.state.engine.connect() as conn:
+        site = queries.get_site(conn, principal, site_id)
+        if site is None:
+            raise HTTPException(404, "No such site, or not one of your department's.")
+        views = queries.list_devices(conn, principal, site_id, after, PAGE, with_evidence=False)
+        findings = queries.list_findings(conn, principal, site_id, None, 0, 5000)
+        reconciliation = queries.reconciliation(conn, site_id)
+    worst: dict[int, str] = {}
+    for f in findings:
+        if f["device_id"] not in worst or queries.STATUSES.index(f["status"]) < queries.STATUSES.index(worst[f["device_id"]]):
+            worst[f["device_id"]] = f["status"]
+    devices = [device_json(v, knowledge, as_of) for v in views]
+    return render(request, "site.html", principal, site=site, devices=devices, worst=worst,
+                  next_after=views[-1].id if len(views) == PAGE else None, reconciliation=reconciliation,
+                  can_write=principal.can(Scope.WRITE), saved=saved)
+
+
+@router.post("/sites/{site_id}")
+def site_update(request: Request, site_id: int, principal: Writer,
+                region: Annotated[str, Form(max_length=100)] = "", holds_secret: Annotated[bool, Form()] = False,
+                dv_hub: Annotated[bool, Form()] = False, ministerial: Annotated[bool, Form()] = False,
+                socpa: Annotated[bool, Form()] = False) -> Response:
+    patch = SitePatch(region=region.strip() or None, holds_secret=holds_secret, dv_hub=dv_hub,
+                      ministerial=ministerial, socpa=socpa)
+    try:
+        changes.update_site(request.app.state.engine, principal, site_id, patch)
+    except changes.NotFound as exc:
+        raise HTTPException(404, "No such site, or not one of your department's.") from exc
+    return RedirectResponse(f"/sites/{site_id}?saved=1", status_code=303)
+
+
+@router.get("/devices/{device_id}")
+def device_detail(request: Request, device_id: int, principal: Reader) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        detail = queries.get_device(conn, principal, device_id)
+    if detail is None:
+        raise HTTPException(404, "No such device, or not at one of your department's sites.")
+    device = device_json(detail.view, request.app.state.knowledge, request.app.state.settings.today())
+    return render(request, "device.html", principal, device=device, detail=detail,
+                  can_write=principal.can(Scope.WRITE), today=request.app.state.settings.today())
+
+
+@router.post("/devices/{device_id}/removal")
+def device_removal(request: Request, device_id: int, principal: Writer,
+                   removed_on: Annotated[date, Form()]) -> Response:
+    try:
+        changes.record_removal(request.app.state.engine, principal, device_id, removed_on)
+    except changes.NotFound as exc:
+        raise HTTPException(404, "No such device, or not at one of your department's sites.") from exc
+    return RedirectResponse(f"/devices/{device_id}", status_code=303)
+
+
+@router.get("/findings")
+def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
+             status: Annotated[str | None, Query(pattern="^(|breach|overdue|due|review|advisory|compliant)$")] = None
+             ) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        rows = queries.list_findings(conn, principal, None, status or None, after, PAGE)
+    return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=queries.STATUSES,
+                  next_after=rows[-1]["id"] if len(rows) == PAGE else None)
+
+
+@router.get("/public")
+def public_preview(request: Request, principal: Reader) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        preview = public.preview(conn, principal, request.app.state.knowledge, request.app.state.settings)
+    return render(request, "public.html", principal, preview=preview)
+
+
+@router.get("/audit")
+def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))],
+               before: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        entries = audit.entries(conn, before, PAGE, newest_first=True)
+        check = audit.verify(conn)
+    return render(request, "audit.html", principal, entries=entries, check=check,
+                  next_before=entries[-1].seq if len(entries) == PAGE else None)
+
+
+# --------------------------------------------------------------------------- screening
+
+
+@router.get("/screen")
+def screen_form(request: Request, principal: Annotated[Principal, Depends(needs(Scope.SCREEN))]) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        rows = queries.list_sites(conn, principal)
+    return render(request, "screen.html", principal, sites=rows, result=None, error=None, chosen=None)
+
+
+@router.post("/screen")
+async def screen_submit(request: Request, principal: Annotated[Principal, Depends(needs(Scope.SCREEN))],
+                        site_id: Annotated[str, Form(max_length=20)] = "",
+                        pasted: Annotated[str, Form(max_length=2_000_000)] = "",
+                        quote_file: Annotated[UploadFile | None, File()] = None) -> HTMLResponse:
+    partial = request.headers.get("hx-request") == "true"
+    chosen = int(site_id) if site_id.isdigit() else None
+    data, name = pasted.encode(), "pasted.csv"
+    if quote_file is not None and quote_file.filename:
+        data, name = await quote_file.read(request.app.state.settings.max_body_bytes + 1), quote_file.filename
+    result, error = None, None
+    try:
+        if not data.strip():
+            raise ValueError("Paste quote lines or choose a quote file.")
+        result = await run_in_threadpool(_screen_file, request, principal, chosen, data, name)
+    except screening.ScreeningUnavailable as exc:
+        error = str(exc)
+    except (ValueError, LookupError) as exc:  # a quote the reader cannot read says why, in one line
+        error = str(exc)
+    template = "screen_result.html" if partial else "screen.html"
+    with request.app.state.engine.connect() as conn:
+        rows = [] if partial else queries.list_sites(conn, principal)
+    return render(request, template, principal, sites=rows, result=result, error=error, chosen=chosen,
+                  status=200 if error is None else 422)
+
+
+def _screen_file(request: Request, principal: Principal, site_id: int | None, data: bytes,
+                 name: str) -> screening.ScreenResult:
+    with request.app.state.engine.connect() as conn:
+        site = screening.site_for(conn, principal, site_id)
+        if site is None:
+            raise LookupError("No such site, or not one of your department's.")
+        held = screening.attestations(conn, principal)
+    lines = screening.lines_from_file(data, name)
+    return screening.run(lines, site, request.app.state.knowledge, request.app.state.settings.today(), held)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    return render(request, "error.html", principal, status=status, message=message)
+
+

@@ -1,0 +1,145 @@
+"""API bodies and answers. Untrusted input: every string is bounded, every list capped, extra keys refused."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clearsite.models import Signal
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(max_length=500)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NetworkIn(_In):
+    cidr: Annotated[str, Field(max_length=64)]
+    core: bool = False
+
+
+class SiteIn(_In):
+    name: Text200
+    department: Text200 | None = None  # officers: their own, whatever is sent
+    region: Annotated[str, Field(max_length=100)] | None = None
+    holds_secret: bool = False
+    dv_hub: bool = False
+    ministerial: bool = False
+    socpa: bool = False
+    networks: Annotated[list[NetworkIn], Field(max_length=200)] = []
+
+
+class SitePatch(_In):
+    region: Annotated[str, Field(max_length=100)] | None = None
+    holds_secret: bool | None = None
+    dv_hub: bool | None = None
+    ministerial: bool | None = None
+    socpa: bool | None = None
+
+
+class Network(BaseModel):
+    cidr: str
+    core: bool
+
+
+class SiteOut(BaseModel):
+    id: int
+    name: str
+    department: str
+    region: str | None
+    sensitive: bool
+    criteria: list[str]
+    networks: list[Network]
+    holds_secret: bool
+    dv_hub: bool
+    ministerial: bool
+    socpa: bool
+    devices: int | None = None
+    findings: dict[str, int] | None = None
+
+
+class RemovalIn(_In):
+    removed_on: date
+
+
+class EvidenceIn(_In):
+    signal: Signal
+    value: Annotated[str, Field(max_length=2000)]
+    source: ShortText = ""
+
+
+class ObservationIn(_In):
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]  # the agent's own id
+    kind: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")] = "probe"
+    ip: Annotated[str, Field(max_length=45)] | None = None
+    mac: Annotated[str, Field(max_length=17)] | None = None
+    serial: Annotated[str, Field(max_length=120)] | None = None
+    location: ShortText | None = None
+    observed_at: Annotated[str, Field(max_length=40)] | None = None
+    evidence: Annotated[list[EvidenceIn], Field(max_length=64)] = []
+
+
+class PushIn(_In):
+    observations: Annotated[list[ObservationIn], Field(min_length=1, max_length=2000)]
+
+
+class PushOut(BaseModel):
+    stored: int
+    duplicates: int
+    new_devices: int
+    identified: int
+
+
+class QuoteLineIn(_In):
+    supplier: ShortText | None = None
+    brand: ShortText | None = None
+    model: ShortText | None = None
+    sku: ShortText | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    quantity: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    connects_to_core: bool | None = None
+
+
+class ScreenIn(_In):
+    lines: Annotated[list[QuoteLineIn], Field(min_length=1, max_length=5000)]
+    site_id: int | None = None  # screen for this site (its sensitivity counts); None: as for a sensitive site
+    on: date | None = None
+
+
+class ScreenOut(BaseModel):
+    decision: str  # the strictest line's
+    lines: list[dict[str, Any]]
+
+
+class AttestationIn(_In):
+    supplier: Text200
+    statement: Text200
+    signed: date
+    expires: date
+    source: Text200
+
+
+class UserIn(_In):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    password: Annotated[str, Field(min_length=12, max_length=200)]
+    role: str
+    department: Text200 | None = None
+    site: Text200 | None = None
+
+
+class TokenIn(_In):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Text200
+    scopes: Annotated[list[str], Field(max_length=10)] | None = None
+    days: Annotated[float, Field(gt=0, le=366)] = 90
+
+
+class TokenOut(BaseModel):
+    id: int
+    token: str
+    scopes: list[str]
+    expires_at: str

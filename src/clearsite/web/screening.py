@@ -1,0 +1,80 @@
+"""Procurement screening from the web: the shell around `clearsite.screen` (pure), fed from the store.
+
+The screen core needs the site (its sensitivity changes the answer), the knowledge base, a date
+and the supplier attestations on record; this module gathers those and turns the decisions into
+plain dicts for both the API and the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from clearsite.knowledge import Knowledge
+from clearsite.models import Site
+from clearsite.store.auth_tables import AttestationRow
+from clearsite.web import queries
+from clearsite.web.access import Principal
+from clearsite.web.schemas import QuoteLineIn
+
+# Screening with no site named is done as for a sensitive site: the strictest answer is the safe default.
+UNNAMED_SITE = Site("(no site named)", "(none)", holds_secret=True)
+
+
+class ScreeningUnavailable(RuntimeError):
+    """clearsite.screen is not installed in this build."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenResult:
+    decision: str
+    lines: list[dict[str, Any]]
+
+
+def _core():  # type: ignore[no-untyped-def]
+    try:
+        import clearsite.screen as core
+    except ImportError as exc:
+        raise ScreeningUnavailable("procurement screening (clearsite.screen) is not available in this build") from exc
+    if not hasattr(core, "screen"):
+        raise ScreeningUnavailable("procurement screening (clearsite.screen) is not available in this build")
+    return core
+
+
+def attestations(conn: Connection, principal: Principal) -> list[Any]:
+    core = _core()
+    query = select(AttestationRow.supplier, AttestationRow.statement, AttestationRow.signed, AttestationRow.expires,
+                   AttestationRow.source)
+    if principal.user.department_id is not None:
+        query = query.where(or_(AttestationRow.department_id.is_(None),
+                                AttestationRow.department_id == principal.user.department_id))
+    return [core.Attestation(r.supplier, core.Statement(r.statement), r.signed, r.expires, r.source)
+            for r in conn.execute(query)]
+
+
+def site_for(conn: Connection, principal: Principal, site_id: int | None) -> Site | None:
+    """The site to screen for; None when it is not visible to the principal."""
+    if site_id is None:
+        return UNNAMED_SITE
+    found = queries.get_site(conn, principal, site_id)
+    return queries.site_domain(found) if found else None
+
+
+def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
+    core = _core()
+    return [core.QuoteLine(**item.model_dump(), source=f"line {n}") for n, item in enumerate(items, start=1)]
+
+
+def lines_from_file(data: bytes, file_name: str) -> list[Any]:
+    return list(_core().read_quote(data, file_name))
+
+
+def run(lines: list[Any], site: Site, knowledge: Knowledge, on: date, held: list[Any]) -> ScreenResult:
+    core = _core()
+    decisions = core.screen(lines, site, knowledge, on, held)
+    rows = [d.as_dict() for d in decisions]
+    worst = max((d.decision for d in decisions), key=lambda d: d.severity, default=None)
+    return ScreenResult(worst.value if worst else "allow", rows)
