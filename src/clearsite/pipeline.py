@@ -24,7 +24,8 @@ from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
 from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
 from clearsite.store.devices import (
-    NewObservation, ObservationWriter, add_source, evidence_links, fingerprint, now, write_identities,
+    NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, now,
+    write_identities,
 )
 from clearsite.store.bulk import dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
@@ -127,9 +128,10 @@ def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | No
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
     fields = {k: v for k, v in row.values.items() if k != "site"}
-    content = f"{sorted(fields.items())}|{row.install_date}"
-    occurrence = seen[f"{site_id}|{content}"]  # identical rows in one file are separate devices
-    seen[f"{site_id}|{content}"] += 1
+    content = "\x1f".join(f"{k}={fields[k]}" for k in sorted(fields)) + f"\x1f{row.install_date}"
+    repeat_key = f"{site_id}\x1f{content}"
+    occurrence = seen[repeat_key]  # identical rows in one file are separate devices
+    seen[repeat_key] = occurrence + 1
     source = f"{file_name} row {row.row_number}"
     evidence = register_row_evidence(source, fields)
     return NewObservation(
@@ -184,6 +186,7 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
         rows = conn.execute(query).all()
         if not rows:
             return
+        evidence_by_device = device_evidence(conn, [r.id for r in rows]) if with_evidence else {}
         for row in rows:
             contradictions, alternatives = row[13], row[14]  # JSON text: most are "[]", not worth decoding
             identity = Identity(
@@ -191,7 +194,7 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
                 (), tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
                 tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]" else (),
             )
-            evidence = evidence_links(row.evidence or []) if with_evidence else []
+            evidence = evidence_links(row.evidence or [], evidence_by_device[row.id]) if with_evidence else []
             yield DeviceView(row.id, sites[row.site_id].name, row.ip, row.mac, row.serial, row.location,
                              row.install_date, row.removed_on, identity, evidence), sites[row.site_id]
         last = rows[-1].id

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clearsite.identify.engine import MIN_PRODUCER_CONFIDENCE, identify
+from clearsite.identify.engine import (
+    MIN_PRODUCER_CONFIDENCE, IdentityTemplate, identify, identify_template, links_from_chain,
+)
 from clearsite.models import Evidence, Signal
 
 
@@ -35,4 +37,5 @@ def register_row_evidence(source: str, fields: dict[str, str | None]) -> list[Ev
                              mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"))
 
 
-__all__ = ["identify", "register_evidence", "register_row_evidence", "MIN_PRODUCER_CONFIDENCE"]
+__all__ = ["identify", "identify_template", "links_from_chain", "IdentityTemplate", "register_evidence",
+           "register_row_evidence", "MIN_PRODUCER_CONFIDENCE"]

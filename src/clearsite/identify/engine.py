@@ -46,34 +46,63 @@ class _Tally:
 
 
 def identify(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None = None) -> Identity:
-    """Identify one item from all the evidence about it. `when` is its install or production date.
+    """Identify one item from all the evidence about it. `when` is its install or production date."""
+    return identify_template(evidence, knowledge, when).apply(evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityTemplate:
+    """A verdict with its evidence chain written as positions in the evidence list.
 
     Registers repeat the same make and model thousands of times with different serials, MACs and
     row numbers; the verdict depends on those only through the patterns and registrant they hit,
-    so verdicts are memoised on that signature and the evidence chain is rebuilt for each item.
+    so templates are memoised on that signature and applied to each item's own evidence.
     """
+
+    base: Identity  # the verdict, with no evidence links
+    links: tuple[_LinkTemplate, ...]
+
+    def apply(self, evidence: Sequence[Evidence]) -> Identity:
+        return replace(self.base, evidence=links_from_chain(self.chain, evidence))
+
+    @property
+    def chain(self) -> list[list[object]]:
+        """The chain in storable form: [index, supports, weight, note], or [-1, signal, value, source, supports,
+        weight, note] for a fact the engine derived itself."""
+        return [[i, supports, weight, note] if i >= 0 else
+                [-1, fixed.signal, fixed.value, fixed.source, supports, weight, note]  # type: ignore[union-attr]
+                for i, supports, weight, note, fixed in self.links]
+
+
+def links_from_chain(chain: Sequence[Sequence[object]], evidence: Sequence[Evidence]) -> tuple[EvidenceLink, ...]:
+    """Rebuild an evidence chain from its stored form and the item's evidence list."""
+    links = []
+    for entry in chain:
+        if entry[0] == -1:
+            _, signal, value, source, supports, weight, note = entry
+        else:
+            ev = evidence[entry[0]]  # type: ignore[index]
+            signal, value, source = ev.signal.value, ev.value, ev.source
+            _, supports, weight, note = entry
+        links.append(EvidenceLink(signal, value, source, supports, weight, note))  # type: ignore[arg-type]
+    return tuple(links)
+
+
+def identify_template(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None = None) -> IdentityTemplate:
     key = _signature(evidence, knowledge, when)
     cache = _CACHES.setdefault(knowledge, {})
     template = cache.get(key)
     if template is None:
-        identity = _identify_uncached(evidence, knowledge, when)
+        template = _template(_identify_uncached(evidence, knowledge, when), evidence)
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
-        cache[key] = _template(identity, evidence)
-        return identity
-    base, links = template
-    rebuilt = tuple(
-        EvidenceLink(evidence[i].signal.value, evidence[i].value, evidence[i].source, supports, weight, note)
-        if i >= 0 else fixed
-        for i, supports, weight, note, fixed in links
-    )
-    return replace(base, evidence=rebuilt)
+        cache[key] = template
+    return template
 
 
 _CACHE_LIMIT = 250_000
-_CACHES: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], tuple[Identity, tuple[_LinkTemplate, ...]]]] = \
-    WeakKeyDictionary()
 _LinkTemplate = tuple[int, "str | None", float, str, "EvidenceLink | None"]
+_CACHES: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], IdentityTemplate]] = WeakKeyDictionary()
 
 
 def _signature(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None) -> tuple[object, ...]:
@@ -131,13 +160,13 @@ def _date_slot(when: date | None, knowledge: Knowledge) -> int:
     return -1 if when is None else bisect_right(_date_boundaries(knowledge), when)
 
 
-def _template(identity: Identity, evidence: Sequence[Evidence]) -> tuple[Identity, tuple[_LinkTemplate, ...]]:
+def _template(identity: Identity, evidence: Sequence[Evidence]) -> IdentityTemplate:
     index = {(ev.signal.value, ev.value, ev.source): i for i, ev in reversed(list(enumerate(evidence)))}
     links: list[_LinkTemplate] = []
     for link in identity.evidence:
         i = index.get((link.signal, link.value, link.source), -1)
         links.append((i, link.supports, link.weight, link.note, link if i < 0 else None))
-    return replace(identity, evidence=()), tuple(links)
+    return IdentityTemplate(replace(identity, evidence=()), tuple(links))
 
 
 def _identify_uncached(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None) -> Identity:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from clearsite.identify import identify, register_row_evidence
+from clearsite.identify import IdentityTemplate, identify_template, links_from_chain, register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.models import Evidence, Identity, Signal
 from clearsite.store.bulk import allocate_ids, dumps, insert_rows
@@ -221,8 +221,9 @@ def evidence_of(data: dict[str, Any]) -> list[Evidence]:
 def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
     """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
     stamp = now()
-    rows = [identity_tuple(device_id, identify(evidence, knowledge, result.fresh_install.get(device_id)),
-                           knowledge.version, stamp)
+    chains: dict[int, tuple[IdentityTemplate, str]] = {}  # one JSON text per distinct verdict in the batch
+    rows = [identity_tuple(device_id, identify_template(evidence, knowledge, result.fresh_install.get(device_id)),
+                           knowledge.version, stamp, chains)
             for device_id, evidence in result.fresh_evidence.items()]
     insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
     return len(rows) + refresh_identities(conn, result.earlier_devices, knowledge)
@@ -244,8 +245,9 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
             if data.get("install_date"):
                 when = date.fromisoformat(data["install_date"])
                 installs[device_id] = min(when, installs.get(device_id, when))
-        rows = [identity_tuple(device_id, identify(evidence[device_id], knowledge, installs.get(device_id)),
-                               knowledge.version, stamp) for device_id in part]
+        chains: dict[int, tuple[IdentityTemplate, str]] = {}
+        rows = [identity_tuple(device_id, identify_template(evidence[device_id], knowledge, installs.get(device_id)),
+                               knowledge.version, stamp, chains) for device_id in part]
         conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
         insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
         count += len(rows)
@@ -255,15 +257,30 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
 _IDENTITY_JSON = frozenset({"evidence", "contradictions", "alternatives"})
 
 
-def identity_tuple(device_id: int, identity: Identity, version: str, stamp: datetime) -> tuple[Any, ...]:
-    evidence = [[link.signal, link.value, link.source, link.supports, round(link.weight, 3), link.note]
-                for link in identity.evidence]
+def identity_tuple(device_id: int, template: IdentityTemplate, version: str, stamp: datetime,
+                   chains: dict[int, tuple[IdentityTemplate, str]]) -> tuple[Any, ...]:
+    """An identity row; its evidence chain is stored as positions in the device's evidence list."""
+    cached = chains.get(id(template))
+    if cached is None:
+        cached = chains[id(template)] = (template, dumps(template.chain))
+    identity = template.base
     return (device_id, identity.label_brand, identity.producer_id, identity.model, identity.device_class,
-            identity.confidence, dumps(evidence), dumps(list(identity.contradictions)),
-            dumps([list(a) for a in identity.alternatives]), version, stamp)
+            identity.confidence, cached[1], dumps(list(identity.contradictions)) if identity.contradictions else "[]",
+            dumps([list(a) for a in identity.alternatives]) if identity.alternatives else "[]", version, stamp)
 
 
-def evidence_links(stored: list[Any]) -> list[dict[str, Any]]:
+def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:
+    """Each device's evidence list in observation order: what its stored evidence chain points into."""
+    evidence: dict[int, list[Evidence]] = {i: [] for i in device_ids}
+    for start in range(0, len(device_ids), CHUNK):
+        part = list(device_ids[start : start + CHUNK])
+        query = select(ObservationRow.device_id, ObservationRow.data).where(ObservationRow.device_id.in_(part)) \
+            .order_by(ObservationRow.id)
+        for device_id, data in conn.execute(query):
+            evidence[device_id].extend(evidence_of(data))
+    return evidence
+
+
+def evidence_links(chain: list[Any], evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
     """The stored evidence chain as the `devices` contract shows it."""
-    keys = ("signal", "value", "source", "supports", "weight", "note")
-    return [dict(zip(keys, link, strict=True)) for link in stored]
+    return [link.as_dict() for link in links_from_chain(chain, evidence)]
