@@ -50,8 +50,9 @@ def _context(request: Request, principal: Principal | None, **values: Any) -> di
     return {"principal": principal, "csrf": token, "path": request.url.path, **values}
 
 
-def render(request: Request, name: str, principal: Principal | None, status: int = 200, **values: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, _context(request, principal, **values), status_code=status)
+def render(request: Request, name: str, principal: Principal | None, http_status: int = 200,
+           **values: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, _context(request, principal, **values), status_code=http_status)
 
 
 def set_session_cookie(request: Request, response: Response, data: session.SessionData) -> None:
@@ -257,7 +258,7 @@ async def screen_submit(request: Request, principal: Annotated[Principal, Depend
     with request.app.state.engine.connect() as conn:
         rows = [] if partial else queries.list_sites(conn, principal)
     return render(request, template, principal, sites=rows, result=result, error=error, chosen=chosen,
-                  status=200 if error is None else 422)
+                  http_status=200 if error is None else 422)
 
 
 def _screen_file(request: Request, principal: Principal, site_id: int | None, data: bytes,
@@ -278,6 +279,6 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     principal = getattr(request.state, "principal", None)
-    return render(request, "error.html", principal, status=status, message=message)
+    return render(request, "error.html", principal, http_status=status, status=status, message=message)
 
 

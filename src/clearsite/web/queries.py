@@ -14,7 +14,7 @@ from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import RuleKind
 from clearsite.models import Identity, Site
 from clearsite.pipeline import DeviceView
-from clearsite.store.devices import evidence_links
+from clearsite.store.devices import device_evidence, evidence_links
 from clearsite.store.tables import (
     Department, DeviceRow, FindingRow, IdentityRow, NetworkRow, ObservationRow, SiteRow, SourceRow,
 )
@@ -97,7 +97,12 @@ def _device_query(principal: Principal, with_evidence: bool):  # type: ignore[no
             .join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True).where(site_filter(principal)))
 
 
-def _view(row: Any, with_evidence: bool) -> DeviceView:
+def _views(conn: Connection, rows: list[Any], with_evidence: bool) -> list[DeviceView]:
+    evidence = device_evidence(conn, [r.id for r in rows]) if with_evidence else {}
+    return [_view(r, evidence.get(r.id)) for r in rows]
+
+
+def _view(row: Any, evidence_list: list[Any] | None) -> DeviceView:
     # The same construction as pipeline.iter_devices, with the department filter it lacks.
     contradictions, alternatives = row.contradictions, row.alternatives
     identity = Identity(
@@ -105,7 +110,7 @@ def _view(row: Any, with_evidence: bool) -> DeviceView:
         tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
         tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]" else (),
     )
-    evidence = evidence_links(row.evidence or []) if with_evidence else []
+    evidence = evidence_links(row.evidence or [], evidence_list) if evidence_list is not None else []
     return DeviceView(row.id, row.site_name, row.ip, row.mac, row.serial, row.location, row.install_date,
                       row.removed_on, identity, evidence)
 
@@ -115,7 +120,7 @@ def list_devices(conn: Connection, principal: Principal, site_id: int | None = N
     query = _device_query(principal, with_evidence).where(DeviceRow.id > after).order_by(DeviceRow.id).limit(limit)
     if site_id is not None:
         query = query.where(DeviceRow.site_id == site_id)
-    return [_view(r, with_evidence) for r in conn.execute(query)]
+    return _views(conn, conn.execute(query).all(), with_evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +144,7 @@ def get_device(conn: Connection, principal: Principal, device_id: int) -> Device
                               .join(SourceRow, SourceRow.id == ObservationRow.source_id)
                               .where(ObservationRow.device_id == device_id).order_by(ObservationRow.id).limit(500))]
     findings = [_finding(f) for f in conn.execute(_finding_query().where(FindingRow.device_id == device_id))]
-    return DeviceDetail(_view(row, True), row.site_id, observations, findings)
+    return DeviceDetail(_views(conn, [row], True)[0], row.site_id, observations, findings)
 
 
 def device_site_id(conn: Connection, principal: Principal, device_id: int) -> int | None:
