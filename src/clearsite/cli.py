@@ -21,7 +21,8 @@ from clearsite import pipeline
 from clearsite.knowledge import KnowledgeError, load_knowledge
 from clearsite.models import Network, Site
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0] if __doc__ else None,
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="clearsite: find, judge, plan, publish and prove the removal of NIL-subject surveillance kit.",
                   pretty_exceptions_enable=False)
 site_app = typer.Typer(no_args_is_help=True, help="Departments' sites and their networks.")
 import_app = typer.Typer(no_args_is_help=True, help="Import registers and scanner output as observations.")
@@ -29,6 +30,15 @@ knowledge_app = typer.Typer(no_args_is_help=True, help="The knowledge base shipp
 app.add_typer(site_app, name="site")
 app.add_typer(import_app, name="import")
 app.add_typer(knowledge_app, name="knowledge")
+
+
+def _mount_sim() -> None:
+    from clearsite.sim.cli import app as sim_app
+
+    app.add_typer(sim_app, name="sim")
+
+
+_mount_sim()
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -194,6 +204,60 @@ def import_switch(file: Annotated[Path, typer.Argument(help="MAC address table, 
                   site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
     """Import a switch MAC table, ARP table or DHCP lease export as observations at a site."""
     _import_scan("switch", file, site, db, format)
+
+
+@app.command()
+def scan(
+    targets: Annotated[list[str], typer.Argument(help="Addresses or CIDR blocks inside the site's networks.")],
+    site: SiteOption,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be probed; send nothing.")] = False,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Addresses or CIDRs to leave alone.")] = None,
+    ports: Annotated[str | None, typer.Option("--ports", help="Comma-separated TCP ports (default: camera ports).")] = None,
+    rate: Annotated[float, typer.Option("--rate", help="Probes per second across the scan.")] = 500.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Hosts probed at once.")] = 128,
+    per_host: Annotated[int, typer.Option("--per-host", help="Connections to one host at once.")] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for a connection.")] = 1.5,
+    snmp_community: Annotated[str | None, typer.Option("--snmp-community", help="Ask sysDescr with this.")] = None,
+    no_udp: Annotated[bool, typer.Option("--no-udp", help="Skip SADP, DHIP and WS-Discovery.")] = False,
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Credential-free discovery of targets inside a site's declared networks; never guesses passwords."""
+    from rich.progress import Progress
+
+    from clearsite.discover import DEFAULT_PORTS, ScanOptions, ScopeError
+    from clearsite.scanning import dry_run as describe, scan_site, site_scope
+
+    try:
+        port_list = tuple(int(p) for p in ports.split(",")) if ports else DEFAULT_PORTS
+        options = ScanOptions(ports=port_list, rate=rate, host_concurrency=concurrency, per_host_concurrency=per_host,
+                              connect_timeout=timeout, snmp_community=snmp_community, udp_discovery=not no_udp)
+    except ValueError as exc:
+        raise UserError(f"scan options: {exc}") from exc
+    engine = _engine(db)
+    try:
+        site_name, networks, addresses = site_scope(engine, site, targets, exclude or [])
+    except ScopeError as exc:
+        raise UserError(str(exc)) from exc
+    if dry_run:
+        for line in describe(addresses, options):
+            sys.stdout.write(line + "\n")
+        return
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"scanning {site_name}", total=len(addresses))
+        summary = scan_site(engine, load_knowledge(), site_name, networks, addresses, options,
+                            progress=lambda done, total: bar.update(task, completed=done))
+    result = {"site": site_name, "targets": summary.targets, "responded": summary.responded,
+              "stored": summary.stored, "new_devices": summary.new_devices, "seconds": round(summary.seconds, 2),
+              "interrupted": summary.interrupted, "errors": len(summary.errors)}
+    if summary.stored:
+        pipeline.assess_all(engine, load_knowledge(), date.today())
+    if format == Format.json:
+        _print_json(result)
+    else:
+        err.print(f"{site_name}: {summary.targets} targets, {summary.responded} answered, {summary.stored} "
+                  f"observations stored, {summary.new_devices} new devices in {summary.seconds:.1f} s"
+                  + (" (interrupted: what was observed is kept)" if summary.interrupted else ""), markup=False)
 
 
 @app.command()

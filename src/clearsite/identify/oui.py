@@ -8,6 +8,7 @@ MA-M/MA-S blocks that the MA-L table only shows as "IEEE Registration Authority"
 from __future__ import annotations
 
 import asyncio
+import threading
 from functools import cache, lru_cache
 
 import aiooui
@@ -17,8 +18,12 @@ from clearsite.knowledge import Knowledge
 
 @cache
 def _ensure_loaded() -> None:
+    """aiooui only offers an async loader; run it on a thread of its own so that callers inside an
+    event loop (the scanner) and outside one (the CLI) both work."""
     if not aiooui.is_loaded():
-        asyncio.run(aiooui.async_load())
+        thread = threading.Thread(target=lambda: asyncio.run(aiooui.async_load()), name="oui-load")
+        thread.start()
+        thread.join()
 
 
 def registrant(mac: str, knowledge: Knowledge) -> str | None:
