@@ -268,8 +268,8 @@ def _screen_file(request: Request, principal: Principal, site_id: int | None, da
         if site is None:
             raise LookupError("No such site, or not one of your department's.")
         held = screening.attestations(conn, principal)
-    lines = screening.lines_from_file(data, name)
-    return screening.run(lines, site, request.app.state.knowledge, request.app.state.settings.today(), held)
+    lines, problems = screening.lines_from_file(data, name)
+    return screening.run(lines, site, request.app.state.knowledge, request.app.state.settings.today(), held, problems)
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -36,7 +36,8 @@ def _site_columns() -> list[Any]:
 
 def _site_dict(row: Any, networks: list[dict[str, Any]]) -> dict[str, Any]:
     criteria = [f for f in _FLAGS if getattr(row, f)]
-    return {"id": row.id, "name": row.name, "department": row.department, "region": row.region,
+    return {"id": row.id, "name": row.name, "department": row.department, "jurisdiction": row.jurisdiction,
+            "region": row.region,
             "sensitive": bool(criteria), "criteria": criteria, "networks": networks,
             **{f: bool(getattr(row, f)) for f in _FLAGS}}
 
@@ -79,7 +80,8 @@ def site_domain(site: dict[str, Any]) -> Site:
     from clearsite.models import Network
 
     return Site(site["name"], site["department"], site["region"], site["holds_secret"], site["dv_hub"],
-                site["ministerial"], site["socpa"], tuple(Network(n["cidr"], n["core"]) for n in site["networks"]))
+                site["ministerial"], site["socpa"], tuple(Network(n["cidr"], n["core"]) for n in site["networks"]),
+                site["jurisdiction"])
 
 
 # --------------------------------------------------------------------------- devices

@@ -50,6 +50,7 @@ class SiteOut(BaseModel):
     id: int
     name: str
     department: str
+    jurisdiction: str
     region: str | None
     sensitive: bool
     criteria: list[str]

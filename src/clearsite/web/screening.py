@@ -7,7 +7,7 @@ plain dicts for both the API and the page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -32,6 +32,7 @@ class ScreeningUnavailable(RuntimeError):
 class ScreenResult:
     decision: str
     lines: list[dict[str, Any]]
+    problems: list[str] = field(default_factory=list)  # rows of a quote file that could not be read
 
 
 def _core():  # type: ignore[no-untyped-def]
@@ -68,13 +69,20 @@ def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
     return [core.QuoteLine(**item.model_dump(), source=f"line {n}") for n, item in enumerate(items, start=1)]
 
 
-def lines_from_file(data: bytes, file_name: str) -> list[Any]:
-    return list(_core().read_quote(data, file_name))
+def lines_from_file(data: bytes, file_name: str) -> tuple[list[Any], list[str]]:
+    """Lines read from a quote file, and one message per row it could not read (QuoteError if none)."""
+    read = _core().read_quote(data, file_name)
+    return list(read.lines), read.messages()
 
 
-def run(lines: list[Any], site: Site, knowledge: Knowledge, on: date, held: list[Any]) -> ScreenResult:
+def run(lines: list[Any], site: Site, knowledge: Knowledge, on: date, held: list[Any],
+        problems: list[str] | None = None) -> ScreenResult:
     core = _core()
     decisions = core.screen(lines, site, knowledge, on, held)
     rows = [d.as_dict() for d in decisions]
     worst = max((d.decision for d in decisions), key=lambda d: d.severity, default=None)
-    return ScreenResult(worst.value if worst else "allow", rows)
+    # A quote with rows that could not be read is never cleared as a whole.
+    decision = worst.value if worst else "allow"
+    if problems and decision == "allow":
+        decision = "review"
+    return ScreenResult(decision, rows, problems or [])
