@@ -9,7 +9,7 @@
 decision per line out, in input order. Reading quotes and attestation files is kept apart.
 """
 
-from clearsite.screen.attestations import AttestationError, load_attestations, parse_attestations
+from clearsite.screen.attestations import AttestationError, load_attestations, parse_attestations, parse_statement
 from clearsite.screen.engine import screen
 from clearsite.screen.quotes import QuoteError, QuoteRead, read_quote
 from clearsite.screen.types import (
@@ -24,5 +24,6 @@ from clearsite.screen.types import (
 
 __all__ = [
     "Attestation", "AttestationError", "Decision", "Producer", "QuoteError", "QuoteLine", "QuoteRead",
-    "ScreenDecision", "ScreenError", "Statement", "load_attestations", "parse_attestations", "read_quote", "screen",
+    "ScreenDecision", "ScreenError", "Statement", "load_attestations", "parse_attestations",
+    "parse_statement", "read_quote", "screen",
 ]
