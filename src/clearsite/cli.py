@@ -32,13 +32,16 @@ app.add_typer(import_app, name="import")
 app.add_typer(knowledge_app, name="knowledge")
 
 
-def _mount_sim() -> None:
+def _mount() -> None:
+    """Commands whose code lives with their capability."""
+    from clearsite.screen.cli import screen_command
     from clearsite.sim.cli import app as sim_app
 
     app.add_typer(sim_app, name="sim")
+    app.command("screen")(screen_command)
 
 
-_mount_sim()
+_mount()
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -421,6 +424,7 @@ def knowledge_check(
 
 def main() -> None:
     """Run the CLI, turning known bad-input errors into one line on stderr and exit status 2."""
+    from clearsite.screen import AttestationError, QuoteError, ScreenError
     from clearsite.sources.register import RegisterError
     from clearsite.sources.scans import ScanParseError
     from clearsite.store.db import DatabaseError
@@ -429,7 +433,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (UserError, KnowledgeError, RegisterError, ScanParseError, pipeline.ImportRefused, SiteError,
-            DatabaseError) as exc:
+            DatabaseError, ScreenError, QuoteError, AttestationError) as exc:
         err.print(f"clearsite: error: {exc}", markup=False, soft_wrap=True)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
