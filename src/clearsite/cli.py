@@ -264,11 +264,19 @@ def scan(
 
 
 @app.command()
-def reconcile(site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
+def reconcile(
+    site: SiteOption,
+    within: Annotated[list[str] | None, typer.Option("--within", help="Only addresses in these CIDRs (what a scan covered).")] = None,
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
     """Register against what the networks showed: matched, seen-not-registered, registered-not-seen."""
     from clearsite.observe import reconcile_site, reconciliation_json
 
-    result = reconciliation_json(reconcile_site(_engine(db), site))
+    try:
+        result = reconciliation_json(reconcile_site(_engine(db), site, within or []))
+    except ValueError as exc:
+        raise UserError(f"--within: {exc}") from exc
     if format == Format.json:
         _print_json(result)
         return

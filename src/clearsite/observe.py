@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from clearsite.knowledge import Knowledge
-from clearsite.models import Evidence, Signal, Site
+from clearsite.models import Evidence, Network, Signal, Site
 from clearsite.reconcile import Reconciliation, RegisteredItem, SeenItem, reconcile
 from clearsite.sources.scans import ScannedHost, ScanParseError, parse_scan_file
 from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint, write_identities
@@ -85,8 +85,17 @@ def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str
     return report
 
 
-def reconcile_site(engine: Engine, site_name: str) -> Reconciliation:
-    """Register rows against what networks showed at one site: matched, seen-not-registered, registered-not-seen."""
+def reconcile_site(engine: Engine, site_name: str, within: Iterable[str] = ()) -> Reconciliation:
+    """Register rows against what networks showed at one site: matched, seen-not-registered, registered-not-seen.
+
+    `within` limits both sides to addresses in those ranges (what a partial scan covered); items
+    without an address stay in.
+    """
+    ranges = [Network(cidr) for cidr in within]
+
+    def covered(ip: str | None) -> bool:
+        return not ranges or ip is None or any(r.contains(ip) for r in ranges)
+
     registered: list[RegisteredItem] = []
     seen: list[SeenItem] = []
     with engine.connect() as conn:
@@ -104,7 +113,9 @@ def reconcile_site(engine: Engine, site_name: str) -> Reconciliation:
             else:
                 seen.append(SeenItem(device_id, name, fields.get("serial"), fields.get("mac"), fields.get("ip"),
                                      fields.get("hostname")))
-    return reconcile(_one_per_device(registered), _one_per_device(seen))
+    registered = [i for i in _one_per_device(registered) if covered(i.ip)]
+    seen = [i for i in _one_per_device(seen) if covered(i.ip)]
+    return reconcile(registered, seen)
 
 
 def _one_per_device(items: list) -> list:  # type: ignore[type-arg]
