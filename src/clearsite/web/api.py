@@ -19,21 +19,33 @@ from clearsite.track import audit
 from clearsite.web import changes, queries, screening
 from clearsite.web.access import Principal, needs
 from clearsite.web.schemas import (
-    AttestationIn, PushIn, PushOut, RemovalIn, ScreenIn, ScreenOut, SiteIn, SiteOut, SitePatch, TokenIn, TokenOut,
+    AttestationIn, Problem, PushIn, PushOut, RemovalIn, ScreenIn, ScreenOut, SiteIn, SiteOut, SitePatch, TokenIn, TokenOut,
     UserIn,
 )
 
 # Declares the bearer scheme in OpenAPI; authentication itself happens in `needs`.
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token"))])
+# Every error answers {"detail": …}: a sentence, or for a malformed body a list saying where (never the value sent).
+_PROBLEMS = {400: "body is not valid JSON", 401: "not authenticated", 403: "not allowed (scope, role or CSRF)",
+             404: "absent, or outside your departments", 409: "conflicts with what is stored",
+             413: "body too large", 422: "invalid: where and why", 503: "screening not in this build"}
+def _known_query_only(request: Request) -> None:
+    """Refuse query parameters a route does not take: a misspelt filter must not silently widen a listing."""
+    route = request.scope.get("route")
+    known = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", [])}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(422, f"unknown query parameter(s): {', '.join(repr(u[:40]) for u in unknown[:5])}")
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token")),
+                                                   Depends(_known_query_only)],
+                   responses={code: {"model": Problem, "description": text} for code, text in _PROBLEMS.items()})
 Reader = Annotated[Principal, Depends(needs(Scope.READ))]
 Writer = Annotated[Principal, Depends(needs(Scope.WRITE))]
 Admin = Annotated[Principal, Depends(needs(Scope.ADMIN))]
 Id = Annotated[int, Query(ge=0, le=2**62)]
 PathId = Annotated[int, Path(ge=0, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "not authenticated"},
-                                           403: {"description": "not allowed (scope, role or CSRF)"}}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"description": "absent or outside your departments"}}
 
 
 def _engine(request: Request):  # type: ignore[no-untyped-def]
@@ -44,7 +56,7 @@ def _missing(what: str) -> HTTPException:
     return HTTPException(404, f"{what} not found")
 
 
-@router.get("/me", responses=ERRORS)
+@router.get("/me")
 def me(principal: Reader) -> dict[str, Any]:
     user = principal.user
     return {"username": user.username, "role": user.role.value, "scopes": sorted(s.value for s in principal.scopes),
@@ -54,14 +66,13 @@ def me(principal: Reader) -> dict[str, Any]:
 # --------------------------------------------------------------------------- sites
 
 
-@router.get("/sites", responses=ERRORS)
+@router.get("/sites")
 def list_sites(request: Request, principal: Reader) -> list[SiteOut]:
     with _engine(request).connect() as conn:
         return [SiteOut(**s) for s in queries.list_sites(conn, principal)]
 
 
-@router.post("/sites", status_code=201, responses={**ERRORS, 409: {"description": "name taken"},
-                                                     422: {"description": "invalid"}})
+@router.post("/sites", status_code=201)
 def add_site(request: Request, body: SiteIn, principal: Writer) -> SiteOut:
     try:
         return SiteOut(**changes.create_site(_engine(request), principal, body))
@@ -71,7 +82,7 @@ def add_site(request: Request, body: SiteIn, principal: Writer) -> SiteOut:
         raise HTTPException(422, str(exc)) from exc
 
 
-@router.get("/sites/{site_id}", responses=NOT_FOUND)
+@router.get("/sites/{site_id}")
 def get_site(request: Request, site_id: PathId, principal: Reader) -> SiteOut:
     with _engine(request).connect() as conn:
         site = queries.get_site(conn, principal, site_id)
@@ -80,7 +91,7 @@ def get_site(request: Request, site_id: PathId, principal: Reader) -> SiteOut:
     return SiteOut(**site)
 
 
-@router.patch("/sites/{site_id}", responses=NOT_FOUND)
+@router.patch("/sites/{site_id}")
 def update_site(request: Request, site_id: PathId, body: SitePatch, principal: Writer) -> SiteOut:
     try:
         return SiteOut(**changes.update_site(_engine(request), principal, site_id, body))
@@ -88,7 +99,7 @@ def update_site(request: Request, site_id: PathId, body: SitePatch, principal: W
         raise _missing("site") from exc
 
 
-@router.get("/sites/{site_id}/reconciliation", responses=NOT_FOUND)
+@router.get("/sites/{site_id}/reconciliation")
 def site_reconciliation(request: Request, site_id: PathId, principal: Reader) -> dict[str, list[int]] | None:
     with _engine(request).connect() as conn:
         if queries.get_site(conn, principal, site_id) is None:
@@ -96,7 +107,7 @@ def site_reconciliation(request: Request, site_id: PathId, principal: Reader) ->
         return queries.reconciliation(conn, site_id)
 
 
-@router.post("/sites/{site_id}/observations", responses={**NOT_FOUND, 409: {"description": "id reused"}})
+@router.post("/sites/{site_id}/observations")
 def push_observations(request: Request, site_id: PathId, body: PushIn,
                       principal: Annotated[Principal, Depends(needs(Scope.PUSH))]) -> PushOut:
     """Agents push what they saw at their site; ids already stored are counted as duplicates, not stored twice."""
@@ -115,7 +126,7 @@ def push_observations(request: Request, site_id: PathId, body: PushIn,
 # --------------------------------------------------------------------------- devices and findings
 
 
-@router.get("/devices", responses=ERRORS)
+@router.get("/devices")
 def list_devices(request: Request, principal: Reader, site_id: Id | None = None, after: Id = 0,
                  limit: Limit = 100) -> list[dict[str, Any]]:
     """Devices in id order, `limit` at a time after id `after`; the `clearsite devices --format json` shape."""
@@ -126,7 +137,7 @@ def list_devices(request: Request, principal: Reader, site_id: Id | None = None,
     return [device_json(v, knowledge, as_of) for v in views]
 
 
-@router.get("/devices/{device_id}", responses=NOT_FOUND)
+@router.get("/devices/{device_id}")
 def get_device(request: Request, device_id: PathId, principal: Reader) -> dict[str, Any]:
     with _engine(request).connect() as conn:
         detail = queries.get_device(conn, principal, device_id)
@@ -137,7 +148,7 @@ def get_device(request: Request, device_id: PathId, principal: Reader) -> dict[s
             "findings": detail.findings}
 
 
-@router.post("/devices/{device_id}/removal", status_code=204, responses=NOT_FOUND)
+@router.post("/devices/{device_id}/removal", status_code=204)
 def record_removal(request: Request, device_id: PathId, body: RemovalIn, principal: Writer) -> None:
     try:
         changes.record_removal(_engine(request), principal, device_id, body.removed_on)
@@ -145,7 +156,7 @@ def record_removal(request: Request, device_id: PathId, body: RemovalIn, princip
         raise _missing("device") from exc
 
 
-@router.get("/findings", responses=ERRORS)
+@router.get("/findings")
 def list_findings(request: Request, principal: Reader, site_id: Id | None = None,
                   status: Annotated[str | None, Query(pattern="^(breach|overdue|due|review|advisory|compliant)$")] = None,
                   after: Id = 0, limit: Limit = 200) -> list[dict[str, Any]]:
@@ -153,7 +164,7 @@ def list_findings(request: Request, principal: Reader, site_id: Id | None = None
         return queries.list_findings(conn, principal, site_id, status, after, limit)
 
 
-@router.get("/dashboard", responses=ERRORS)
+@router.get("/dashboard")
 def dashboard(request: Request, principal: Reader) -> dict[str, Any]:
     with _engine(request).connect() as conn:
         return queries.dashboard(conn, principal, request.app.state.knowledge, request.app.state.settings.today())
@@ -162,7 +173,7 @@ def dashboard(request: Request, principal: Reader) -> dict[str, Any]:
 # --------------------------------------------------------------------------- screening
 
 
-@router.post("/screen", responses={**NOT_FOUND, 503: {"description": "screening not in this build"}})
+@router.post("/screen")
 async def screen(request: Request, body: ScreenIn,
                  principal: Annotated[Principal, Depends(needs(Scope.SCREEN))]) -> ScreenOut:
     """Screen quote lines before purchase: allow, review or deny each, with the reasons."""
@@ -186,7 +197,7 @@ def _screen(request: Request, body: ScreenIn, principal: Principal) -> screening
     return screening.run(lines, site, request.app.state.knowledge, body.on or request.app.state.settings.today(), held)
 
 
-@router.post("/attestations", status_code=201, responses={**ERRORS, 422: {"description": "invalid"}})
+@router.post("/attestations", status_code=201)
 def add_attestation(request: Request, body: AttestationIn, principal: Writer) -> dict[str, int]:
     try:
         return {"id": changes.add_attestation(_engine(request), principal, body)}
@@ -197,7 +208,7 @@ def add_attestation(request: Request, body: AttestationIn, principal: Writer) ->
 # --------------------------------------------------------------------------- audit, users, tokens
 
 
-@router.get("/audit", responses=ERRORS)
+@router.get("/audit")
 def audit_entries(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))],
                   after: Id = 0, limit: Limit = 100) -> list[dict[str, Any]]:
     with _engine(request).connect() as conn:
@@ -205,7 +216,7 @@ def audit_entries(request: Request, principal: Annotated[Principal, Depends(need
                  "before": e.before, "after": e.after, "hash": e.hash} for e in audit.entries(conn, after, limit)]
 
 
-@router.get("/audit/verify", responses=ERRORS)
+@router.get("/audit/verify")
 def audit_verify(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))]) -> dict[str, Any]:
     with _engine(request).connect() as conn:
         result = audit.verify(conn)
@@ -213,7 +224,7 @@ def audit_verify(request: Request, principal: Annotated[Principal, Depends(needs
             "problem": result.problem, "bad_seq": result.bad_seq, "kind": result.kind}
 
 
-@router.post("/users", status_code=201, responses={**ERRORS, 422: {"description": "invalid"}})
+@router.post("/users", status_code=201)
 def add_user_route(request: Request, body: UserIn, principal: Admin) -> dict[str, Any]:
     try:
         with changes.write_transaction(_engine(request)) as conn:
@@ -224,7 +235,7 @@ def add_user_route(request: Request, body: UserIn, principal: Admin) -> dict[str
     return {"id": user.id, "username": user.username, "role": user.role.value}
 
 
-@router.post("/tokens", status_code=201, responses={**ERRORS, 422: {"description": "invalid"}})
+@router.post("/tokens", status_code=201)
 def create_token_route(request: Request, body: TokenIn, principal: Admin) -> TokenOut:
     try:
         with changes.write_transaction(_engine(request)) as conn:
@@ -235,7 +246,7 @@ def create_token_route(request: Request, body: TokenIn, principal: Admin) -> Tok
     return TokenOut(id=issued.id, token=issued.token, scopes=list(issued.scopes), expires_at=issued.expires_at.isoformat())
 
 
-@router.delete("/tokens/{token_id}", status_code=204, responses=NOT_FOUND)
+@router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token_route(request: Request, token_id: PathId, principal: Admin) -> None:
     with changes.write_transaction(_engine(request)) as conn:
         if not revoke_token(conn, token_id, principal.actor):

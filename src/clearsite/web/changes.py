@@ -81,7 +81,8 @@ def update_site(engine: Engine, principal: Principal, site_id: int, patch: SiteP
         before = queries.get_site(conn, principal, site_id)
         if before is None:
             raise NotFound(f"site {site_id}")
-        values = patch.model_dump(exclude_unset=True)
+        # A flag sent as null means "leave it"; a null region clears it.
+        values = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None or k == "region"}
         if values:
             conn.execute(SiteRow.__table__.update().where(SiteRow.id == site_id).values(**values))
         after = queries.get_site(conn, principal, site_id)

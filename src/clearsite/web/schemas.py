@@ -5,11 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from clearsite.models import Signal
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _iso_text(value: Any) -> Any:
+    # Lax pydantic reads 0 as 1970-01-01; a date sent as a number is a mistake, not an epoch.
+    if not isinstance(value, (str, date)):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 ShortText = Annotated[str, Field(max_length=500)]
 
 
@@ -19,26 +29,26 @@ class _In(BaseModel):
 
 class NetworkIn(_In):
     cidr: Annotated[str, Field(max_length=64)]
-    core: bool = False
+    core: StrictBool = False
 
 
 class SiteIn(_In):
     name: Text200
     department: Text200 | None = None  # officers: their own, whatever is sent
     region: Annotated[str, Field(max_length=100)] | None = None
-    holds_secret: bool = False
-    dv_hub: bool = False
-    ministerial: bool = False
-    socpa: bool = False
+    holds_secret: StrictBool = False
+    dv_hub: StrictBool = False
+    ministerial: StrictBool = False
+    socpa: StrictBool = False
     networks: Annotated[list[NetworkIn], Field(max_length=200)] = []
 
 
 class SitePatch(_In):
     region: Annotated[str, Field(max_length=100)] | None = None
-    holds_secret: bool | None = None
-    dv_hub: bool | None = None
-    ministerial: bool | None = None
-    socpa: bool | None = None
+    holds_secret: StrictBool | None = None
+    dv_hub: StrictBool | None = None
+    ministerial: StrictBool | None = None
+    socpa: StrictBool | None = None
 
 
 class Network(BaseModel):
@@ -64,7 +74,7 @@ class SiteOut(BaseModel):
 
 
 class RemovalIn(_In):
-    removed_on: date
+    removed_on: IsoDate
 
 
 class EvidenceIn(_In):
@@ -101,14 +111,14 @@ class QuoteLineIn(_In):
     model: ShortText | None = None
     sku: ShortText | None = None
     description: Annotated[str, Field(max_length=2000)] | None = None
-    quantity: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    connects_to_core: bool | None = None
+    quantity: Annotated[StrictInt, Field(ge=0, le=10_000_000)] | None = None
+    connects_to_core: StrictBool | None = None
 
 
 class ScreenIn(_In):
     lines: Annotated[list[QuoteLineIn], Field(min_length=1, max_length=5000)]
-    site_id: int | None = None  # screen for this site (its sensitivity counts); None: as for a sensitive site
-    on: date | None = None
+    site_id: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = None  # screen for this site (its sensitivity counts); None: as for a sensitive site
+    on: IsoDate | None = None
 
 
 class ScreenOut(BaseModel):
@@ -119,8 +129,8 @@ class ScreenOut(BaseModel):
 class AttestationIn(_In):
     supplier: Text200
     statement: Text200
-    signed: date
-    expires: date
+    signed: IsoDate
+    expires: IsoDate
     source: Text200
 
 
@@ -144,3 +154,7 @@ class TokenOut(BaseModel):
     token: str
     scopes: list[str]
     expires_at: str
+
+
+class Problem(BaseModel):
+    detail: str | list[dict[str, Any]]
