@@ -57,10 +57,13 @@ def solve_cpsat(
     free: np.ndarray | None = None,
     week_ok: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
+    crews_per_visit: int | None = None,
 ) -> CpResult:
     """Optimise the weeks and crews of the `free` visits (all when None), the rest held as in `hint`.
 
-    `week_ok` (visits x weeks) narrows where free visits may go; a free visit may always stay put."""
+    `week_ok` (visits x weeks) narrows where free visits may go, and `crews_per_visit` how many of
+    its region's crews each may use (its own and others at random: regions with many alike crews
+    would otherwise multiply the model); a free visit may always stay put."""
     model = cp_model.CpModel()
     H = p.weeks
     allowed = visit_weeks(p) if allowed is None else allowed
@@ -88,15 +91,21 @@ def solve_cpsat(
     unscheduled: dict[int, cp_model.IntVar] = {}
     done_by: list[dict[int, list[cp_model.IntVar]]] = [defaultdict(list) for _ in p.ms_week]
 
+    rng = np.random.default_rng(seed)
     for v in free_idx:
         v = int(v)
         r = int(p.v_region[v])
         ok = allowed[v] if week_ok is None else allowed[v] & week_ok[v]
         choices: list[cp_model.IntVar] = []
         current = (int(hint.crew[v]), int(hint.week[v])) if hint.week[v] >= 0 else None
+        crews = p.region_crews[r]
+        if crews_per_visit is not None and len(crews) > crews_per_visit:
+            others = [c for c in crews if current is None or c != current[0]]
+            picked = rng.choice(others, size=crews_per_visit - (current is not None), replace=False)
+            crews = sorted({*(int(c) for c in picked), *([current[0]] if current else [])})
         for w in np.flatnonzero(ok):
             w = int(w)
-            for c in p.region_crews[r]:
+            for c in crews:
                 if cap[c, w] < p.v_minutes[v] and (c, w) != current:
                     continue
                 choices.append(_option(model, v, c, w, x, by_crew_week, by_fy, done_by, p))

@@ -20,6 +20,7 @@ from clearsite.plan.prepare import UNLIMITED, Problem
 from clearsite.plan.schedule import Schedule, evaluate, site_clear_weeks
 
 SOLVE_SECONDS = 1.0  # per slice: improvements come early, proofs of optimality late
+CREWS_PER_VISIT = 3  # crews a free visit may move between in one slice
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def improve_lns(
         remaining = deadline - time.monotonic()
         if remaining < 0.3 or (stop_at is not None and objective <= stop_at):
             break
-        kinds = ["region_window", "region_window", "sites"]
+        kinds = ["region_window", "region_window", "region", "sites"]
         late = _late_sites(p, current)
         if late.size:
             kinds += ["late", "late"]
@@ -150,8 +151,11 @@ def _neighbourhood(
             free[rng.choice(pool, size=min(pool.size, size), replace=False)] = True
         week_ok = np.broadcast_to((weeks >= lo) & (weeks < hi), (p.n_visits, p.weeks))
         return free, week_ok
-    # one region over a window of weeks sized to hold about `size` visits
     r = int(rng.choice(len(region_weight), p=region_weight))
+    if kind == "region":
+        # a sample of one region's visits, free to go to any week: long moves within a region
+        return _cap(p.v_region == r, size, rng), None
+    # one region over a window of weeks sized to hold about `size` visits
     in_region = p.v_region == r
     used = np.unique(s.week[in_region & (s.week >= 0)])
     per_week = max(1.0, in_region.sum() / max(used.size, 1))
