@@ -202,8 +202,20 @@ def revoke_token(conn: Connection, token_id: int, actor: str) -> bool:
     return True
 
 
-def resolve_token(conn: Connection, token: str) -> tuple[User, frozenset[Scope], int] | None:
-    """The user behind a live token, with the scopes it carries (narrowed to what the role allows now)."""
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    user: User
+    scopes: frozenset[Scope]  # the token's, narrowed to what the role allows now
+    token_id: int
+    expires_at: datetime  # naive UTC
+
+    @property
+    def live(self) -> bool:
+        return self.expires_at > _now()
+
+
+def resolve_token(conn: Connection, token: str) -> TokenGrant | None:
+    """What a live token grants: its user and scopes; None if unknown, revoked, expired or its user disabled."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     row = conn.execute(
@@ -216,7 +228,7 @@ def resolve_token(conn: Connection, token: str) -> tuple[User, frozenset[Scope],
         return None
     user = _user(row)
     scopes = frozenset(Scope(s) for s in row.scopes if s in _SCOPE_NAMES) & ROLE_SCOPES[user.role]
-    return user, scopes, row.token_id
+    return TokenGrant(user, scopes, row.token_id, row.expires_at)
 
 
 _SCOPE_NAMES = frozenset(s.value for s in Scope)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
-from clearsite.store.users import ROLE_SCOPES, Role, Scope, User, get_user, resolve_token
-from clearsite.web import session
+from clearsite.store.users import ROLE_SCOPES, Role, Scope, User, get_user, resolve_token, token_digest
+from clearsite.web import cache, session
 from clearsite.web.settings import Settings
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -70,12 +70,10 @@ async def authenticate(request: Request) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "use 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
-        with _engine(request).connect() as conn:
-            found = resolve_token(conn, token.strip())
-        if found is None:
+        found = cache.remembered(("token", token_digest(token.strip())), lambda: _resolve(request, token.strip()))
+        if found is None or not found.live:  # expiry is checked at use, so a remembered grant still expires
             raise HTTPException(401, "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
-        user, scopes, token_id = found
-        principal = Principal(user, scopes, "token", token_id)
+        principal = Principal(found.user, found.scopes, "token", found.token_id)
     else:
         data = read_session(request)
         if data is not None and data.user_id is not None:
@@ -98,6 +96,11 @@ async def _check_csrf(request: Request, data: session.SessionData) -> None:
         given = value if isinstance(value, str) else None
     if not session.csrf_ok(data, _settings(request).secret_key, given):
         raise HTTPException(403, "CSRF token missing or wrong: reload the page and try again")
+
+
+def _resolve(request: Request, token: str):  # type: ignore[no-untyped-def]
+    with _engine(request).connect() as conn:
+        return resolve_token(conn, token)
 
 
 def _wants_page(request: Request) -> bool:

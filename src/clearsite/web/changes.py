@@ -23,7 +23,7 @@ from clearsite.store.sites import add_site
 from clearsite.store.tables import Department, DeviceRow, ObservationRow, SiteRow
 from clearsite.store.users import Role
 from clearsite.track.audit import canonical, record
-from clearsite.web import queries
+from clearsite.web import cache, queries
 from clearsite.web.access import Principal
 from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
 from clearsite.web.scope import site_filter
@@ -53,6 +53,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn.rollback()
             raise
         conn.commit()
+        cache.forget_all()  # this process must not answer from before its own change
 
 
 def _department_name(conn: Connection, department_id: int | None) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, or_, select
 from clearsite.knowledge import Knowledge
 from clearsite.models import Site
 from clearsite.store.auth_tables import AttestationRow
-from clearsite.web import queries
+from clearsite.web import cache, queries
 from clearsite.web.access import Principal
 from clearsite.web.schemas import QuoteLineIn
 
@@ -46,6 +46,10 @@ def _core():  # type: ignore[no-untyped-def]
 
 
 def attestations(conn: Connection, principal: Principal) -> list[Any]:
+    return cache.remembered(("attestations", principal.user.department_id), lambda: _attestations(conn, principal))
+
+
+def _attestations(conn: Connection, principal: Principal) -> list[Any]:
     core = _core()
     query = select(AttestationRow.supplier, AttestationRow.statement, AttestationRow.signed, AttestationRow.expires,
                    AttestationRow.source)
@@ -60,8 +64,13 @@ def site_for(conn: Connection, principal: Principal, site_id: int | None) -> Sit
     """The site to screen for; None when it is not visible to the principal."""
     if site_id is None:
         return UNNAMED_SITE
-    found = queries.get_site(conn, principal, site_id)
-    return queries.site_domain(found) if found else None
+    user = principal.user  # the scope depends on role, department and agent site: all in the key
+
+    def load() -> Site | None:
+        found = queries.get_site(conn, principal, site_id)
+        return queries.site_domain(found) if found else None
+
+    return cache.remembered(("site", site_id, user.role, user.department_id, user.site_id), load)
 
 
 def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
