@@ -27,7 +27,7 @@ from clearsite.store.devices import (
     NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, now,
     write_identities,
 )
-from clearsite.store.bulk import dumps, insert_rows
+from clearsite.store.bulk import bulk_work, dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
 
@@ -73,13 +73,13 @@ def import_register(
     name = path.name
     reader = open_register(data, name, mapping, site_given=site is not None, today=today)
     report = ImportReport(name, 0, 0, 0, 0, 0)
-    with engine.begin() as conn:
+    with engine.begin() as conn, bulk_work(conn):
         fixed_site = find_site(conn, site) if site else None
         site_ids = site_ids_by_key(conn)
         source_id = add_source(conn, "register", name, hashlib.sha256(data).hexdigest(), actor, fixed_site,
                                {"columns": reader.columns, "header_row": reader.header_row})
         writer = ObservationWriter(conn, source_id)
-        seen: Counter[str] = Counter()
+        seen: dict[int, int] = {}
         pending: list[NewObservation] = []
         problems: list[RowProblem] = []
 
@@ -119,7 +119,7 @@ def import_register(
 
 
 def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | None, site_ids: dict[str, int],
-                          seen: Counter[str]) -> NewObservation | RowProblem:
+                          seen: dict[int, int]) -> NewObservation | RowProblem:
     site_id = fixed_site
     if site_id is None:
         written = row.values.get("site", "")
@@ -128,18 +128,24 @@ def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | No
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
     fields = {k: v for k, v in row.values.items() if k != "site"}
-    content = "\x1f".join(f"{k}={fields[k]}" for k in sorted(fields)) + f"\x1f{row.install_date}"
-    repeat_key = f"{site_id}\x1f{content}"
-    occurrence = seen[repeat_key]  # identical rows in one file are separate devices
+    content = "\x1f".join([f"{k}={fields[k]}" for k in sorted(fields)]) + f"\x1f{row.install_date}"
+    # Identical rows in one file are separate devices: the n-th repeat gets its own fingerprint. Repeats
+    # are counted on 64 bits of the first fingerprint, not the row text, so a million rows cost little
+    # memory; a (vanishingly rare) clash only numbers a row as a repeat, which is still unique and stable.
+    first = fingerprint(site_id, "register_row", content, 0)
+    repeat_key = int(first[:16], 16)
+    occurrence = seen.get(repeat_key, 0)
     seen[repeat_key] = occurrence + 1
     source = f"{file_name} row {row.row_number}"
     evidence = register_row_evidence(source, fields)
+    install = row.install_date
     return NewObservation(
         site_id=site_id, kind="register_row", locator=f"row {row.row_number}",
-        fields={**fields, "install_date": row.install_date.isoformat() if row.install_date else None},
-        evidence=tuple(evidence), fingerprint=fingerprint(site_id, "register_row", content, occurrence),
+        fields={**fields, "install_date": install.isoformat() if install else None},
+        evidence=tuple(evidence),
+        fingerprint=first if occurrence == 0 else fingerprint(site_id, "register_row", content, occurrence),
         serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
-        install_date=row.install_date, location=fields.get("location"),
+        install_date=install, location=fields.get("location"),
     )
 
 
@@ -252,7 +258,7 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
         policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
     counts: Counter[tuple[str, str, str]] = Counter()
     stamp: datetime = now()
-    with engine.begin() as conn:
+    with engine.begin() as conn, bulk_work(conn):
         ids = [policy_id] if policy_id else list(knowledge.policies)
         conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
         rows: list[tuple[Any, ...]] = []

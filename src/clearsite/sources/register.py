@@ -46,6 +46,10 @@ MAX_CELL = 500
 _MIN_YEAR = 1990
 _MONTH_ONLY = re.compile(r"^[A-Za-z]{3,9}\.?\s+\d{4}$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+# Values already in canonical form need no parsing: a million-row register is almost all of these.
+_CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 class RegisterError(ValueError):
@@ -273,13 +277,14 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         except ValueError as exc:
             warnings.append(f"install date ignored: {exc}")
     if "mac" in values:
-        mac = normalise_mac(values["mac"])
+        written = values["mac"]
+        mac = written if _CANONICAL_MAC.fullmatch(written) else normalise_mac(written)
         if mac is None:
-            warnings.append(f"MAC ignored: {values['mac']!r} is not a MAC address")
+            warnings.append(f"MAC ignored: {written!r} is not a MAC address")
             values.pop("mac")
         else:
             values["mac"] = mac
-    if "ip" in values:
+    if "ip" in values and not _CANONICAL_IPV4.fullmatch(values["ip"]):
         try:
             values["ip"] = str(ipaddress.ip_address(values["ip"]))
         except ValueError:

@@ -23,6 +23,7 @@ from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, Sourc
 
 CHUNK = 5000
 _PLACEHOLDER = re.compile(r"^(?:n/?a|none|null|unknown|not known|tbc|tba|unreadable|-+|\?+|0+|x+)$", re.I)
+_NOT_SERIAL_CHAR = re.compile(r"[^0-9A-Za-z]")
 
 
 def now() -> datetime:
@@ -33,7 +34,7 @@ def clean_serial(text: str | None) -> str | None:
     """A serial as a join key: placeholders like 'N/A' or 'TBC' are no serial at all."""
     if not text or _PLACEHOLDER.match(text.strip()):
         return None
-    key = re.sub(r"[^0-9A-Za-z]", "", text).upper()
+    key = _NOT_SERIAL_CHAR.sub("", text).upper()
     return key or None
 
 
@@ -71,8 +72,8 @@ class StoreResult:
     earlier_devices: set[int] = field(default_factory=set)  # devices that existed before this batch
 
 
-def _device_key(obs: NewObservation) -> str:
-    serial = clean_serial(obs.serial)
+def _device_key(obs: NewObservation, serial: str | None) -> str:
+    """The natural key of a device first made from `obs` (`serial` is its cleaned serial)."""
     if serial:
         return f"serial:{serial}"
     if obs.mac:
@@ -82,16 +83,25 @@ def _device_key(obs: NewObservation) -> str:
     return f"obs:{obs.fingerprint[:40]}"
 
 
+def _slot(site_id: int, text: str) -> int:
+    """A 64-bit hash of (site, key text): a million devices' keys without holding a million strings.
+
+    Two different keys at one site would have to share all 64 bits to be confused (odds about 1 in
+    10^7 for a million-device import), and the unique (site, natural key) constraint still holds.
+    """
+    return hash((site_id, text))
+
+
 class _DeviceIndex:
     """Devices of the sites in play, findable by serial, MAC and IP; sites are loaded as they appear."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.loaded: set[int] = set()
-        self.by_key: dict[tuple[int, str], int] = {}
-        self.by_serial: dict[tuple[int, str], int] = {}
-        self.by_mac: dict[tuple[int, str], int] = {}
-        self.by_ip: dict[tuple[int, str], int] = {}
+        self.by_key: dict[int, int] = {}
+        self.by_serial: dict[int, int] = {}
+        self.by_mac: dict[int, int] = {}
+        self.by_ip: dict[int, int] = {}
 
     def load(self, site_ids: Iterable[int]) -> None:
         ids = sorted(set(site_ids) - self.loaded)
@@ -100,28 +110,40 @@ class _DeviceIndex:
             query = select(DeviceRow.id, DeviceRow.site_id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac,
                            DeviceRow.ip).where(DeviceRow.site_id.in_(ids[start : start + CHUNK]))
             for row in self.conn.execute(query):
-                self.add(row.id, row.site_id, row.natural_key, row.serial, row.mac, row.ip)
+                self.add(row.id, row.site_id, row.natural_key, clean_serial(row.serial), row.mac, row.ip)
 
     def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
-        self.by_key[(site_id, key)] = device_id
-        serial = clean_serial(serial)
+        """Index a device; `serial` is already cleaned (clean_serial)."""
+        self.by_key[_slot(site_id, key)] = device_id
         if serial:
-            self.by_serial.setdefault((site_id, serial), device_id)
+            self.by_serial.setdefault(_slot(site_id, serial), device_id)
         if mac:
-            self.by_mac.setdefault((site_id, mac), device_id)
+            self.by_mac.setdefault(_slot(site_id, mac), device_id)
         if ip:
-            self.by_ip.setdefault((site_id, ip), device_id)
+            self.by_ip.setdefault(_slot(site_id, ip), device_id)
 
-    def find(self, obs: NewObservation, key: str) -> int | None:
+    def settle(self, placeholder: int, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None,
+               ip: str | None) -> None:
+        """Replace a new device's placeholder id with its real one, so later batches merge into it."""
+        for index, text in ((self.by_key, key), (self.by_serial, serial), (self.by_mac, mac), (self.by_ip, ip)):
+            if text and index.get(slot := _slot(site_id, text)) == placeholder:
+                index[slot] = device_id
+
+    def find(self, obs: NewObservation, key: str, serial: str | None) -> int | None:
         site = obs.site_id
-        serial = clean_serial(obs.serial)
-        if serial and (site, serial) in self.by_serial:
-            return self.by_serial[(site, serial)]
-        if obs.mac and (site, obs.mac) in self.by_mac:
-            return self.by_mac[(site, obs.mac)]
-        if not serial and not obs.mac and obs.ip and (site, obs.ip) in self.by_ip:
-            return self.by_ip[(site, obs.ip)]
-        return self.by_key.get((site, key))
+        if serial:
+            found = self.by_serial.get(_slot(site, serial))
+            if found is not None:
+                return found
+        if obs.mac:
+            found = self.by_mac.get(_slot(site, obs.mac))
+            if found is not None:
+                return found
+        if not serial and not obs.mac and obs.ip:
+            found = self.by_ip.get(_slot(site, obs.ip))
+            if found is not None:
+                return found
+        return self.by_key.get(_slot(site, key))
 
 
 def _existing_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set[str]:
@@ -160,13 +182,14 @@ class ObservationWriter:
                 result.duplicates += 1
                 continue
             known.add(obs.fingerprint)
-            key = _device_key(obs)
-            found = self.index.find(obs, key)
+            serial = clean_serial(obs.serial)
+            key = _device_key(obs, serial)
+            found = self.index.find(obs, key, serial)
             if found is None:
                 found = -(len(new_devices) + 1)  # a placeholder until ids are allocated
-                serial = obs.serial if clean_serial(obs.serial) else None
-                new_devices.append((obs.site_id, key, serial, obs.mac, obs.ip, obs.location, obs.install_date))
-                self.index.add(found, obs.site_id, key, obs.serial, obs.mac, obs.ip)
+                new_devices.append((obs.site_id, key, obs.serial if serial else None, obs.mac, obs.ip, obs.location,
+                                    obs.install_date))
+                self.index.add(found, obs.site_id, key, serial, obs.mac, obs.ip)
             fresh.append((obs, found))
 
         real_ids: dict[int, int] = {}
@@ -176,7 +199,7 @@ class ObservationWriter:
                         [(i, *d, stamp, stamp) for i, d in zip(ids, new_devices, strict=True)])
             for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
                 real_ids[-position] = device_id
-                self.index.add(device_id, d[0], d[1], d[2], d[3], d[4])
+                self.index.settle(-position, device_id, d[0], d[1], clean_serial(d[2]), d[3], d[4])
             result.new_devices = len(new_devices)
 
         observation_rows: list[tuple[Any, ...]] = []
