@@ -83,7 +83,7 @@ def test_device_detail_shows_the_evidence_chain(env) -> None:  # type: ignore[no
     page = client.get("/devices/1")
     assert page.status_code == 200 and "Evidence chain" in page.text and "DS-2CD2143G2-I" in page.text
     detail = client.get("/api/v1/devices/1", headers=bearer(world, "alice")).json()
-    assert {o["kind"] for o in detail["observations"]} == {"register_row", "probe"}
+    assert {o["kind"] for o in detail["observations"]} == {"register_row", "agent_host"}
     assert {f["obligation"] for f in detail["findings"]} == {"O1", "O2", "O3"}
 
 
@@ -110,7 +110,7 @@ def test_agents_push_for_their_own_site_idempotently(env) -> None:  # type: igno
     client, world, engine = env
     client.cookies.clear()
     site = world.sites["Alpha Depot"]
-    body = {"observations": [{"id": "depot-1", "ip": "10.2.0.7", "evidence": [
+    body = {"observations": [{"id": "depot-1", "ip": "10.1.0.7", "evidence": [
         {"signal": "rtsp_server", "value": "Dahua Rtsp Server/3.0", "source": "rtsp://10.2.0.7/"}]}]}
     # agent-alpha is tied to Alpha HQ, not the depot
     assert client.post(f"/api/v1/sites/{site}/observations", json=body, headers=bearer(world, "agent-alpha")).status_code == 404
@@ -118,13 +118,16 @@ def test_agents_push_for_their_own_site_idempotently(env) -> None:  # type: igno
     first = client.post(f"/api/v1/sites/{hq}/observations", json=body, headers=bearer(world, "agent-alpha")).json()
     again = client.post(f"/api/v1/sites/{hq}/observations", json=body, headers=bearer(world, "agent-alpha")).json()
     assert first["stored"] == 1 and first["new_devices"] == 1
-    assert again == {"stored": 0, "duplicates": 1, "new_devices": 0, "identified": 0}
-    changed = {"observations": [{**body["observations"][0], "ip": "10.2.0.8"}]}
+    assert again == {"stored": 0, "duplicates": 1, "new_devices": 0, "identified": 0, "out_of_scope": []}
+    changed = {"observations": [{**body["observations"][0], "ip": "10.1.0.8"}]}
     conflict = client.post(f"/api/v1/sites/{hq}/observations", json=changed, headers=bearer(world, "agent-alpha"))
     assert conflict.status_code == 409
     with engine.connect() as conn:
         pushes = [e for e in entries(conn, 0, 1000) if e.action == "observations.push"]
     assert sum(1 for e in pushes if "depot-1" in e.after["ids"]) == 1  # the retry changed nothing, so no entry
+    outside = {"observations": [{"id": "stray-1", "ip": "192.0.2.7"}]}
+    stray = client.post(f"/api/v1/sites/{hq}/observations", json=outside, headers=bearer(world, "agent-alpha")).json()
+    assert stray["stored"] == 0 and stray["out_of_scope"] == ["stray-1"]
     # agents cannot read
     assert client.get("/api/v1/devices", headers=bearer(world, "agent-alpha")).status_code == 403
 

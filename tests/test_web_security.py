@@ -4,8 +4,8 @@ and unauthenticated or wrongly-scoped requests are refused — through pages and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import update
 from clearsite.store.auth_tables import ApiTokenRow
 from clearsite.store.db import open_database
 from clearsite.web import Settings, create_app
-from clearsite.web.testing import AS_OF, HOSTILE, PASSWORD, World, build_world
+from clearsite.web.testing import AS_OF, PASSWORD, World, build_world
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,18 @@ from clearsite.track import audit
 from clearsite.web import changes, queries, screening
 from clearsite.web.access import Principal, needs
 from clearsite.web.schemas import (
-    AttestationIn, Problem, PushIn, PushOut, RemovalIn, ScreenIn, ScreenOut, SiteIn, SiteOut, SitePatch, TokenIn, TokenOut,
+    AttestationIn,
+    Problem,
+    PushIn,
+    PushOut,
+    RemovalIn,
+    ScreenIn,
+    ScreenOut,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+    TokenIn,
+    TokenOut,
     UserIn,
 )
 

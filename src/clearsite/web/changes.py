@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -26,7 +26,6 @@ from clearsite.track.audit import canonical, record
 from clearsite.web import cache, queries
 from clearsite.web.access import Principal
 from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
-from clearsite.web.scope import site_filter
 
 
 class NotFound(LookupError):
@@ -119,7 +118,7 @@ def add_attestation(engine: Engine, principal: Principal, body: AttestationIn) -
         raise ValueError("an attestation must expire after it was signed")
     with write_transaction(engine) as conn:
         values = {**body.model_dump(), "department_id": principal.user.department_id,
-                  "recorded_by": principal.actor, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+                  "recorded_by": principal.actor, "created_at": datetime.now(UTC).replace(tzinfo=None)}
         attestation_id = conn.execute(AttestationRow.__table__.insert().values(**values)).inserted_primary_key[0]
         record(conn, principal.actor, "attestation.add", f"attestation:{attestation_id}", None, body.model_dump())
     return int(attestation_id)
@@ -132,11 +131,16 @@ def _content_digest(item: ObservationIn) -> str:
     return hashlib.sha256(canonical(item.model_dump(mode="json", exclude={"id"})).encode()).hexdigest()
 
 
+AGENT_KIND = "agent_host"  # as observe.host_observation names a host an agent saw
+
+
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
-                      items: list[ObservationIn]) -> dict[str, int]:
+                      items: list[ObservationIn]) -> dict[str, Any]:
     """Store an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
 
     The same id with different content is refused: an agent's ids name observations, not requests.
+    A host whose address lies outside the site's declared networks is not stored (a scan must stay
+    in scope, and an agent must not place devices at sites it does not watch).
     """
     if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
         raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
@@ -144,9 +148,13 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
     if len(set(ids)) != len(ids):
         raise ValueError("observation ids repeat within one push")
     with write_transaction(engine) as conn:
-        if conn.scalar(select(SiteRow.id).where(SiteRow.id == site_id, site_filter(principal))) is None:
+        site = queries.get_site(conn, principal, site_id)
+        if site is None:
             raise NotFound(f"site {site_id}")
-        marks = {fingerprint(site_id, "agent", f"client:{i.id}", 0): i for i in items}
+        declared = queries.site_domain(site)
+        outside = [i.id for i in items if i.ip and declared.network_for(i.ip) is None]
+        items = [i for i in items if i.id not in set(outside)]
+        marks = {fingerprint(site_id, AGENT_KIND, f"client:{i.id}", 0): i for i in items}
         stored = {row.fingerprint: row.data for row in conn.execute(
             select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(list(marks))))}
         for mark, data in stored.items():
@@ -154,7 +162,8 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
             if data.get("fields", {}).get("content_sha256") != _content_digest(item):
                 raise Conflict(f"observation id {item.id!r} was already stored with different content")
         fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
-        result = {"stored": 0, "duplicates": len(stored), "new_devices": 0, "identified": 0}
+        result: dict[str, Any] = {"stored": 0, "duplicates": len(stored), "new_devices": 0, "identified": 0,
+                                  "out_of_scope": outside}
         if not fresh:
             return result  # a pure retry: nothing changes, nothing to audit
         source_id = add_source(conn, "agent", f"push by {principal.user.username}", hashlib.sha256(
@@ -165,7 +174,7 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
         result["new_devices"] = written.new_devices
         result["identified"] = write_identities(conn, knowledge, written)
         record(conn, principal.actor, "observations.push", f"site:{site_id}", None,
-               {"source": source_id, **result, "ids": [i.id for _, i in fresh][:50]})
+               {"source": source_id, **result, "out_of_scope": outside[:50], "ids": [i.id for _, i in fresh][:50]})
     return result
 
 
@@ -175,6 +184,6 @@ def _new_observation(site_id: int, mark: str, item: ObservationIn, agent: str) -
     evidence = tuple(Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where) for e in item.evidence)
     fields = {"client_id": item.id, "ip": item.ip, "mac": item.mac, "serial": item.serial,
               "location": item.location, "observed_at": item.observed_at, "content_sha256": _content_digest(item)}
-    return NewObservation(site_id=site_id, kind=item.kind, locator=f"agent:{item.id}", fields=fields,
+    return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
                           evidence=evidence, fingerprint=mark, serial=item.serial, mac=mac, ip=item.ip,
                           location=item.location)

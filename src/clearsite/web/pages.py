@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict, deque
+from collections import deque
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,9 +20,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader
 
 from clearsite.pipeline import device_json
-from clearsite.store.users import Role, Scope, authenticate as check_password
+from clearsite.store.users import Scope
+from clearsite.store.users import authenticate as check_password
 from clearsite.track import audit
-from clearsite.web import changes, public, queries, screening, session
+from clearsite.web import changes, plans, public, queries, screening, session
 from clearsite.web.access import Principal, authenticate, needs, read_session
 from clearsite.web.schemas import SitePatch
 
@@ -47,7 +48,11 @@ templates = Jinja2Templates(env=_environment())
 def _context(request: Request, principal: Principal | None, **values: Any) -> dict[str, Any]:
     data = read_session(request)
     token = session.csrf_token(data, request.app.state.settings.secret_key) if data else ""
-    return {"principal": principal, "csrf": token, "path": request.url.path, **values}
+    show_plan = False
+    if principal is not None and principal.can(Scope.READ):
+        with request.app.state.engine.connect() as conn:
+            show_plan = plans.has_plan(conn)
+    return {"principal": principal, "csrf": token, "path": request.url.path, "show_plan": show_plan, **values}
 
 
 def render(request: Request, name: str, principal: Principal | None, http_status: int = 200,
@@ -94,6 +99,8 @@ def login(request: Request, username: Annotated[str, Form(max_length=100)], pass
     if not session.csrf_ok(data, settings.secret_key, csrf_token):
         raise HTTPException(403, "CSRF token missing or wrong: reload the login page and try again")
     failures: dict[str, deque[float]] = request.app.state.login_failures
+    if len(failures) > 10_000:  # bounded: a flood of made-up names must not grow memory
+        failures.clear()
     recent = failures[username]
     while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
         recent.popleft()
@@ -206,6 +213,15 @@ def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge
         rows = queries.list_findings(conn, principal, None, status or None, after, PAGE)
     return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=queries.STATUSES,
                   next_after=rows[-1]["id"] if len(rows) == PAGE else None)
+
+
+@router.get("/plan")
+def plan_page(request: Request, principal: Reader) -> HTMLResponse:
+    with request.app.state.engine.connect() as conn:
+        plan = plans.latest_plan(conn, principal)
+    if plan is None:
+        raise HTTPException(404, "No removal plan is stored yet.")
+    return render(request, "plan.html", principal, plan=plan)
 
 
 @router.get("/public")

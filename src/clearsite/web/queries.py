@@ -16,7 +16,14 @@ from clearsite.models import Identity, Site
 from clearsite.pipeline import DeviceView
 from clearsite.store.devices import device_evidence, evidence_links
 from clearsite.store.tables import (
-    Department, DeviceRow, FindingRow, IdentityRow, NetworkRow, ObservationRow, SiteRow, SourceRow,
+    Department,
+    DeviceRow,
+    FindingRow,
+    IdentityRow,
+    NetworkRow,
+    ObservationRow,
+    SiteRow,
+    SourceRow,
 )
 from clearsite.web.access import Principal
 from clearsite.web.scope import site_filter

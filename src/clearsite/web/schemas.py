@@ -85,7 +85,6 @@ class EvidenceIn(_In):
 
 class ObservationIn(_In):
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]  # the agent's own id
-    kind: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")] = "probe"
     ip: Annotated[str, Field(max_length=45)] | None = None
     mac: Annotated[str, Field(max_length=17)] | None = None
     serial: Annotated[str, Field(max_length=120)] | None = None
@@ -103,6 +102,7 @@ class PushOut(BaseModel):
     duplicates: int
     new_devices: int
     identified: int
+    out_of_scope: list[str] = []  # ids whose address is in none of the site's declared networks: not stored
 
 
 class QuoteLineIn(_In):
@@ -117,7 +117,8 @@ class QuoteLineIn(_In):
 
 class ScreenIn(_In):
     lines: Annotated[list[QuoteLineIn], Field(min_length=1, max_length=5000)]
-    site_id: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = None  # screen for this site (its sensitivity counts); None: as for a sensitive site
+    # Screen for this site (its sensitivity counts); None: as for a sensitive site.
+    site_id: Annotated[StrictInt, Field(ge=0, le=2**62)] | None = None
     on: IsoDate | None = None
 
 

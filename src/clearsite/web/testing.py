@@ -17,11 +17,10 @@ from clearsite.knowledge import Knowledge
 from clearsite.models import Network, Site
 from clearsite.store.sites import add_site
 from clearsite.store.tables import SiteRow
-from clearsite.store.users import Role, add_user, create_token, find_user
+from clearsite.store.users import ROLE_SCOPES, Role, add_user, create_token, find_user
 from clearsite.web.access import Principal
 from clearsite.web.changes import push_observations, write_transaction
 from clearsite.web.schemas import ObservationIn
-from clearsite.store.users import ROLE_SCOPES
 
 AS_OF = date(2024, 9, 1)
 PASSWORD = "correct horse battery staple"
