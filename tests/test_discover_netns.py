@@ -26,7 +26,7 @@ DEVICE_BASE = "198.18.7.2"
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20, check=False)
 
 
 @pytest.fixture
@@ -43,7 +43,20 @@ def namespaces() -> Iterator[tuple[str, str]]:
                 pytest.skip(f"cannot create a network namespace here: {result.stderr.strip()}")
             made.append(ns)
         steps = [
-            ("link", "add", scan_if, "netns", scan_ns, "type", "veth", "peer", "name", dev_if, "netns", dev_ns),
+            (
+                "link",
+                "add",
+                scan_if,
+                "netns",
+                scan_ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                dev_if,
+                "netns",
+                dev_ns,
+            ),
             ("-n", dev_ns, "addr", "add", f"{DEVICE_BASE}/24", "dev", dev_if),
             ("-n", dev_ns, "addr", "add", "198.18.7.3/24", "dev", dev_if),
             ("-n", scan_ns, "addr", "add", f"{SCANNER_IP}/24", "dev", scan_if),
@@ -81,11 +94,35 @@ def test_multicast_discovery_finds_devices_on_the_link(namespaces: tuple[str, st
     dev_ns, scan_ns = namespaces
     manifest = tmp_path / "fleet.json"
     sim = subprocess.Popen(
-        ["ip", "netns", "exec", dev_ns, sys.executable, "-m", "clearsite.sim", "--hosts", "2", "--seed", "3",
-         "--base", DEVICE_BASE, "--allow-any-address", "--multicast", "--shards", "1",
-         "--persona", "hikvision-camera", "--persona", "dahua-camera",
-         "--manifest", str(manifest), "--duration", "60"],
-        stderr=subprocess.PIPE, text=True,
+        [
+            "ip",
+            "netns",
+            "exec",
+            dev_ns,
+            sys.executable,
+            "-m",
+            "clearsite.sim",
+            "--hosts",
+            "2",
+            "--seed",
+            "3",
+            "--base",
+            DEVICE_BASE,
+            "--allow-any-address",
+            "--multicast",
+            "--shards",
+            "1",
+            "--persona",
+            "hikvision-camera",
+            "--persona",
+            "dahua-camera",
+            "--manifest",
+            str(manifest),
+            "--duration",
+            "60",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -100,7 +137,10 @@ def test_multicast_discovery_finds_devices_on_the_link(namespaces: tuple[str, st
         devices = {d["ip"]: d for d in json.loads(manifest.read_text())["devices"]}
         out = subprocess.run(
             ["ip", "netns", "exec", scan_ns, sys.executable, "-c", SCANNER, SCANNER_IP, SUBNET, *devices],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         assert out.returncode == 0, out.stderr
         result = json.loads(out.stdout)

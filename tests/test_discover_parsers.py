@@ -22,7 +22,10 @@ def test_murmur3_matches_published_vectors() -> None:
     assert textparse.murmur3_32(b"foo") == -156908512  # mmh3.hash("foo")
     assert textparse.murmur3_32(b"", 1) & 0xFFFFFFFF == 0x514E28B7
     assert textparse.murmur3_32(b"Hello, world!", 0x9747B28C) & 0xFFFFFFFF == 0x24884CBA
-    assert textparse.murmur3_32(b"The quick brown fox jumps over the lazy dog", 0x9747B28C) & 0xFFFFFFFF == 0x2FA826CD
+    assert (
+        textparse.murmur3_32(b"The quick brown fox jumps over the lazy dog", 0x9747B28C) & 0xFFFFFFFF
+        == 0x2FA826CD
+    )
 
 
 def test_title_is_unescaped_and_collapsed_but_script_text_kept_verbatim() -> None:
@@ -33,10 +36,12 @@ def test_title_is_unescaped_and_collapsed_but_script_text_kept_verbatim() -> Non
 
 
 def test_status_line_and_headers_parse_with_realm() -> None:
-    head = parse_head(b'HTTP/1.1 401 Unauthorized\r\nServer: App-webs/\r\nWWW-Authenticate: Digest realm="IP Camera(C2183)", nonce="x"')
+    head = parse_head(
+        b'HTTP/1.1 401 Unauthorized\r\nServer: App-webs/\r\nWWW-Authenticate: Digest realm="IP Camera(C2183)", nonce="x"'
+    )
     assert head is not None and head.status == 401 and head.get("server") == "App-webs/"
     assert auth_challenges(head.get_all("www-authenticate")) == [("Digest", "IP Camera(C2183)")]
-    assert auth_challenges(['Basic realm=DVRNVRDVS']) == [("Basic", "DVRNVRDVS")]
+    assert auth_challenges(["Basic realm=DVRNVRDVS"]) == [("Basic", "DVRNVRDVS")]
     assert parse_head(b"\x00\x01garbage") is None
 
 
@@ -95,7 +100,9 @@ def test_dhip_frame_round_trip_and_oem_code() -> None:
     message = {
         "mac": "98:f9:cc:af:59:0d",
         "method": "client.notifyDevInfo",
-        "params": {"deviceInfo": {"DeviceType": "IPC-B54IR-Z4E-S3", "Version": "2.622.00LR000.0.R", "Port": 37777}},
+        "params": {
+            "deviceInfo": {"DeviceType": "IPC-B54IR-Z4E-S3", "Version": "2.622.00LR000.0.R", "Port": 37777}
+        },
     }
     framed = dhip.frame(json.dumps(message).encode())
     assert framed[4:8] == b"DHIP" and len(framed) == 32 + len(json.dumps(message))
@@ -130,17 +137,27 @@ def test_wsd_probe_matches_scopes() -> None:
 
 def test_snmp_get_round_trip() -> None:
     request = snmp.parse_message(snmp.build_get("public", 1234, [snmp.SYS_DESCR, snmp.SYS_OBJECT_ID]))
-    assert request.community == b"public" and request.request_id == 1234 and request.pdu_type == snmp.GET_REQUEST
+    assert (
+        request.community == b"public" and request.request_id == 1234 and request.pdu_type == snmp.GET_REQUEST
+    )
     assert [oid for oid, _, _ in request.varbinds] == [snmp.SYS_DESCR, snmp.SYS_OBJECT_ID]
     oid_value = snmp.encode_oid("1.3.6.1.4.1.39165.1.1")[2:]
-    reply = snmp.Message(1, b"public", snmp.GET_RESPONSE, 1234, 0, [(snmp.SYS_OBJECT_ID, snmp.OID, oid_value)])
+    reply = snmp.Message(
+        1, b"public", snmp.GET_RESPONSE, 1234, 0, [(snmp.SYS_OBJECT_ID, snmp.OID, oid_value)]
+    )
     parsed = snmp.parse_message(snmp.build_message(reply))
     assert snmp.value_text(*parsed.varbinds[0][1:]) == "1.3.6.1.4.1.39165.1.1"
 
 
 def test_certificate_names_are_rfc4514_most_specific_first() -> None:
-    subject = (("C", "CN"), ("ST", "ZheJiang"), ("L", "HangZhou"), ("O", "HIKVISION"), ("OU", "DVRNVR"),
-               ("CN", "www.hikvision.com"))
+    subject = (
+        ("C", "CN"),
+        ("ST", "ZheJiang"),
+        ("L", "HangZhou"),
+        ("O", "HIKVISION"),
+        ("OU", "DVRNVR"),
+        ("CN", "www.hikvision.com"),
+    )
     pem, _ = make_certificate(Cert(subject))
     der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
     names = certificate_names(der)

@@ -18,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from clearsite.discover import HostReport, ScanOptions, ScanStats, ScopeError, check_scope, describe_probes, scan
+from clearsite.discover import (
+    HostReport,
+    ScanOptions,
+    ScanStats,
+    ScopeError,
+    check_scope,
+    describe_probes,
+    scan,
+)
 from clearsite.models import Signal
 from clearsite.sim import PERSONAS, Fleet, SimDevice
 
@@ -54,7 +62,9 @@ class Guard:
 def guard(monkeypatch: pytest.MonkeyPatch) -> Guard:
     g = Guard()
     original_connect, original_connect_ex, original_sendto = (
-        socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.socket.sendto,
     )
 
     def connect(self: socket.socket, address: Any) -> None:
@@ -87,7 +97,9 @@ def device(fleet: Fleet, key: str) -> SimDevice:
     return next(d for d in fleet.devices if d.persona.key == key)
 
 
-def run_scan(addresses: list[str], options: ScanOptions = FAST, stats: ScanStats | None = None) -> list[HostReport]:
+def run_scan(
+    addresses: list[str], options: ScanOptions = FAST, stats: ScanStats | None = None
+) -> list[HostReport]:
     async def go() -> list[HostReport]:
         return [r async for r in scan(addresses, options, stats=stats)]
 
@@ -134,7 +146,11 @@ SIGNATURES: dict[str, list[tuple[Signal, str]]] = {
     ],
     "dahua-nvr": [(Signal.DHIP, "DeviceClass=NVR"), (Signal.PORT, "37777/tcp")],
     "amcrest-camera": [(Signal.VENDOR, "Amcrest"), (Signal.OEM_CODE, "AC"), (Signal.SERIAL, "AMC0.*")],
-    "lorex-camera": [(Signal.VENDOR, "LOREX"), (Signal.OEM_CODE, "LR"), (Signal.RTSP_REALM, "Login to ND[0-9]+")],
+    "lorex-camera": [
+        (Signal.VENDOR, "LOREX"),
+        (Signal.OEM_CODE, "LR"),
+        (Signal.RTSP_REALM, "Login to ND[0-9]+"),
+    ],
     "imou-camera": [(Signal.DHIP, "SerialNo={serial}")],
     "uniview-camera": [(Signal.HTTP_PATH, "/LAPI/V1.0/System/DeviceInfo 401")],
     "tiandy-camera": [(Signal.ONVIF_SCOPE, "onvif://www.onvif.org/name/Tiandy%20{model}")],
@@ -145,11 +161,18 @@ SIGNATURES: dict[str, list[tuple[Signal, str]]] = {
         (Signal.RTSP_SERVER, "H264DVR 1.0"),
         (Signal.PORT, "34567/tcp"),
     ],
-    "axis-camera": [(Signal.VENDOR, "AXIS"), (Signal.RTSP_REALM, "AXIS_WS_{serial}"), (Signal.HTTP_TITLE, "AXIS")],
+    "axis-camera": [
+        (Signal.VENDOR, "AXIS"),
+        (Signal.RTSP_REALM, "AXIS_WS_{serial}"),
+        (Signal.HTTP_TITLE, "AXIS"),
+    ],
     "hanwha-camera": [(Signal.RTSP_REALM, "iPOLiS"), (Signal.VENDOR, "Hanwha Vision")],
     "bosch-camera": [(Signal.HTTP_SERVER, "VCS-VideoJet-Webserver")],
     "avigilon-camera": [(Signal.RTSP_SERVER, r"AvigilonOnvifNvt/4\.10\.0\.40")],
-    "mobotix-camera": [(Signal.HTTP_SERVER, "thttpd/2.19-MX Jan 24 2006"), (Signal.RTSP_REALM, "MOBOTIX Camera User")],
+    "mobotix-camera": [
+        (Signal.HTTP_SERVER, "thttpd/2.19-MX Jan 24 2006"),
+        (Signal.RTSP_REALM, "MOBOTIX Camera User"),
+    ],
     "vivotek-camera": [(Signal.HTTP_SERVER, "Vivotek Network Camera")],
 }
 
@@ -160,7 +183,9 @@ def test_every_maker_persona_has_a_signature() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(SIGNATURES))
-def test_persona_is_seen_with_its_firmware_signature(key: str, fleet: Fleet, reports: dict[str, HostReport]) -> None:
+def test_persona_is_seen_with_its_firmware_signature(
+    key: str, fleet: Fleet, reports: dict[str, HostReport]
+) -> None:
     dev = device(fleet, key)
     report = reports[dev.ip]
     assert report.open_ports == sorted(p for p in dev.persona.tcp)
@@ -181,7 +206,10 @@ def test_persona_is_seen_with_its_firmware_signature(key: str, fleet: Fleet, rep
 def test_evidence_sources_say_how_each_fact_was_seen(fleet: Fleet, reports: dict[str, HostReport]) -> None:
     dev = device(fleet, "dahua-camera")
     realm = next(e for e in reports[dev.ip].evidence if e.signal is Signal.HTTP_REALM)
-    assert realm.source.startswith(f"http://{dev.ip}:80/cgi-bin/magicBox.cgi") and "401 Digest realm" in realm.source
+    assert (
+        realm.source.startswith(f"http://{dev.ip}:80/cgi-bin/magicBox.cgi")
+        and "401 Digest realm" in realm.source
+    )
 
 
 def test_each_fact_is_recorded_once_per_host(reports: dict[str, HostReport]) -> None:
@@ -289,7 +317,10 @@ def test_dry_run_sends_nothing(monkeypatch: pytest.MonkeyPatch, guard: Guard) ->
     lines = describe_probes(check_scope(["127.77.0.0/30"], NETWORKS), FAST)
     assert any("TCP connect to ports 80, 443" in line for line in lines)
     assert any("no credentials" in line for line in lines)
-    assert [line for line in lines if line.startswith("target ")] == ["target 127.77.0.1", "target 127.77.0.2"]
+    assert [line for line in lines if line.startswith("target ")] == [
+        "target 127.77.0.1",
+        "target 127.77.0.2",
+    ]
     assert guard.attempts == []
 
 

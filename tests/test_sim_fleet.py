@@ -61,7 +61,9 @@ def test_serial_and_mac_shapes_follow_the_makers() -> None:
     fleet = Fleet(400, seed=2, base="127.91.0.1")
     for d in fleet.devices:
         if d.persona.key == "hikvision-camera":
-            assert d.serial.startswith(d.model) and d.mac and d.mac[:8] in ("58:50:ED", "C0:56:E3", "BC:AD:28")
+            assert (
+                d.serial.startswith(d.model) and d.mac and d.mac[:8] in ("58:50:ED", "C0:56:E3", "BC:AD:28")
+            )
         if d.persona.key == "axis-camera":
             assert d.serial == d.mac_plain
         if d.persona.key == "amcrest-camera":
@@ -110,7 +112,9 @@ def test_discovery_services_answer_only_well_formed_probes() -> None:
         assert _udp(dahua.ip, sadp.PORT, sadp.build_inquiry()[0]) is None  # a Dahua does not speak SADP
         wrong = snmp.build_get("private", 7, [snmp.SYS_DESCR])
         assert _udp(nvr.ip, UDP_PORTS["snmp"], wrong) is None  # wrong community: silence, as real agents do
-        right = snmp.parse_message(_udp(nvr.ip, UDP_PORTS["snmp"], snmp.build_get("public", 7, [snmp.SYS_DESCR])) or b"")
+        right = snmp.parse_message(
+            _udp(nvr.ip, UDP_PORTS["snmp"], snmp.build_get("public", 7, [snmp.SYS_DESCR])) or b""
+        )
         assert snmp.value_text(*right.varbinds[0][1:]) == "Hikvision company products"
 
 
@@ -118,7 +122,19 @@ def test_discovery_services_answer_only_well_formed_probes() -> None:
 def test_cli_serves_for_a_bounded_time_and_writes_the_manifest(tmp_path: Path) -> None:
     manifest = tmp_path / "m.json"
     result = CliRunner().invoke(
-        app, ["--hosts", "4", "--seed", "2", "--base", "127.79.0.1", "--manifest", str(manifest), "--duration", "0.5"]
+        app,
+        [
+            "--hosts",
+            "4",
+            "--seed",
+            "2",
+            "--base",
+            "127.79.0.1",
+            "--manifest",
+            str(manifest),
+            "--duration",
+            "0.5",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert len(json.loads(manifest.read_text())["devices"]) == 4

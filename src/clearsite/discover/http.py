@@ -15,9 +15,19 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from clearsite.discover import textparse
+from clearsite.discover.netio import (
+    Connection,
+    HostContext,
+    PortUnreachable,
+    ReplyHead,
+    auth_challenges,
+    parse_head,
+    printable_banner,
+    read_body,
+    read_head,
+    read_some,
+)
 from clearsite.discover.tls import record_certificate
-from clearsite.discover.netio import Connection, HostContext, PortUnreachable, ReplyHead, auth_challenges, parse_head
-from clearsite.discover.netio import printable_banner, read_body, read_head, read_some
 from clearsite.models import Signal
 
 
@@ -112,7 +122,10 @@ class HttpSession:
                 if reused and attempt == 0:
                     continue  # the device dropped an idle keep-alive connection; ask again afresh
                 silent = isinstance(exc, TimeoutError)
-                self.ctx.error(f"{where}: " + ("no reply within the time limit" if silent else f"{type(exc).__name__}: {exc}"))
+                self.ctx.error(
+                    f"{where}: "
+                    + ("no reply within the time limit" if silent else f"{type(exc).__name__}: {exc}")
+                )
                 return None
             if reused and attempt == 0 and reply.head is None and not reply.raw:
                 self.close()
@@ -276,7 +289,11 @@ async def _probe_vendor_paths(session: HttpSession, base: str) -> None:
     ctx = session.ctx
     baseline = await session.request(VendorPath(f"/clearsite-{secrets.token_hex(4)}.html"))
     base_status = baseline.head.status if baseline and baseline.head else None
-    base_realms = set(auth_challenges(baseline.head.get_all("www-authenticate"))) if baseline and baseline.head else set()
+    base_realms = (
+        set(auth_challenges(baseline.head.get_all("www-authenticate")))
+        if baseline and baseline.head
+        else set()
+    )
     for vendor_path in VENDOR_PATHS:
         reply = await session.request(vendor_path)
         if reply is None or reply.head is None or reply.head.status is None:
@@ -323,7 +340,11 @@ def _record_api_body(ctx: HostContext, path: str, body: bytes, where: str) -> No
         data = textparse.safe_json(body)
         info = data.get("Response", {}).get("Data", {}) if isinstance(data, dict) else {}
         info = info if isinstance(info, dict) else {}
-        for key, signal in (("DeviceModel", Signal.MODEL), ("SerialNumber", Signal.SERIAL), ("FirmwareVersion", Signal.FIRMWARE)):
+        for key, signal in (
+            ("DeviceModel", Signal.MODEL),
+            ("SerialNumber", Signal.SERIAL),
+            ("FirmwareVersion", Signal.FIRMWARE),
+        ):
             if isinstance(info.get(key), str):
                 ctx.add(signal, info[key], f"{where} {key}")
     elif path.startswith("/axis-cgi/"):
@@ -340,7 +361,9 @@ def _record_api_body(ctx: HostContext, path: str, body: bytes, where: str) -> No
                 ctx.add(signal, props[key], f"{where} {key}")
         if isinstance(props.get("SerialNumber"), str) and len(props["SerialNumber"]) == 12:
             # Axis serial numbers are the MAC address.
-            ctx.add(Signal.MAC, normalise_mac(props["SerialNumber"]), f"{where} SerialNumber (Axis serial = MAC)")
+            ctx.add(
+                Signal.MAC, normalise_mac(props["SerialNumber"]), f"{where} SerialNumber (Axis serial = MAC)"
+            )
 
 
 def normalise_mac(text: str) -> str:

@@ -101,12 +101,24 @@ async def multicast_discover(
     wsd_probe, message_id = wsd.build_probe()
     sadp_probe, _ = sadp.build_inquiry()
     plan: list[tuple[str, int, bytes, Callable[[bytes, str, HostReport], bool]]] = [
-        (wsd.MULTICAST_V4, wsd.PORT, wsd_probe,
-         lambda d, s, r: record_wsd(adder(r), d, f"udp://{s}:{wsd.PORT} multicast", message_id)),
-        (sadp.MULTICAST_V4, sadp.PORT, sadp_probe,
-         lambda d, s, r: record_sadp(adder(r), d, f"udp://{s}:{sadp.PORT} multicast")),
-        (dhip.MULTICAST_V4, dhip.PORT, dhip.build_search(),
-         lambda d, s, r: record_dhip(adder(r), d, f"udp://{s}:{dhip.PORT} multicast")),
+        (
+            wsd.MULTICAST_V4,
+            wsd.PORT,
+            wsd_probe,
+            lambda d, s, r: record_wsd(adder(r), d, f"udp://{s}:{wsd.PORT} multicast", message_id),
+        ),
+        (
+            sadp.MULTICAST_V4,
+            sadp.PORT,
+            sadp_probe,
+            lambda d, s, r: record_sadp(adder(r), d, f"udp://{s}:{sadp.PORT} multicast"),
+        ),
+        (
+            dhip.MULTICAST_V4,
+            dhip.PORT,
+            dhip.build_search(),
+            lambda d, s, r: record_dhip(adder(r), d, f"udp://{s}:{dhip.PORT} multicast"),
+        ),
     ]
     loop = asyncio.get_running_loop()
     transports: list[asyncio.BaseTransport] = []

@@ -182,7 +182,9 @@ async def read_head(reader: asyncio.StreamReader, ctx: HostContext) -> tuple[byt
     return bytes(buf), b"", False
 
 
-async def read_body(reader: asyncio.StreamReader, ctx: HostContext, start: bytes, length: int | None) -> bytes:
+async def read_body(
+    reader: asyncio.StreamReader, ctx: HostContext, start: bytes, length: int | None
+) -> bytes:
     """Read at most max_body_bytes of a body (less when Content-Length says so)."""
     cap = ctx.options.max_body_bytes if length is None else min(length, ctx.options.max_body_bytes)
     buf = bytearray(start[:cap])
@@ -231,7 +233,9 @@ def parse_head(head: bytes, max_headers: int = 200) -> ReplyHead | None:
             continue
         name, _, value = line.partition(":")
         headers.append((name.strip().lower(), value.strip()))
-    return ReplyHead(f"{match.group(1)}/{match.group(2)}", int(match.group(3)), match.group(4).strip(), headers)
+    return ReplyHead(
+        f"{match.group(1)}/{match.group(2)}", int(match.group(3)), match.group(4).strip(), headers
+    )
 
 
 _REALM = re.compile(r'realm\s*=\s*(?:"([^"]*)"|([^\s,]+))', re.IGNORECASE)

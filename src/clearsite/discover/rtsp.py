@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import asyncio
 
-from clearsite.discover.netio import HostContext, PortUnreachable, ReplyHead, auth_challenges, parse_head
-from clearsite.discover.netio import printable_banner, read_head
+from clearsite.discover.netio import (
+    HostContext,
+    PortUnreachable,
+    ReplyHead,
+    auth_challenges,
+    parse_head,
+    printable_banner,
+    read_head,
+)
 from clearsite.models import Signal
 
 
 def _request(method: str, url: str, cseq: int, user_agent: str) -> bytes:
     extra = "Accept: application/sdp\r\n" if method == "DESCRIBE" else ""
-    return f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {user_agent}\r\n{extra}\r\n".encode("ascii")
+    return f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {user_agent}\r\n{extra}\r\n".encode(
+        "ascii"
+    )
 
 
 def _record(ctx: HostContext, head: ReplyHead, where: str) -> None:

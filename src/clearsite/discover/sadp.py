@@ -17,7 +17,9 @@ MAX_FIELDS = 64
 
 def build_inquiry(probe_id: str | None = None) -> tuple[bytes, str]:
     probe_id = (probe_id or str(uuid.uuid4())).upper()
-    xml = f'<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>{probe_id}</Uuid><Types>inquiry</Types></Probe>'
+    xml = (
+        f'<?xml version="1.0" encoding="utf-8"?><Probe><Uuid>{probe_id}</Uuid><Types>inquiry</Types></Probe>'
+    )
     return xml.encode("utf-8"), probe_id
 
 

@@ -19,7 +19,6 @@ from clearsite.discover.options import BINARY_PORTS, RTSP_PORTS, TLS_PORTS, Host
 from clearsite.discover.rtsp import probe_rtsp
 from clearsite.discover.scope import IPAddress, require_in_scope
 from clearsite.discover.udp import probe_dhip, probe_sadp, probe_snmp, probe_wsd
-from clearsite.models import Signal
 
 Progress = Callable[[int, int], None]
 _DONE = object()
@@ -82,7 +81,7 @@ async def probe_host(ip: IPAddress, options: ScanOptions, pacer: Pacer, stats: S
             await _probe(ctx)
     except TimeoutError:
         ctx.error(f"host took longer than {options.host_timeout:g}s; stopped, partial results kept")
-    except Exception as exc:  # a hostile reply must cost us one host, never the scan
+    except Exception as exc:  # noqa: BLE001 - a hostile reply must cost us one host, never the scan
         ctx.error(f"probe failed: {type(exc).__name__}: {exc}")
     report.finished = _now()
     stats.hosts += 1
@@ -147,14 +146,20 @@ def describe_probes(addresses: Sequence[IPAddress | str], options: ScanOptions |
     lines = [f"{len(addresses)} host(s); TCP connect to ports {', '.join(map(str, options.ports))}"]
     if plain:
         extra = " and /favicon.ico" if options.favicon else ""
-        lines.append(f"  HTTP ports {', '.join(map(str, plain))}: GET / (one same-host redirect followed){extra}")
+        lines.append(
+            f"  HTTP ports {', '.join(map(str, plain))}: GET / (one same-host redirect followed){extra}"
+        )
     if tls:
-        lines.append(f"  TLS ports {', '.join(map(str, tls))}: handshake (certificate recorded, not verified), GET /")
+        lines.append(
+            f"  TLS ports {', '.join(map(str, tls))}: handshake (certificate recorded, not verified), GET /"
+        )
     if options.vendor_paths:
         paths = ", ".join(f"{p.method} {p.path}" for p in VENDOR_PATHS)
         lines.append(f"  first port that speaks HTTP: a random missing path as baseline, then {paths}")
     if rtsp:
-        lines.append(f"  RTSP ports {', '.join(map(str, rtsp))}: OPTIONS and DESCRIBE of rtsp://<host>:<port>/")
+        lines.append(
+            f"  RTSP ports {', '.join(map(str, rtsp))}: OPTIONS and DESCRIBE of rtsp://<host>:<port>/"
+        )
     if binary:
         lines.append(f"  ports {', '.join(map(str, binary))}: connect only (binary vendor protocols)")
     if options.udp_discovery:
@@ -165,6 +170,8 @@ def describe_probes(addresses: Sequence[IPAddress | str], options: ScanOptions |
         lines.append(f"  SNMP v2c GET sysDescr, sysObjectID to {options.snmp_port} with the given community")
     lines.append("  no credentials are sent; no redirect to another host is followed")
     rate = f"{options.rate:g} probes/s" if options.rate else "no rate limit"
-    lines.append(f"  limits: {rate}, {options.host_concurrency} hosts at once, {options.per_host_concurrency} per host")
+    lines.append(
+        f"  limits: {rate}, {options.host_concurrency} hosts at once, {options.per_host_concurrency} per host"
+    )
     lines.extend(f"target {a}" for a in addresses)
     return lines

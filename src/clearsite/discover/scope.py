@@ -62,7 +62,9 @@ def check_scope(
         wanted.append(net)
     total = sum(n.num_addresses for n in wanted)
     if total > limit:
-        raise ScopeError(f"targets expand to {total} addresses, more than the limit of {limit}; split the scan")
+        raise ScopeError(
+            f"targets expand to {total} addresses, more than the limit of {limit}; split the scan"
+        )
     seen: set[IPAddress] = set()
     result: list[IPAddress] = []
     for net in wanted:

@@ -108,12 +108,13 @@ class Message:
 
 
 def build_message(message: Message) -> bytes:
-    binds = b"".join(
-        tlv(SEQUENCE, encode_oid(oid) + tlv(tag, raw)) for oid, tag, raw in message.varbinds
-    )
+    binds = b"".join(tlv(SEQUENCE, encode_oid(oid) + tlv(tag, raw)) for oid, tag, raw in message.varbinds)
     pdu = tlv(
         message.pdu_type,
-        encode_int(message.request_id) + encode_int(message.error_status) + encode_int(0) + tlv(SEQUENCE, binds),
+        encode_int(message.request_id)
+        + encode_int(message.error_status)
+        + encode_int(0)
+        + tlv(SEQUENCE, binds),
     )
     return tlv(SEQUENCE, encode_int(message.version) + tlv(OCTET_STRING, message.community) + pdu)
 
@@ -140,8 +141,10 @@ def parse_message(data: bytes) -> Message:
         if bind_tag != SEQUENCE or len(pair) != 2 or pair[0][0] != OID:
             raise SnmpError("bad variable binding")
         varbinds.append((decode_oid(pair[0][1]), pair[1][0], pair[1][1]))
-    as_int = lambda raw: int.from_bytes(raw, "big", signed=True) if raw else 0  # noqa: E731
-    return Message(as_int(parts[0][1]), parts[1][1], pdu_type, as_int(fields[0][1]), as_int(fields[1][1]), varbinds)
+    as_int = lambda raw: int.from_bytes(raw, "big", signed=True) if raw else 0
+    return Message(
+        as_int(parts[0][1]), parts[1][1], pdu_type, as_int(fields[0][1]), as_int(fields[1][1]), varbinds
+    )
 
 
 def value_text(tag: int, raw: bytes) -> str | None:

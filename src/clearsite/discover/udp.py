@@ -178,7 +178,9 @@ async def probe_dhip(ctx: HostContext) -> None:
 async def probe_snmp(ctx: HostContext, community: str) -> None:
     request_id = secrets.randbelow(2**31 - 1)
     port = ctx.options.snmp_port
-    data = await udp_request(ctx, port, snmp.build_get(community, request_id, [snmp.SYS_DESCR, snmp.SYS_OBJECT_ID]))
+    data = await udp_request(
+        ctx, port, snmp.build_get(community, request_id, [snmp.SYS_DESCR, snmp.SYS_OBJECT_ID])
+    )
     if data is None:
         return
     where = f"snmp://{ctx.host_for_url}:{port}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,22 +15,27 @@ app = typer.Typer(help="Serve an emulated fleet of surveillance devices on loopb
 
 @app.callback(invoke_without_command=True)
 def sim(
-    hosts: int = typer.Option(64, "--hosts", "-n", help="How many devices to emulate."),
-    seed: int = typer.Option(1, "--seed", help="Same seed, same fleet."),
-    base: str = typer.Option("127.42.0.1", "--base", help="First address; devices take consecutive addresses."),
-    manifest: Path | None = typer.Option(None, "--manifest", help="Write the ground-truth JSON manifest here."),
-    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
-    shards: int | None = typer.Option(None, "--shards", help="Worker processes (default: enough for the fd limit)."),
-    persona: list[str] = typer.Option(
-        [], "--persona", help="Only these personas (repeatable); default: the whole catalogue."
-    ),
-    multicast: bool = typer.Option(
-        False, "--multicast", help="Also answer discovery sent to the multicast groups (needs a real link)."
-    ),
-    allow_any_address: bool = typer.Option(
-        False, "--allow-any-address", hidden=True, help="Serve outside 127/8 (only inside a test's own netns)."
-    ),
+    hosts: Annotated[int, typer.Option("--hosts", "-n", help="How many devices to emulate.")] = 64,
+    seed: Annotated[int, typer.Option(help="Same seed, same fleet.")] = 1,
+    base: Annotated[
+        str, typer.Option(help="First address; devices take consecutive addresses.")
+    ] = "127.42.0.1",
+    manifest: Annotated[Path | None, typer.Option(help="Write the ground-truth JSON manifest here.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    shards: Annotated[
+        int | None, typer.Option(help="Worker processes (default: enough for the fd limit).")
+    ] = None,
+    persona: Annotated[
+        list[str] | None, typer.Option(help="Only these personas (repeatable); default: the whole catalogue.")
+    ] = None,
+    multicast: Annotated[
+        bool, typer.Option(help="Also answer discovery sent to the multicast groups (needs a real link).")
+    ] = False,
+    allow_any_address: Annotated[
+        bool, typer.Option(hidden=True, help="Serve outside 127/8 (only inside a test's own netns).")
+    ] = False,
 ) -> None:
+    persona = persona or []
     unknown = [p for p in persona if p not in BY_KEY]
     if unknown:
         raise typer.BadParameter(f"unknown persona {', '.join(unknown)}; choose from {', '.join(BY_KEY)}")

@@ -146,7 +146,8 @@ class Fleet:
         ready: Any = ctx.Queue()
         args = (self.hosts, self.seed, self.base, self.persona_keys, multicast)
         workers = [
-            ctx.Process(target=_serve_shard, args=(*args, k, shards, ready, stop), daemon=True) for k in range(shards)
+            ctx.Process(target=_serve_shard, args=(*args, k, shards, ready, stop), daemon=True)
+            for k in range(shards)
         ]
         for worker in workers:
             worker.start()
@@ -204,14 +205,19 @@ def _serve_shard(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     raise_nofile_limit()
     personas = [BY_KEY[k] for k in persona_keys]
-    fleet = Fleet(hosts, seed, base, personas=personas, allow_any_address=not ipaddress.ip_address(base).is_loopback)
+    fleet = Fleet(
+        hosts, seed, base, personas=personas, allow_any_address=not ipaddress.ip_address(base).is_loopback
+    )
     devices = fleet.devices[shard::shards]
 
     async def main() -> None:
         server = await start_devices(devices, multicast)
         ready.put(server.failures)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, stop.wait)
+        parent = multiprocessing.parent_process()
+        while not stop.is_set():  # also stop if the parent died without telling us
+            if parent is not None and not parent.is_alive():
+                break
+            await asyncio.sleep(0.5)
         await server.close()
 
     run_fast(main())

@@ -80,7 +80,9 @@ class Persona:
         if self.ouis:
             tail = ":".join(f"{rng.randrange(256):02X}" for _ in range(3))
             mac = f"{rng.choice(self.ouis)}:{tail}"
-        return SimDevice(ip, self, model, self.make_serial(rng, model, mac), mac, rng.choice(self.firmware_choices), index)
+        return SimDevice(
+            ip, self, model, self.make_serial(rng, model, mac), mac, rng.choice(self.firmware_choices), index
+        )
 
     def make_serial(self, rng: random.Random, model: str, mac: str | None) -> str:
         return "".join(rng.choices(string.ascii_uppercase + string.digits, k=12))
@@ -109,7 +111,9 @@ class Persona:
             scheme = "https" if self.tcp.get(port) == "https" else "http"
             location = self.root_redirect.format(ip=dev.ip, port=port, scheme=scheme)
             return Reply(302, "Found", self.common_headers() + (("Location", location),), b"")
-        return Reply(200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page(self.title))
+        return Reply(
+            200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page(self.title)
+        )
 
     def http(self, dev: SimDevice, method: str, path: str, body: bytes, port: int) -> Reply:
         bare = path.split("?", 1)[0]
@@ -141,8 +145,13 @@ class Persona:
         realm = self.rtsp_realm(dev)
         if method == "DESCRIBE" and realm is not None:
             challenge = f'Digest realm="{realm}", nonce="{dev.serial.encode().hex()[:32]}", stale="FALSE"'
-            return Reply(401, "Unauthorized", headers + (("WWW-Authenticate", challenge),), protocol="RTSP/1.0",
-                         auto_length=False)
+            return Reply(
+                401,
+                "Unauthorized",
+                headers + (("WWW-Authenticate", challenge),),
+                protocol="RTSP/1.0",
+                auto_length=False,
+            )
         if method == "DESCRIBE":
             return Reply(404, "Not Found", headers, protocol="RTSP/1.0", auto_length=False)
         return Reply(405, "Method Not Allowed", headers, protocol="RTSP/1.0", auto_length=False)
@@ -205,7 +214,9 @@ class Persona:
                 binds.append((oid, snmp.OID, snmp.encode_oid(object_id)[2:]))
             else:
                 binds.append((oid, snmp.NO_SUCH_OBJECT, b""))
-        reply = snmp.Message(request.version, request.community, snmp.GET_RESPONSE, request.request_id, 0, binds)
+        reply = snmp.Message(
+            request.version, request.community, snmp.GET_RESPONSE, request.request_id, 0, binds
+        )
         return snmp.build_message(reply)
 
 
@@ -243,7 +254,9 @@ class HikvisionPersona(Persona):
 
     def page(self, dev: SimDevice, method: str, path: str, body: bytes) -> Reply | None:
         if path == "/doc/page/login.asp":
-            return Reply(200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page(self.title))
+            return Reply(
+                200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page(self.title)
+            )
         return None
 
     def wsd_scopes(self, dev: SimDevice) -> list[str]:
@@ -312,7 +325,12 @@ class DahuaPersona(Persona):
             "DeviceClass": self.dhip_class,
             "DeviceType": dev.model,
             "HttpPort": 80,
-            "IPv4Address": {"DefaultGateway": "", "DhcpEnable": False, "IPAddress": dev.ip, "SubnetMask": "255.0.0.0"},
+            "IPv4Address": {
+                "DefaultGateway": "",
+                "DhcpEnable": False,
+                "IPAddress": dev.ip,
+                "SubnetMask": "255.0.0.0",
+            },
             "MachineName": dev.serial,
             "Manufacturer": self.vendor,
             "Port": 37777,
@@ -341,8 +359,14 @@ class AxisPersona(Persona):
 
     def page(self, dev: SimDevice, method: str, path: str, body: bytes) -> Reply | None:
         if path == "/camera/index.html":
-            return Reply(200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page("AXIS"))
-        if path == "/axis-cgi/basicdeviceinfo.cgi" and method == "POST" and b"getAllUnrestrictedProperties" in body:
+            return Reply(
+                200, "OK", self.common_headers() + (("Content-Type", "text/html"),), html_page("AXIS")
+            )
+        if (
+            path == "/axis-cgi/basicdeviceinfo.cgi"
+            and method == "POST"
+            and b"getAllUnrestrictedProperties" in body
+        ):
             props = {
                 "Brand": "AXIS",
                 "ProdNbr": dev.model.removeprefix("AXIS "),
@@ -396,7 +420,9 @@ class HostilePersona(Persona):
 
 BILLION_LAUGHS = (
     '<!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+    )
     + "]>"
 )
 # An external entity pointing into TEST-NET-2: must never be fetched (and would go nowhere).
@@ -437,136 +463,280 @@ HIK_CAMERA_MODELS = ("DS-2CD2385G1-I", "DS-2CD2143G2-I", "DS-2CD2047G2-L", "DS-2
 
 PERSONAS: tuple[Persona, ...] = (
     HikvisionPersona(
-        key="hikvision-camera", label_brand="Hikvision", producer="hikvision", models=HIK_CAMERA_MODELS,
+        key="hikvision-camera",
+        label_brand="Hikvision",
+        producer="hikvision",
+        models=HIK_CAMERA_MODELS,
         ouis=("58:50:ED", "C0:56:E3", "BC:AD:28"),
-        tcp={80: "http", 443: "https", 554: "rtsp", 8000: "close"}, udp=("sadp", "wsd"),
-        onvif_name="HIKVISION {model}", favicon=True, weight=8.0,
+        tcp={80: "http", 443: "https", 554: "rtsp", 8000: "close"},
+        udp=("sadp", "wsd"),
+        onvif_name="HIKVISION {model}",
+        favicon=True,
+        weight=8.0,
         cert=Cert((("C", "CN"), ("CN", "192.168.1.64"))),  # factory-default address as CN
     ),
     HikvisionPersona(
-        key="hikvision-nvr", label_brand="Hikvision", producer="hikvision", device_class="nvr",
-        models=("DS-7608NI-K2", "DS-7616NI-Q2", "DS-7732NI-I4"), ouis=("44:19:B6", "E0:BA:AD"),
-        tcp={80: "http", 443: "https", 554: "rtsp", 8000: "close"}, udp=("sadp", "snmp"),
-        server="DNVRS-Webs", realm_style="DVRNVRDVS", auth_scheme="Basic",  # documented (nmap, public write-up)
-        root_redirect="/doc/page/login.asp?_1690000000000", sadp_device_type="30013", weight=3.0,
-        cert=Cert((("C", "CN"), ("ST", "ZheJiang"), ("L", "HangZhou"), ("O", "HIKVISION"), ("OU", "DVRNVR"),
-                   ("CN", "www.hikvision.com"))),  # documented: Recog x509_subjects
+        key="hikvision-nvr",
+        label_brand="Hikvision",
+        producer="hikvision",
+        device_class="nvr",
+        models=("DS-7608NI-K2", "DS-7616NI-Q2", "DS-7732NI-I4"),
+        ouis=("44:19:B6", "E0:BA:AD"),
+        tcp={80: "http", 443: "https", 554: "rtsp", 8000: "close"},
+        udp=("sadp", "snmp"),
+        server="DNVRS-Webs",
+        realm_style="DVRNVRDVS",
+        auth_scheme="Basic",  # documented (nmap, public write-up)
+        root_redirect="/doc/page/login.asp?_1690000000000",
+        sadp_device_type="30013",
+        weight=3.0,
+        cert=Cert(
+            (
+                ("C", "CN"),
+                ("ST", "ZheJiang"),
+                ("L", "HangZhou"),
+                ("O", "HIKVISION"),
+                ("OU", "DVRNVR"),
+                ("CN", "www.hikvision.com"),
+            )
+        ),  # documented: Recog x509_subjects
         snmp_values=("Hikvision company products", "1.3.6.1.4.1.50001"),  # documented: LibreNMS
     ),
     HikvisionPersona(
-        key="ezviz-camera", label_brand="EZVIZ", producer="ezviz",
-        models=("CS-C6N-A0-1C2WFR", "CS-H6c-R100-1J4WF", "CS-C3TN-A0-1H2WF"), ouis=("0C:A6:4C", "20:BB:BC"),
-        tcp={554: "rtsp", 8000: "close"}, udp=("sadp",), ezviz_code="1", weight=2.0,
-    ),
-    HikvisionPersona(
-        key="hilook-camera", label_brand="HiLook", producer="hikvision",
-        models=("IPC-T240H", "IPC-B140H", "IPC-D120H"), ouis=("BC:AD:28", "8C:E7:48"),
-        tcp={80: "http", 554: "rtsp", 8000: "close"}, udp=("sadp", "wsd"), onvif_name="HiLook {model}",
+        key="ezviz-camera",
+        label_brand="EZVIZ",
+        producer="ezviz",
+        models=("CS-C6N-A0-1C2WFR", "CS-H6c-R100-1J4WF", "CS-C3TN-A0-1H2WF"),
+        ouis=("0C:A6:4C", "20:BB:BC"),
+        tcp={554: "rtsp", 8000: "close"},
+        udp=("sadp",),
+        ezviz_code="1",
         weight=2.0,
     ),
     HikvisionPersona(
-        key="lts-camera", label_brand="LTS", producer="hikvision",
-        models=("CMIP3C22W-28", "CMIP7442W-28M", "LTN8708K-P8"), ouis=("A4:14:37", "94:E1:AC"),
-        tcp={80: "http", 554: "rtsp", 8000: "close"}, udp=("sadp", "wsd"),
-        server="Webs", detail_oem_code="10101", onvif_name="LTS {model}", weight=1.5,  # Webs: nmap 10282-86
+        key="hilook-camera",
+        label_brand="HiLook",
+        producer="hikvision",
+        models=("IPC-T240H", "IPC-B140H", "IPC-D120H"),
+        ouis=("BC:AD:28", "8C:E7:48"),
+        tcp={80: "http", 554: "rtsp", 8000: "close"},
+        udp=("sadp", "wsd"),
+        onvif_name="HiLook {model}",
+        weight=2.0,
+    ),
+    HikvisionPersona(
+        key="lts-camera",
+        label_brand="LTS",
+        producer="hikvision",
+        models=("CMIP3C22W-28", "CMIP7442W-28M", "LTN8708K-P8"),
+        ouis=("A4:14:37", "94:E1:AC"),
+        tcp={80: "http", 554: "rtsp", 8000: "close"},
+        udp=("sadp", "wsd"),
+        server="Webs",
+        detail_oem_code="10101",
+        onvif_name="LTS {model}",
+        weight=1.5,  # Webs: nmap 10282-86
     ),
     DahuaPersona(
-        key="dahua-camera", label_brand="Dahua", producer="dahua",
+        key="dahua-camera",
+        label_brand="Dahua",
+        producer="dahua",
         models=("IPC-HFW2431S-S-S2", "IPC-HDW1431T1-S4", "IPC-HFW2228M-I1-V2", "SD49225XA-HNR"),
         ouis=("3C:EF:8C", "9C:14:63", "E0:50:8B"),
-        tcp={80: "http", 554: "rtsp", 37777: "close"}, udp=("dhip", "wsd"), onvif_name="Dahua", weight=6.0,
+        tcp={80: "http", 554: "rtsp", 37777: "close"},
+        udp=("dhip", "wsd"),
+        onvif_name="Dahua",
+        weight=6.0,
     ),
     DahuaPersona(
-        key="dahua-nvr", label_brand="Dahua", producer="dahua", device_class="nvr",
-        models=("NVR4108HS-4KS2", "NVR5216-4KS2", "DHI-NVR4216-4KS2"), ouis=("38:AF:29", "FC:5F:49"),
-        tcp={80: "http", 443: "https", 554: "rtsp", 37777: "close"}, udp=("dhip",), dhip_class="NVR",
-        firmware_choices=("4.001.0000000.3.R", "4.001.00DH000.0.R"), weight=2.0,
+        key="dahua-nvr",
+        label_brand="Dahua",
+        producer="dahua",
+        device_class="nvr",
+        models=("NVR4108HS-4KS2", "NVR5216-4KS2", "DHI-NVR4216-4KS2"),
+        ouis=("38:AF:29", "FC:5F:49"),
+        tcp={80: "http", 443: "https", 554: "rtsp", 37777: "close"},
+        udp=("dhip",),
+        dhip_class="NVR",
+        firmware_choices=("4.001.0000000.3.R", "4.001.00DH000.0.R"),
+        weight=2.0,
         cert=Cert((("C", "CN"), ("CN", "192.168.1.108"))),
     ),
     DahuaPersona(
-        key="amcrest-camera", label_brand="Amcrest", producer="dahua",
-        models=("IP8M-2496EB", "IP5M-T1179EW", "IP4M-1041B"), ouis=("90:02:A9",),  # documented: Amcrest manual
-        tcp={80: "http", 554: "rtsp", 37777: "close"}, udp=("dhip", "wsd"), vendor="Amcrest", serial_prefix="AMC0",
-        firmware_choices=("2.622.00AC000.0.R", "2.800.00AC000.0.R"), onvif_name="Amcrest", weight=2.0,
+        key="amcrest-camera",
+        label_brand="Amcrest",
+        producer="dahua",
+        models=("IP8M-2496EB", "IP5M-T1179EW", "IP4M-1041B"),
+        ouis=("90:02:A9",),  # documented: Amcrest manual
+        tcp={80: "http", 554: "rtsp", 37777: "close"},
+        udp=("dhip", "wsd"),
+        vendor="Amcrest",
+        serial_prefix="AMC0",
+        firmware_choices=("2.622.00AC000.0.R", "2.800.00AC000.0.R"),
+        onvif_name="Amcrest",
+        weight=2.0,
     ),
     DahuaPersona(
-        key="lorex-camera", label_brand="Lorex", producer="dahua",
-        models=("LNB8005", "LNE9242B", "E891AB"), ouis=("E0:50:8B", "9C:14:63"),
-        tcp={80: "http", 554: "rtsp", 37777: "close"}, udp=("dhip", "wsd"), vendor="LOREX", serial_prefix="ND",
-        firmware_choices=("2.622.00LR000.0.R", "2.800.00LR000.3.R"), onvif_name="Lorex", weight=2.0,
+        key="lorex-camera",
+        label_brand="Lorex",
+        producer="dahua",
+        models=("LNB8005", "LNE9242B", "E891AB"),
+        ouis=("E0:50:8B", "9C:14:63"),
+        tcp={80: "http", 554: "rtsp", 37777: "close"},
+        udp=("dhip", "wsd"),
+        vendor="LOREX",
+        serial_prefix="ND",
+        firmware_choices=("2.622.00LR000.0.R", "2.800.00LR000.3.R"),
+        onvif_name="Lorex",
+        weight=2.0,
     ),
     DahuaPersona(
-        key="imou-camera", label_brand="Imou", producer="imou",
-        models=("IPC-A22EP", "IPC-F22P", "IPC-K22P"), ouis=("1C:4D:89", "A8:31:62"),  # Hangzhou Huacheng (Imou)
-        tcp={554: "rtsp", 37777: "close"}, udp=("dhip",), firmware_choices=("2.800.0000000.5.R",), weight=1.5,
+        key="imou-camera",
+        label_brand="Imou",
+        producer="imou",
+        models=("IPC-A22EP", "IPC-F22P", "IPC-K22P"),
+        ouis=("1C:4D:89", "A8:31:62"),  # Hangzhou Huacheng (Imou)
+        tcp={554: "rtsp", 37777: "close"},
+        udp=("dhip",),
+        firmware_choices=("2.800.0000000.5.R",),
+        weight=1.5,
     ),
     UniviewPersona(
-        key="uniview-camera", label_brand="Uniview", producer="uniview",
-        models=("IPC2122LB-SF28-A", "IPC3612LB-SF28-A", "IPC3234SB-ADZK-I0"), ouis=("48:EA:63", "C4:79:05", "6C:F1:7E"),
-        tcp={80: "http", 554: "rtsp"}, udp=("wsd",), onvif_name="UNIVIEW {model}", weight=3.0,
+        key="uniview-camera",
+        label_brand="Uniview",
+        producer="uniview",
+        models=("IPC2122LB-SF28-A", "IPC3612LB-SF28-A", "IPC3234SB-ADZK-I0"),
+        ouis=("48:EA:63", "C4:79:05", "6C:F1:7E"),
+        tcp={80: "http", 554: "rtsp"},
+        udp=("wsd",),
+        onvif_name="UNIVIEW {model}",
+        weight=3.0,
         firmware_choices=("IPC_G6103-B0016P08D1808", "IPC_D1201-B0002P10D1805"),
     ),
     Persona(
-        key="tiandy-camera", label_brand="Tiandy", producer="tiandy",
-        models=("TC-C32XN", "TC-C34WS", "TC-NC9501S3E"), ouis=("E4:E6:6C", "3C:DA:6D"),
-        tcp={80: "http", 554: "rtsp"}, udp=("wsd",), onvif_name="Tiandy {model}", weight=1.5,
+        key="tiandy-camera",
+        label_brand="Tiandy",
+        producer="tiandy",
+        models=("TC-C32XN", "TC-C34WS", "TC-NC9501S3E"),
+        ouis=("E4:E6:6C", "3C:DA:6D"),
+        tcp={80: "http", 554: "rtsp"},
+        udp=("wsd",),
+        onvif_name="Tiandy {model}",
+        weight=1.5,
         onvif_extra=("onvif://www.onvif.org/location/country/china",),
     ),
     Persona(
-        key="milesight-camera", label_brand="Milesight", producer="milesight",
-        models=("MS-C2963-PB", "MS-C5363-PD", "MS-C8165-PB"), ouis=("1C:C3:16", "24:E1:24"),
-        tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), onvif_name="Milesight {model}", weight=1.5,
+        key="milesight-camera",
+        label_brand="Milesight",
+        producer="milesight",
+        models=("MS-C2963-PB", "MS-C5363-PD", "MS-C8165-PB"),
+        ouis=("1C:C3:16", "24:E1:24"),
+        tcp={80: "http", 443: "https", 554: "rtsp"},
+        udp=("wsd",),
+        onvif_name="Milesight {model}",
+        weight=1.5,
         cert=Cert((("CN", "Milesight Camera"),)),  # illustrative
     ),
     Persona(
-        key="xiongmai-whitelabel", label_brand=None, producer="xiongmai",
+        key="xiongmai-whitelabel",
+        label_brand=None,
+        producer="xiongmai",
         models=("IPG-53H20PL-S", "IPC-HX2F80-AF", "XM530_50H20L"),
-        tcp={80: "http", 554: "rtsp", 8899: "http", 34567: "close"}, udp=("wsd",),
-        server="uc-httpd 1.0.0", title="NETSurveillance WEB",  # documented: Recog, nmap 10782
-        rtsp_server="H264DVR 1.0", onvif_name="NVT", weight=3.0,  # documented: nmap 11579
+        tcp={80: "http", 554: "rtsp", 8899: "http", 34567: "close"},
+        udp=("wsd",),
+        server="uc-httpd 1.0.0",
+        title="NETSurveillance WEB",  # documented: Recog, nmap 10782
+        rtsp_server="H264DVR 1.0",
+        onvif_name="NVT",
+        weight=3.0,  # documented: nmap 11579
     ),
     AxisPersona(
-        key="axis-camera", label_brand="Axis", producer="axis",
-        models=("AXIS P3245-LV", "AXIS M3106-L Mk II", "AXIS Q1615 Mk III"), ouis=("AC:CC:8E", "B8:A4:4F"),
-        tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), onvif_name="{model}", weight=2.0,
-        firmware_choices=("10.12.199", "11.8.61"), cert=Cert((("CN", "axis-camera"),)),
+        key="axis-camera",
+        label_brand="Axis",
+        producer="axis",
+        models=("AXIS P3245-LV", "AXIS M3106-L Mk II", "AXIS Q1615 Mk III"),
+        ouis=("AC:CC:8E", "B8:A4:4F"),
+        tcp={80: "http", 443: "https", 554: "rtsp"},
+        udp=("wsd",),
+        onvif_name="{model}",
+        weight=2.0,
+        firmware_choices=("10.12.199", "11.8.61"),
+        cert=Cert((("CN", "axis-camera"),)),
     ),
     HanwhaPersona(
-        key="hanwha-camera", label_brand="Hanwha Vision", producer="hanwha_vision",
-        models=("XNV-8080R", "XND-6080RV", "QNV-7080R"), ouis=("00:09:18", "E4:30:22"),
-        tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), onvif_name="Hanwha Vision {model}",
-        onvif_extra=("onvif://www.onvif.org/manufacturer/Hanwha%20Vision",), weight=1.5,
+        key="hanwha-camera",
+        label_brand="Hanwha Vision",
+        producer="hanwha_vision",
+        models=("XNV-8080R", "XND-6080RV", "QNV-7080R"),
+        ouis=("00:09:18", "E4:30:22"),
+        tcp={80: "http", 443: "https", 554: "rtsp"},
+        udp=("wsd",),
+        onvif_name="Hanwha Vision {model}",
+        onvif_extra=("onvif://www.onvif.org/manufacturer/Hanwha%20Vision",),
+        weight=1.5,
         cert=Cert((("CN", "Wisenet"),)),
     ),
     Persona(
-        key="bosch-camera", label_brand="Bosch", producer="bosch_security",
-        models=("FLEXIDOME IP 5000i", "DINION IP 3000i", "AUTODOME IP 5000i"), ouis=("00:07:5F",),
-        tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), server="VCS-VideoJet-Webserver",  # documented
-        onvif_name="Bosch {model}", weight=1.5, cert=Cert((("CN", "Bosch Security Systems"),)),
+        key="bosch-camera",
+        label_brand="Bosch",
+        producer="bosch_security",
+        models=("FLEXIDOME IP 5000i", "DINION IP 3000i", "AUTODOME IP 5000i"),
+        ouis=("00:07:5F",),
+        tcp={80: "http", 443: "https", 554: "rtsp"},
+        udp=("wsd",),
+        server="VCS-VideoJet-Webserver",  # documented
+        onvif_name="Bosch {model}",
+        weight=1.5,
+        cert=Cert((("CN", "Bosch Security Systems"),)),
     ),
     Persona(
-        key="avigilon-camera", label_brand="Avigilon", producer="avigilon",
-        models=("2.0C-H5A-DO1", "4.0C-H5A-BO1-IR", "8.0C-H5A-BO2-IR"), ouis=("00:18:85",),
-        tcp={80: "http", 443: "https", 554: "rtsp"}, udp=("wsd",), rtsp_server="AvigilonOnvifNvt/4.10.0.40",
-        onvif_name="Avigilon {model}", weight=1.0, cert=Cert((("CN", "Avigilon"),)),  # RTSP server: Recog
+        key="avigilon-camera",
+        label_brand="Avigilon",
+        producer="avigilon",
+        models=("2.0C-H5A-DO1", "4.0C-H5A-BO1-IR", "8.0C-H5A-BO2-IR"),
+        ouis=("00:18:85",),
+        tcp={80: "http", 443: "https", 554: "rtsp"},
+        udp=("wsd",),
+        rtsp_server="AvigilonOnvifNvt/4.10.0.40",
+        onvif_name="Avigilon {model}",
+        weight=1.0,
+        cert=Cert((("CN", "Avigilon"),)),  # RTSP server: Recog
     ),
     Persona(
-        key="mobotix-camera", label_brand="Mobotix", producer="mobotix",
-        models=("M16B", "S16B", "M73"), ouis=("00:03:C5",),
-        tcp={80: "http", 554: "rtsp"}, udp=("wsd",), server="thttpd/2.19-MX Jan 24 2006",  # documented
-        auth_scheme="Basic", realm_text="MOBOTIX Camera User", protected=("/admin/", "/control/"), onvif_name="MOBOTIX {model}", weight=1.0,
+        key="mobotix-camera",
+        label_brand="Mobotix",
+        producer="mobotix",
+        models=("M16B", "S16B", "M73"),
+        ouis=("00:03:C5",),
+        tcp={80: "http", 554: "rtsp"},
+        udp=("wsd",),
+        server="thttpd/2.19-MX Jan 24 2006",  # documented
+        auth_scheme="Basic",
+        realm_text="MOBOTIX Camera User",
+        protected=("/admin/", "/control/"),
+        onvif_name="MOBOTIX {model}",
+        weight=1.0,
         title="MOBOTIX",
     ),
     Persona(
-        key="vivotek-camera", label_brand="Vivotek", producer="vivotek",
-        models=("FD9389-HV", "IB9389-EHT", "FE9391-EV"), ouis=("00:02:D1",),
-        tcp={80: "http", 554: "rtsp"}, udp=("wsd",), server="Vivotek Network Camera",
-        onvif_name="VIVOTEK {model}", weight=1.0,
+        key="vivotek-camera",
+        label_brand="Vivotek",
+        producer="vivotek",
+        models=("FD9389-HV", "IB9389-EHT", "FE9391-EV"),
+        ouis=("00:02:D1",),
+        tcp={80: "http", 554: "rtsp"},
+        udp=("wsd",),
+        server="Vivotek Network Camera",
+        onvif_name="VIVOTEK {model}",
+        weight=1.0,
     ),
     # ---- hostile
     HostilePersona(
-        key="hostile-script-title", tcp={80: "http"}, udp=(),
-        title="<script>alert('clearsite')</script>", server='<img src=x onerror="alert(1)">',
+        key="hostile-script-title",
+        tcp={80: "http"},
+        udp=(),
+        title="<script>alert('clearsite')</script>",
+        server='<img src=x onerror="alert(1)">',
     ),
     HugeHeaderPersona(key="hostile-huge-header", tcp={80: "http"}, udp=()),
     EntityBombPersona(key="hostile-entity-bomb", tcp={80: "http"}, udp=("wsd", "sadp"), title="bomb"),

@@ -77,7 +77,9 @@ async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
     await writer.drain()
 
 
-def _http_handler(dev: SimDevice, port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+def _http_handler(
+    dev: SimDevice, port: int
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             for _ in range(64):  # keep-alive, but not forever
@@ -159,7 +161,11 @@ def _group_socket(group: str, port: int, interface_ip: str) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # every device hears the group
         sock.bind((group, port))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(interface_ip))
+        sock.setsockopt(
+            socket.IPPROTO_IP,
+            socket.IP_ADD_MEMBERSHIP,
+            socket.inet_aton(group) + socket.inet_aton(interface_ip),
+        )
         sock.setblocking(False)
     except OSError:
         sock.close()
@@ -250,7 +256,13 @@ async def start_devices(devices: list[SimDevice], multicast: bool = False) -> Fl
                 handler = _read_then_close
             try:
                 server = await asyncio.start_server(
-                    handler, dev.ip, port, limit=REQUEST_HEAD_LIMIT, reuse_address=True, backlog=128, ssl=tls,
+                    handler,
+                    dev.ip,
+                    port,
+                    limit=REQUEST_HEAD_LIMIT,
+                    reuse_address=True,
+                    backlog=128,
+                    ssl=tls,
                     ssl_handshake_timeout=10.0 if tls else None,
                 )
             except OSError as exc:
@@ -272,7 +284,9 @@ async def start_devices(devices: list[SimDevice], multicast: bool = False) -> Fl
             if multicast and name in MULTICAST_GROUPS:
                 try:
                     sock = _group_socket(MULTICAST_GROUPS[name], port, dev.ip)
-                    heard, _ = await loop.create_datagram_endpoint(lambda u=protocol: _GroupListener(u), sock=sock)
+                    heard, _ = await loop.create_datagram_endpoint(
+                        lambda u=protocol: _GroupListener(u), sock=sock
+                    )
                 except OSError as exc:
                     fleet.failures.append(f"{dev.ip}:{port}/udp multicast: {exc.strerror or exc}")
                     continue
