@@ -412,6 +412,102 @@ def demo(
     run_demo(_engine(db), load_knowledge(), out_dir, out, err)
 
 
+class PlanFormat(StrEnum):
+    json = "json"
+    table = "table"
+    csv = "csv"
+
+
+@app.command()
+def plan(
+    plan_file: Annotated[Path | None, typer.Option("--plan-file", help="YAML: crews, rates, budgets, milestones, "
+                                                   "access windows, scenarios (default: one crew per region).")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First planning week (YYYY-MM-DD).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds for the solver.")] = None,
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", help="A named scenario of the plan file, or "
+                                                       "a what-if such as 'crews=North+2' (repeatable).")] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Plan every scenario and compare side by side.")] = False,
+    export: Annotated[Path | None, typer.Option("--export", help="Write the schedule as XLSX here.")] = None,
+    charts: Annotated[Path | None, typer.Option("--charts", help="Write the burn-down and Gantt SVGs here.")] = None,
+    as_of: AsOfOption = None,
+    policy: Annotated[str | None, typer.Option("--policy")] = None,
+    db: DbOption = None,
+    format: Annotated[PlanFormat, typer.Option("--format")] = PlanFormat.table,
+) -> None:
+    """Plan the removals week by week within crews, access, budgets and milestones; store the plan."""
+    from clearsite.plan import (PlanFileError, comparison_to_json, comparison_to_table, load_plan_file, plan_to_csv,
+                                plan_to_json, plan_to_table, plan_to_xlsx)
+    from clearsite.planning import plan_removals, write_files
+    from clearsite.publish.charts import gantt_svg, plan_burndown_svg
+
+    when = _as_of(as_of)
+    try:
+        loaded = load_plan_file(plan_file) if plan_file else None
+        if loaded is not None and (start or time_limit):
+            loaded = loaded.with_settings(start=_as_of(start) if start else None, time_limit=time_limit)
+        plans, work, used = plan_removals(_engine(db), load_knowledge(), loaded, when, scenario or [], compare, policy)
+    except (PlanFileError, ValueError) as exc:
+        raise UserError(" ".join(str(exc).split())) from exc
+    base = plans[0]
+    if export:
+        plan_to_xlsx(base, export)
+        err.print(f"wrote the schedule to {export}", markup=False)
+    if charts:
+        result = json.loads(plan_to_json(base))
+        write_files(charts, {"burndown.svg": plan_burndown_svg(result), "gantt.svg": gantt_svg(result)})
+        err.print(f"wrote burndown.svg and gantt.svg to {charts}", markup=False)
+    err.print(f"{len(work.work)} devices to remove at {len(work.sites)} sites; {len(plans)} plan(s) stored", markup=False)
+    if len(plans) > 1:
+        sys.stdout.write((comparison_to_json(plans) if format == PlanFormat.json else comparison_to_table(plans)) + "\n")
+        return
+    text = {PlanFormat.json: plan_to_json, PlanFormat.csv: plan_to_csv, PlanFormat.table: plan_to_table}[format](base)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def publish(
+    public: Annotated[Path | None, typer.Option("--public", help="The redacted public statement (HTML, JSON, SVG).")] = None,
+    internal: Annotated[Path | None, typer.Option("--internal", help="The full detail for the programme office.")] = None,
+    as_of: AsOfOption = None,
+    programme: Annotated[str, typer.Option("--programme", help="Programme name shown on the statement.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Publish progress: a public statement redacted by construction, or the internal full detail."""
+    from clearsite.plan import load_plan_file  # noqa: F401 - keeps the planner's import cost here
+    from clearsite.planning import latest_plan, progress_records, removal_work, write_files
+    from clearsite.publish.public import (SiteProgress, build_internal_report, build_public_statement,
+                                          internal_files, public_files)
+
+    if not public and not internal:
+        raise UserError("give --public DIR, --internal DIR, or both")
+    when = _as_of(as_of)
+    engine = _engine(db)
+    knowledge = load_knowledge()
+    work = removal_work(engine, knowledge, when)
+    stored = latest_plan(engine)
+    forecast = {v["site"]: date.fromisoformat(v["week"]) for v in (stored or {}).get("visits", [])}
+    records = [SiteProgress(r["site"], r["department"], r["cleared_on"],
+                            _friday(forecast.get(r["site"])), r["region"], r["devices"])
+               for r in progress_records(work, None)]
+    milestones = [(date.fromisoformat(m["date"]), float(m["target_share"])) for m in (stored or {}).get("milestones", [])] \
+        or [(m.date, m.target_share) for o in knowledge.policies["uk-hcws386"].obligations for m in o.milestones]
+    if public:
+        statement = build_public_statement(records, as_of=when, milestones=milestones, programme=programme)
+        written = write_files(public, public_files(statement))
+        err.print(f"public statement: {', '.join(str(p) for p in written)}", markup=False)
+    if internal:
+        report = build_internal_report(records, as_of=when, milestones=milestones, plan=stored)
+        written = write_files(internal, internal_files(report))
+        err.print(f"internal report (names sites; do not publish): {', '.join(str(p) for p in written)}", markup=False)
+
+
+def _friday(monday: date | None) -> date | None:
+    """A site visited in a week is clear by that week's Friday."""
+    from datetime import timedelta
+
+    return monday + timedelta(days=4) if monday else None
+
+
 # --------------------------------------------------------------------------- knowledge
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 from collections import Counter
 from datetime import date
@@ -16,6 +17,10 @@ from clearsite import demo_data, pipeline
 from clearsite.discover import ScanOptions, check_scope
 from clearsite.knowledge import Knowledge
 from clearsite.observe import reconcile_site
+from clearsite.plan import comparison_to_table, load_plan_file, plan_to_json, plan_to_xlsx
+from clearsite.planning import next_monday, plan_removals, progress_records, write_files
+from clearsite.publish.charts import gantt_svg, plan_burndown_svg
+from clearsite.publish.public import SiteProgress, build_internal_report, build_public_statement, internal_files, public_files
 from clearsite.scanning import scan_site
 from clearsite.sim.fleet import Fleet
 from clearsite.sources.register import site_key
@@ -34,7 +39,7 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     with engine.begin() as conn:
         existing = site_ids_by_key(conn)
         created = [add_site(conn, s) for s in sites if site_key(s.name) not in existing]
-    err.print(f"[1/5] {demo_data.DEMO_DEPARTMENT}: {len(sites)} sites ({len(created)} new), "
+    err.print(f"[1/6] {demo_data.DEMO_DEPARTMENT}: {len(sites)} sites ({len(created)} new), "
               f"{sum(s.sensitive for s in sites)} sensitive")
 
     register = out_dir / "estates-register.csv"
@@ -45,7 +50,7 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     reports = [pipeline.import_register(engine, register, knowledge),
                pipeline.import_register(engine, extra, knowledge, site=extra_site)]
     for report in reports:
-        err.print(f"[2/5] imported {report.file}: {report.rows_read} rows, {report.stored} stored "
+        err.print(f"[2/6] imported {report.file}: {report.rows_read} rows, {report.stored} stored "
                   f"({report.duplicates} already imported), {len(report.skipped)} junk rows skipped, "
                   f"{len(report.warnings)} warnings", markup=False)
         for line in report.skipped[:5]:
@@ -57,13 +62,16 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     scan_line = _scan_the_fleet(engine, knowledge, out_dir, err)
 
     counts = pipeline.assess_all(engine, knowledge, as_of)
-    err.print(f"[4/5] assessed every device as of {as_of}: {sum(counts.values())} findings")
+    err.print(f"[4/6] assessed every device as of {as_of}: {sum(counts.values())} findings")
     files = pipeline.write_report(engine, knowledge, out_dir / "report", as_of)
-    err.print(f"[5/5] wrote the internal report to {files.html.parent}", markup=False)
+    err.print(f"[5/6] wrote the internal report to {files.html.parent}", markup=False)
+    milestones = _plan_and_publish(engine, knowledge, out_dir, as_of, err)
 
     _summary(engine, knowledge, as_of, out)
     out.print(scan_line)
+    out.print(milestones)
     out.print(f"\nInternal report (names sites; do not publish): {files.html}")
+    out.print(f"Public progress statement (redacted): {out_dir / 'public' / 'index.html'}")
 
 
 def _scan_the_fleet(engine: Engine, knowledge: Knowledge, out_dir: Path, err: Console) -> str:
@@ -83,13 +91,44 @@ def _scan_the_fleet(engine: Engine, knowledge: Knowledge, out_dir: Path, err: Co
         summary = scan_site(engine, knowledge, site.name, networks, addresses,
                             ScanOptions(rate=2000, connect_timeout=1.0, read_timeout=1.5, host_timeout=20))
     rec = reconcile_site(engine, site.name, within=[FLEET_SCAN])
-    err.print(f"[3/5] emulated fleet of {FLEET_HOSTS} devices on {FLEET_SCAN}; the estates register lists "
+    err.print(f"[3/6] emulated fleet of {FLEET_HOSTS} devices on {FLEET_SCAN}; the estates register lists "
               f"{registered}. Scan: {summary.responded} answered in {summary.seconds:.1f} s; reconciled: "
               f"{len(rec.matched)} matched, {len(rec.seen_not_registered)} seen but not registered, "
               f"{len(rec.registered_not_seen)} registered but not seen", markup=False)
     return (f"\nScan of {site.name} ({FLEET_SCAN}): {summary.responded} devices answered; "
             f"{len(rec.seen_not_registered)} were missing from the register, "
             f"{len(rec.registered_not_seen)} registered devices were not found.")
+
+
+def _plan_and_publish(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: date, err: Console) -> str:
+    """Plan the removals as a new programme from next Monday, compare what-ifs, publish both statements."""
+    start = next_monday(as_of)
+    plan_path = out_dir / "removal-plan.yaml"
+    plan_path.write_text(demo_data.demo_plan_yaml(start), encoding="utf-8")
+    plan_file = load_plan_file(plan_path)
+    plans, work, _ = plan_removals(engine, knowledge, plan_file, as_of, compare=True)
+    base = plans[0]
+    plan_to_xlsx(base, out_dir / "removal-schedule.xlsx")
+    result = json.loads(plan_to_json(base))
+    write_files(out_dir / "plan", {"plan.json": plan_to_json(base), "comparison.txt": comparison_to_table(plans),
+                                   "burndown.svg": plan_burndown_svg(result), "gantt.svg": gantt_svg(result)})
+    records = [SiteProgress(r["site"], r["department"], r["cleared_on"], r["forecast_on"], r["region"], r["devices"])
+               for r in progress_records(work, base)]
+    marks = [(m.date, m.target_share) for m in plan_file.milestones]
+    write_files(out_dir / "public", public_files(build_public_statement(records, as_of=as_of, milestones=marks)))
+    write_files(out_dir / "internal", internal_files(build_internal_report(records, as_of=as_of, milestones=marks,
+                                                                          plan=result)))
+    err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites ({result['status']}, gap "
+              f"{result['gap']:.1%}), compared {len(plans) - 1} scenario(s), published the public and internal "
+              "statements", markup=False)
+    lines = [f"\nRemoval plan from {start} ({result['status']}; objective {result['objective']:,.0f}, lower bound "
+             f"{result['lower_bound']:,.0f}, gap {result['gap']:.1%}):"]
+    for m in result["milestones"]:
+        lines.append(f"  {m['date']}: target {m['target_share']:.0%} of affected sites, forecast "
+                     f"{m['forecast_share']:.0%} — {'met' if m['met'] else 'NOT met'}")
+    for shortfall in result.get("shortfalls", [])[:3]:
+        lines.append(f"  shortfall: {shortfall.get('reason', shortfall)}")
+    return "\n".join(lines)
 
 
 def _contractor_register(fleet: Fleet, path: Path) -> int:

@@ -541,3 +541,44 @@ def write_large_register(path: Path, rows: int, seed: int = 1, sites: int = 5000
         writer = csv.writer(handle)
         writer.writerow(CSV_HEADER)
         writer.writerows(lines())
+
+
+def demo_plan_yaml(start: date) -> str:
+    """The demo department's removal plan file: a new programme from `start` (a Monday).
+
+    Two crews in London, one each elsewhere, typical UK replacement costs, a budget per financial
+    year, an access window and a blackout, milestones 13 and 26 weeks out, and two what-ifs.
+    """
+    fy = start.year if start.month >= 4 else start.year - 1
+    m1, m2 = start + timedelta(weeks=13), start + timedelta(weeks=26)
+    return f"""# Removal plan for {DEMO_DEPARTMENT} (demo): crews, rates, budgets, milestones, access, what-ifs.
+start: {start.isoformat()}
+time_limit: 15
+holidays: england-and-wales
+milestones:
+  - {{date: {m1.isoformat()}, target_share: 0.7, note: "70% of affected sites clear"}}
+  - {{date: {m2.isoformat()}, target_share: 1.0, note: "all affected sites clear"}}
+crews:
+  - {{id: london-1, region: London, hours_per_week: 40}}
+  - {{id: london-2, region: London, hours_per_week: 16, start: {(start + timedelta(weeks=4)).isoformat()}}}
+  - {{id: north-east-1, region: North East, hours_per_week: 16}}
+  - {{id: scotland-1, region: Scotland, hours_per_week: 12}}
+  - {{id: wales-1, region: Wales, hours_per_week: 12}}
+  - {{id: north-west-1, region: North West, hours_per_week: 12}}
+  - {{id: yorkshire-1, region: Yorkshire, hours_per_week: 12}}
+rates:
+  travel_hours: 3
+  visit_cost: 250
+  default: {{hours: 1.0, removal: 80, replacement: 450, disposal: 15, lead_time_weeks: 2}}
+  classes:
+    ip_camera: {{hours: 0.75, removal: 60, replacement: 420, disposal: 10, lead_time_weeks: 4}}
+    ptz_camera: {{hours: 1.5, removal: 90, replacement: 1400, disposal: 15, lead_time_weeks: 6}}
+    nvr: {{hours: 2.0, removal: 120, replacement: 1800, disposal: 25, lead_time_weeks: 6}}
+    dvr: {{hours: 2.0, removal: 120, replacement: 1500, disposal: 25, lead_time_weeks: 6}}
+budgets: {{"{fy}-{(fy + 1) % 100:02d}": 40000, "{fy + 1}-{(fy + 2) % 100:02d}": 60000}}
+sites:
+  "{SCANNED_SITE}": {{blackouts: [{{start: {(start + timedelta(weeks=2)).isoformat()}, end: {(start + timedelta(weeks=3, days=4)).isoformat()}}}]}}
+scenarios:
+  extra-london-crew: {{extra_crews: [{{region: London, count: 1, start: {(start + timedelta(weeks=1)).isoformat()}}}]}}
+  later-deadline: {{deadline: {(m2 + timedelta(weeks=13)).isoformat()}}}
+"""

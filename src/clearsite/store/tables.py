@@ -130,3 +130,18 @@ class FindingRow(Base):
     reasons: Mapped[list[Any]] = mapped_column()
     as_of: Mapped[date] = mapped_column(Date)
     assessed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PlanRow(Base):
+    """A stored removal plan: every run is a new version, scenarios side by side."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    as_of: Mapped[date] = mapped_column(Date)
+    scenario: Mapped[str] = mapped_column(String(120))  # "baseline" or the scenario's name
+    status: Mapped[str] = mapped_column(String(16))
+    objective: Mapped[float] = mapped_column(Float)
+    gap: Mapped[float] = mapped_column(Float)
+    settings: Mapped[dict[str, Any]] = mapped_column()
+    result: Mapped[dict[str, Any]] = mapped_column()  # the `clearsite plan --format json` object
