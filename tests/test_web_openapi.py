@@ -3,6 +3,9 @@ and every answer matches what the schema promises. Runs in process over ASGI."""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,8 @@ from clearsite.store.db import open_database  # noqa: E402
 from clearsite.web import Settings, create_app  # noqa: E402
 from clearsite.web.testing import AS_OF, build_world  # noqa: E402
 
-_DIR = Path(__import__("tempfile").mkdtemp(prefix="clearsite-openapi-"))
+_DIR = Path(tempfile.mkdtemp(prefix="clearsite-openapi-"))
+atexit.register(shutil.rmtree, _DIR, True)
 _ENGINE = open_database(f"sqlite:///{_DIR / 'api.db'}")
 _WORLD = build_world(_ENGINE, load_knowledge(), _DIR)
 APP = create_app(_ENGINE, load_knowledge(), Settings(as_of=AS_OF))

@@ -70,7 +70,9 @@ async def authenticate(request: Request) -> Principal | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "use 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
-        found = cache.remembered(("token", token_digest(token.strip())), lambda: _resolve(request, token.strip()))
+        token = token.strip()
+        key = ("token", id(_engine(request)), token_digest(token))
+        found = cache.remembered(key, lambda: _resolve(request, token))
         if found is None or not found.live:  # expiry is checked at use, so a remembered grant still expires
             raise HTTPException(401, "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
         principal = Principal(found.user, found.scopes, "token", found.token_id)

@@ -34,7 +34,7 @@ def has_plan(conn: Connection) -> bool:
         except SQLAlchemyError:  # the table's migration not applied to this database
             return False
 
-    return cache.remembered(("has_plan",), look)
+    return cache.remembered(("has_plan", id(conn.engine)), look)
 
 
 def latest_plan(conn: Connection, principal: Principal) -> dict[str, Any] | None:

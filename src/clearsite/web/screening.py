@@ -46,7 +46,8 @@ def _core():  # type: ignore[no-untyped-def]
 
 
 def attestations(conn: Connection, principal: Principal) -> list[Any]:
-    return cache.remembered(("attestations", principal.user.department_id), lambda: _attestations(conn, principal))
+    key = ("attestations", id(conn.engine), principal.user.department_id)
+    return cache.remembered(key, lambda: _attestations(conn, principal))
 
 
 def _attestations(conn: Connection, principal: Principal) -> list[Any]:
@@ -70,7 +71,7 @@ def site_for(conn: Connection, principal: Principal, site_id: int | None) -> Sit
         found = queries.get_site(conn, principal, site_id)
         return queries.site_domain(found) if found else None
 
-    return cache.remembered(("site", site_id, user.role, user.department_id, user.site_id), load)
+    return cache.remembered(("site", id(conn.engine), site_id, user.role, user.department_id, user.site_id), load)
 
 
 def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
