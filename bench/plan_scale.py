@@ -44,6 +44,13 @@ def run(n_sites: int, time_limit: float, seed: int) -> None:
     )
     for note in plan.solver.notes:
         print(f"{'':>8}{note}", flush=True)
+    for m in plan.milestones:
+        print(
+            f"{'':>8}milestone {m.date}: target {m.target_share:.0%}, forecast {m.forecast_share:.2%}",
+            flush=True,
+        )
+    for s in plan.shortfalls:
+        print(f"{'':>8}shortfall {s.milestone} {s.kind}: {s.reason}", flush=True)
 
 
 def main() -> None:

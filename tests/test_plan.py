@@ -481,6 +481,7 @@ rates:
 budgets: {"2024-25": 150000, "2025-26": 40000}
 sites:
   "S1": {blackouts: [{start: 2024-06-01, end: 2024-06-30}]}
+  "S2": {hazard_cover: [2], together: [[6, 10]], not_before: 2024-07-01}
 scenarios:
   two-more: {extra_crews: [{region: North, count: 2, start: 2024-07-01}]}
   more-money: {budget_delta: {"2024-25": 25000}}
@@ -502,6 +503,9 @@ def test_the_plan_file_loads_policy_milestones_calendar_and_scenarios() -> None:
     work = [WorkItem(i, f"S{i % 4}", "D", "North" if i % 2 else "South", "ip_camera") for i in range(12)]
     inputs = pf.inputs(work, sites={"S1": SiteInfo("S1", sensitive=True)})
     assert inputs.sites["S1"].sensitive and inputs.sites["S1"].blackouts
+    amended = {w.id: w for w in inputs.work}
+    assert amended[2].hazard_cover and amended[6].group == amended[10].group is not None
+    assert amended[2].not_before == date(2024, 7, 1) and amended[1].not_before is None
     settings = pf.with_settings(time_limit=1, solver=None).settings
     assert settings.time_limit == 1 and settings.solver == "auto"
     assert check_plan(make_plan(inputs, settings).to_dict(), inputs, settings) == []

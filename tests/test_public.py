@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from dataclasses import fields
 from datetime import date, timedelta
 from xml.etree import ElementTree
@@ -13,7 +14,14 @@ from xml.etree import ElementTree
 import pytest
 
 from clearsite.plan import make_plan
-from clearsite.publish.charts import BurndownPoint, MilestoneMark, burndown_svg, gantt_svg, plan_burndown_svg
+from clearsite.publish.charts import (
+    BurndownPoint,
+    MilestoneMark,
+    burndown_svg,
+    gantt_svg,
+    plan_burndown_svg,
+    svg_to_png,
+)
 from clearsite.publish.public import (
     OTHER,
     PublicStatement,
@@ -179,3 +187,10 @@ def test_gantt_and_plan_burndown_from_a_plan_dict() -> None:
 def test_empty_charts_still_render() -> None:
     ElementTree.fromstring(burndown_svg([], [], total_sites=0))
     ElementTree.fromstring(gantt_svg({"visits": [], "capacity": []}))
+
+
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert (librsvg2-bin)")
+def test_charts_rasterise_to_png() -> None:
+    inputs, settings = small_instance()
+    png = svg_to_png(gantt_svg(make_plan(inputs, settings).to_dict()))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

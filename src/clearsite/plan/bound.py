@@ -164,7 +164,7 @@ def exposure_bound(p: Problem, deadline: float | None = None) -> ExposureBound:
     for _sweep in range(2 if binding.size > 1 else 1):
         for f in binding:
             lo, hi = 0.0, top
-            for _ in range(14):
+            for _ in range(12):
                 if deadline is not None and time.monotonic() > deadline:
                     break
                 mid = (lo * hi) ** 0.5 if lo > 0 else hi / 1024

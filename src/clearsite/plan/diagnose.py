@@ -101,6 +101,8 @@ def diagnose(
 ) -> list[Shortfall]:
     out: list[Shortfall] = []
     clear = site_clear_weeks(p, schedule)
+    done = schedule.week >= 0
+    spend = np.bincount(p.week_fy[schedule.week[done]], weights=p.v_pence[done], minlength=len(p.fys))
     for m, short in enumerate(evaluation.shortfall):
         if short <= 0:
             continue
@@ -133,7 +135,7 @@ def diagnose(
                 )
             )
             continue
-        out.extend(_extra_for(inputs, settings, p, m, clear, n_cap, n_budget, replan, deadline))
+        out.extend(_extra_for(inputs, settings, p, m, clear, spend, n_cap, n_budget, replan, deadline))
     return out
 
 
@@ -143,6 +145,7 @@ def _extra_for(
     p: Problem,
     m: int,
     clear: np.ndarray,
+    spend: np.ndarray,
     n_cap: int,
     n_budget: int,
     replan: Replanner,
@@ -156,21 +159,57 @@ def _extra_for(
         for r in range(len(p.regions))
         if p.region_crews[r]
     }
-    crew_weeks = {r: math.ceil(mins / 60 / crew_hours[r]) for r, mins in cap_floor.items() if mins > 0}
-    money = money_floor
-    fy = int(p.week_fy[week])
-    fy_limited = bool(p.fy_budget[fy] < UNLIMITED)
-    if not crew_weeks and money == 0:
-        # the relaxations allow it; the plan still misses (weekly packing, access by week, joint
-        # limits): start from one crew-week where most reachable sites are still open
-        open_sites = eligible_sites(p, week) & (clear > week)
-        site_region = np.zeros(p.n_sites, dtype=np.int64)
-        site_region[p.v_site] = p.v_region
-        counts = np.bincount(site_region[open_sites], minlength=len(p.regions))
-        counts[[r for r in range(len(p.regions)) if not p.region_crews[r]]] = 0
-        if counts.any():
-            crew_weeks = {int(counts.argmax()): 1}
+    # money goes to the limited year with the most weeks before the date: the most room to use it
+    years = [int(f) for f in np.unique(p.week_fy[: week + 1]) if p.fy_budget[f] < UNLIMITED]
+    fy = max(years, key=lambda f: int(np.count_nonzero(p.week_fy[: week + 1] == f))) if years else None
+    remedies: list[tuple[dict[int, int], int]] = []  # (crew-weeks per region, pence)
+    floor_weeks = {r: math.ceil(mins / 60 / crew_hours[r]) for r, mins in cap_floor.items() if mins > 0}
+    if floor_weeks or money_floor:
+        remedies.append((floor_weeks, money_floor if fy is not None else 0))
+    else:
+        # the relaxations allow it, the plan still misses (weekly packing, money by year, access
+        # by week): try paying for the late sites earlier, then crew time for them before the date
+        late = eligible_sites(p, week) & (clear > week)
+        late_visits = np.flatnonzero(late[p.v_site])
+        spent = [f for f in years if spend[f] >= 0.99 * p.fy_budget[f]]
+        if spent and fy is not None:
+            remedies.append(({}, int(p.v_pence[late_visits].sum())))
+        late_minutes = np.bincount(
+            p.v_region[late_visits], weights=p.v_minutes[late_visits], minlength=len(p.regions)
+        )
+        crew_weeks = {
+            r: max(1, math.ceil(late_minutes[r] / 60 / crew_hours[r]))
+            for r in crew_hours
+            if late_minutes[r] > 0
+        }
+        if crew_weeks:
+            remedies.append((crew_weeks, 0))
     verified = False
+    scenario = Scenario("shortfall")
+    for i, (crew_weeks, money) in enumerate(remedies):
+        share_end = time.monotonic() + (deadline - time.monotonic()) / (len(remedies) - i)
+        verified, scenario = _grow_until_met(
+            inputs, p, m, week, crew_weeks, money, fy, crew_hours, replan, share_end
+        )
+        if verified:
+            break
+    short = need - int(np.count_nonzero(clear <= week))
+    return _describe(p, m, scenario, cap_floor, money_floor, n_cap, n_budget, verified, short)
+
+
+def _grow_until_met(
+    inputs: PlanInputs,
+    p: Problem,
+    m: int,
+    week: int,
+    crew_weeks: dict[int, int],
+    money: int,
+    fy: int | None,
+    crew_hours: dict[int, float],
+    replan: Replanner,
+    deadline: float,
+) -> tuple[bool, Scenario]:
+    """Re-plan with the remedy, growing it by a quarter each time, until the milestone is met."""
     scenario = Scenario("shortfall")
     for _ in range(8):
         if time.monotonic() > deadline:
@@ -181,22 +220,18 @@ def _extra_for(
                 extra_crew_weeks(p.regions[r], k, p.grid.mondays, week, crew_hours[r])
                 for r, k in crew_weeks.items()
             ),
-            {p.fys[fy]: money / 100} if money and fy_limited else {},
+            {p.fys[fy]: money / 100} if money and fy is not None else {},
         )
         try:
             shortfall = replan(inputs, scenario)
         except ValueError:
             break
         if shortfall[m] == 0:
-            verified = True
-            break
-        # grow what was found short by a quarter (at least one crew-week / 1%)
+            return True, scenario
         crew_weeks = {r: k + max(1, k // 4) for r, k in crew_weeks.items()}
-        if money and fy_limited:
+        if money and fy is not None:
             money += max(money // 4, int(p.fy_budget[fy]) // 100)
-        if not crew_weeks and not money:
-            break
-    return _describe(p, m, scenario, cap_floor, money_floor, n_cap, n_budget, verified)
+    return False, scenario
 
 
 def _describe(
@@ -208,6 +243,7 @@ def _describe(
     n_cap: int,
     n_budget: int,
     verified: bool,
+    short: int,
 ) -> list[Shortfall]:
     ms = p.milestones[m]
     need = p.ms_need[m]
@@ -217,23 +253,32 @@ def _describe(
         if verified
         else "not shown to be enough in the time allowed"
     )
+    if cap_floor or money_floor:
+        why_cap = f"the crews planned have time for at most {n_cap}"
+        why_money = f"the budgets up to then pay for at most {n_budget}"
+    else:
+        # the hours and money would do if work could be split freely; the way it cannot is the reason
+        why_cap = why_money = (
+            f"the plan clears {need - short}: crew hours and money up to then would cover all {need} if work "
+            "could be split freely, but visits fill whole crew-weeks, sites open only in some weeks, and money "
+            "is per financial year"
+        )
     region_index = {name: i for i, name in enumerate(p.regions)}
     for extra in scenario.extra_crews:
         r = region_index[extra.region]
-        hours = (
-            (extra.hours_per_week or 0)
-            * extra.count
-            * ((extra.end - extra.start).days // 7 + 1 if extra.end else 1)
-        )
+        weeks = (extra.end - extra.start).days // 7 + 1 if extra.end else 1
+        hours = (extra.hours_per_week or 0) * extra.count * weeks
         floor_h = cap_floor.get(r, 0) / 60
+        floor_text = (
+            f"at least {floor_h:,.0f} more device-hours are needed in {extra.region}; " if floor_h else ""
+        )
         out.append(
             Shortfall(
                 ms.date,
                 "capacity",
-                f"{need} more sites must be clear by {ms.date}; the crews planned have time for at most {n_cap}. "
-                f"Region {extra.region} needs at least {floor_h:,.0f} more device-hours before then; "
-                f"{extra.count} extra crew(s) of {extra.hours_per_week:g} h/week from {extra.start} to {extra.end} "
-                f"({hours:,.0f} h): {status}",
+                f"{need} more sites must be clear by {ms.date}; {why_cap}. {floor_text}"
+                f"{extra.count} extra crew(s) of {extra.hours_per_week:g} h/week in {extra.region} from {extra.start} "
+                f"to {extra.end} ({hours:,.0f} h): {status}",
                 region=extra.region,
                 period_start=extra.start,
                 period_end=extra.end,
@@ -244,12 +289,13 @@ def _describe(
             )
         )
     for fy, amount in scenario.budget_delta.items():
+        floor_text = f"at least £{money_floor / 100:,.0f} more is needed; " if money_floor else ""
         out.append(
             Shortfall(
                 ms.date,
                 "budget",
-                f"{need} more sites must be clear by {ms.date}; the budgets up to then pay for at most {n_budget}. "
-                f"At least £{money_floor / 100:,.0f} more is needed; £{amount:,.0f} more in {fy_label(fy)}: {status}",
+                f"{need} more sites must be clear by {ms.date}; {why_money}. {floor_text}"
+                f"£{amount:,.0f} more in {fy_label(fy)}: {status}",
                 fy=fy_label(fy),
                 extra_budget=amount,
                 minimum=money_floor / 100,

@@ -185,19 +185,20 @@ def _site_rank(p: Problem, key: np.ndarray) -> np.ndarray:
     return rank
 
 
-def heuristic_schedule(p: Problem, alpha: np.ndarray | None = None) -> Schedule:
+def heuristic_schedule(p: Problem, alpha: np.ndarray | None = None, quick: bool = False) -> Schedule:
     """The heuristic's best schedule by objective."""
-    return heuristic_candidates(p, alpha)[0]
+    return heuristic_candidates(p, alpha, quick)[0]
 
 
-def heuristic_candidates(p: Problem, alpha: np.ndarray | None = None) -> list[Schedule]:
+def heuristic_candidates(p: Problem, alpha: np.ndarray | None = None, quick: bool = False) -> list[Schedule]:
     """Several list schedules, best objective first; the last is the lowest-exposure one when it
     misses a milestone (a good place for search to start repairing from).
 
     Orders: risk density, and (when given) the lower bound's alpha-points, which know about budgets,
     access windows and the final deadline. When an order misses a milestone, it is run again after
     reserving milestone sites, chosen by the order itself, smallest-first (most sites per
-    crew-hour), and money-heavy-last (when a year's budget binds)."""
+    crew-hour), and money-heavy-last (when a year's budget binds). `quick` keeps only the runs in
+    the last order (alpha when given): for re-planning what-ifs in a diagnosis."""
     density = p.v_risk / np.maximum(p.v_minutes, 1)
     site_minutes = np.zeros(p.n_sites, dtype=np.int64)
     np.add.at(site_minutes, p.v_site, p.v_minutes)
@@ -205,6 +206,8 @@ def heuristic_candidates(p: Problem, alpha: np.ndarray | None = None) -> list[Sc
     if alpha is not None:
         order = np.lexsort((np.arange(p.n_visits), -density, alpha))
         runs.append((order, _site_rank(p, alpha)))
+    if quick:
+        runs = runs[-1:]
     found: list[tuple[float, float, Schedule]] = []  # (objective, exposure, schedule)
 
     def consider(s: Schedule) -> None:
@@ -230,6 +233,8 @@ def heuristic_candidates(p: Problem, alpha: np.ndarray | None = None) -> list[Sc
             (runs[0][0], site_minutes.astype(np.float64), True),
             (runs[-1][0], money_last, True),
         ]
+        if quick:
+            reserve_runs = [reserve_runs[1], reserve_runs[-1]]
         for order, rank, constrained_first in reserve_runs:
             board = Board(p)
             _reserve_for_milestones(p, board, rank, constrained_first)

@@ -16,6 +16,7 @@
     budgets: {"2024-25": 1500000, "2025-26": 400000}
     sites:
       "HQ Building": {access: [{start: 2024-06-01, end: 2024-09-30}], blackouts: []}
+      "Annex": {hazard_cover: [1041], together: [[1040, 1041, 1042]], not_before: 2024-07-01}
     scenarios:
       two-more-crews: {extra_crews: [{region: North, count: 2, start: 2024-07-01}]}
       more-money: {budget_delta: {"2024-25": 250000}}
@@ -98,6 +99,9 @@ class _Milestone(_Strict):
 class _Site(_Strict):
     access: list[_Period] = []
     blackouts: list[_Period] = []
+    hazard_cover: list[int | str] = []  # devices that stay until their replacement is fitted
+    together: list[list[int | str]] = []  # devices that must come out in one visit (an NVR and its cameras)
+    not_before: date | None = None  # no work at the site before this day
 
 
 class _ExtraCrew(_Strict):
@@ -191,15 +195,19 @@ class PlanFile:
     holidays: frozenset[date]
     already_cleared_sites: int
     scenarios: Mapping[str, Scenario] = field(default_factory=dict)
+    site_work: Mapping[str, _Site] = field(default_factory=dict)  # per-device facts the register lacks
 
     def inputs(
         self, work: Sequence[t.WorkItem], sites: Mapping[str, t.SiteInfo] | None = None
     ) -> t.PlanInputs:
-        """Planner inputs for this work; access windows from the file win over `sites` (from the database)."""
+        """Planner inputs for this work. Access windows from the file win over `sites` (from the
+        database); the file's hazard_cover, together and not_before lists amend the work items."""
         merged = dict(sites or {})
         for name, access in self.site_access.items():
             base = merged.get(name)
             merged[name] = replace(access, sensitive=base.sensitive) if base else access
+        if self.site_work:
+            work = [self._amend(w) for w in work]
         return t.PlanInputs(
             work=work,
             crews=self.crews,
@@ -210,6 +218,21 @@ class PlanFile:
             holidays=self.holidays,
             already_cleared_sites=self.already_cleared_sites,
         )
+
+    def _amend(self, item: t.WorkItem) -> t.WorkItem:
+        extra = self.site_work.get(item.site)
+        if extra is None:
+            return item
+        key = str(item.id)
+        changes: dict[str, Any] = {}
+        if key in {str(d) for d in extra.hazard_cover}:
+            changes["hazard_cover"] = True
+        for i, members in enumerate(extra.together):
+            if key in {str(d) for d in members}:
+                changes["group"] = f"plan-file:{i}"
+        if extra.not_before and (item.not_before is None or extra.not_before > item.not_before):
+            changes["not_before"] = extra.not_before
+        return replace(item, **changes) if changes else item
 
     def with_settings(self, **overrides: Any) -> PlanFile:
         """CLI overrides (time_limit=..., solver=..., start=...), validated like the file."""
@@ -330,8 +353,10 @@ def _convert(m: _PlanFile) -> PlanFile:
                 name, tuple(_period(p) for p in s.access), tuple(_period(p) for p in s.blackouts)
             )
             for name, s in m.sites.items()
+            if s.access or s.blackouts
         },
         holidays=holidays,
         already_cleared_sites=m.already_cleared_sites,
         scenarios=scenarios,
+        site_work={name: s for name, s in m.sites.items() if s.hazard_cover or s.together or s.not_before},
     )

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from clearsite.plan.bound import exposure_bound, lower_bound
+from clearsite.plan.bound import lower_bound
 from clearsite.plan.calendar import fy_label
 from clearsite.plan.cpsat import count_variables, solve_cpsat
 from clearsite.plan.diagnose import diagnose
@@ -47,7 +47,8 @@ def make_plan(inputs: PlanInputs, settings: PlanSettings, scenario: Scenario | N
     p = prepare(inputs, settings)
     notes: list[str] = []
     t_prepared = time.monotonic()
-    bound = lower_bound(p, deadline=deadline)
+    # the bound's budget prices refine by bisection; cap them at a third of the time
+    bound = lower_bound(p, deadline=started + settings.time_limit / 3)
     lb = bound.value
     t_bound = time.monotonic()
     candidates = heuristic_candidates(p, bound.alpha)
@@ -128,7 +129,7 @@ def make_plan(inputs: PlanInputs, settings: PlanSettings, scenario: Scenario | N
             p,
             schedule,
             ev,
-            lambda base, sc: _replan_shortfall(base, replan_settings, sc, bound.alpha),
+            lambda base, sc: _replan_shortfall(base, replan_settings, sc),
             max(final_deadline, time.monotonic() + 2.0),
         )
 
@@ -166,16 +167,11 @@ def compare_scenarios(
     return plans
 
 
-def _replan_shortfall(
-    inputs: PlanInputs, settings: PlanSettings, scenario: Scenario, alpha: np.ndarray
-) -> list[int]:
-    """Sites short of each milestone when the heuristic plans `scenario`. Extra crews like the
-    region's own and extra money leave the visits as they were, so the base plan's alpha-points
-    (only an ordering) are reused when the visit count matches, saving the bound's time."""
+def _replan_shortfall(inputs: PlanInputs, settings: PlanSettings, scenario: Scenario) -> list[int]:
+    """Sites short of each milestone when the heuristic plans `scenario`. No bound here: it takes
+    longer than the heuristic, and the base plan's alpha-points would steer by stale prices."""
     p = prepare(apply_scenario(inputs, scenario), settings)
-    if alpha.shape != (p.n_visits,):
-        alpha = exposure_bound(p).alpha
-    return evaluate(p, heuristic_schedule(p, alpha)).shortfall
+    return evaluate(p, heuristic_schedule(p)).shortfall
 
 
 def _gap(objective: float, bound: float) -> float:

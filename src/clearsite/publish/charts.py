@@ -9,6 +9,8 @@ JSON contract form (so a stored plan can be charted without the planner).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -287,3 +289,23 @@ def _week_of(day: str, weeks: Sequence[str]) -> str | None:
         if date.fromisoformat(w) + timedelta(days=4) <= target:
             found = w
     return found
+
+
+def svg_to_png(svg: str, scale: float = 1.0) -> bytes:
+    """Rasterise one of our charts with librsvg's `rsvg-convert` (Debian: librsvg2-bin), which
+    renders SVG faithfully and needs no Python dependency; raises RuntimeError when it is missing."""
+    tool = shutil.which("rsvg-convert")
+    if tool is None:
+        raise RuntimeError(
+            "PNG output needs rsvg-convert (apt-get install librsvg2-bin); the SVG is written anyway"
+        )
+    done = subprocess.run(
+        [tool, "--format", "png", "--zoom", str(scale)],
+        input=svg.encode("utf-8"),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"rsvg-convert failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
