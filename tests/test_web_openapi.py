@@ -49,6 +49,7 @@ def test_the_api_honours_its_schema(case) -> None:  # type: ignore[no-untyped-de
     case.call_and_validate(excluded_checks=[schemathesis.checks.positive_data_acceptance])
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=3, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_unauthenticated_calls_are_refused_by_every_operation(case) -> None:  # type: ignore[no-untyped-def]
@@ -57,3 +58,16 @@ def test_unauthenticated_calls_are_refused_by_every_operation(case) -> None:  # 
         assert response.status_code == 405  # a method the path does not have
         return
     assert response.status_code in (400, 401, 413, 422), (case.method, case.path, response.status_code)
+
+
+def test_every_documented_operation_refuses_a_caller_without_a_token() -> None:
+    """Cheap and exhaustive: walks the published paths, so a new endpoint without a guard fails here."""
+    from fastapi.testclient import TestClient
+
+    spec = APP.openapi()
+    with TestClient(APP) as client:
+        for path, operations in spec["paths"].items():
+            concrete = path.replace("{site_id}", "1").replace("{device_id}", "1").replace("{token_id}", "1")
+            for method in operations:
+                answer = client.request(method.upper(), concrete, json={} if method != "get" else None)
+                assert answer.status_code == 401, (method, path, answer.status_code)
