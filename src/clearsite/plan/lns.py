@@ -37,6 +37,8 @@ def improve_lns(
     workers: int = 2,
     seed: int = 0,
     stop_at: float | None = None,
+    size: float = 300.0,
+    solve_seconds: float = SOLVE_SECONDS,
 ) -> tuple[Schedule, LnsStats]:
     """Improve `schedule` until `deadline` (monotonic seconds) or its objective reaches `stop_at`."""
     started = time.monotonic()
@@ -44,7 +46,6 @@ def improve_lns(
     allowed = visit_weeks(p)
     current = schedule
     objective = evaluate(p, current).objective
-    size = 300.0
     iterations = improvements = 0
     region_weight = np.bincount(p.v_region, minlength=len(p.regions)).astype(np.float64)
     if p.n_visits == 0 or region_weight.sum() == 0:
@@ -69,7 +70,7 @@ def improve_lns(
         free, week_ok = _neighbourhood(kind, p, current, rng, int(size), region_weight, late, fy_ends)
         if not free.any():
             continue
-        limit = min(remaining - 0.2, SOLVE_SECONDS)
+        limit = min(remaining - 0.2, solve_seconds)
         result = solve_cpsat(
             p,
             current,
