@@ -223,3 +223,32 @@ def test_openapi_is_served_locally_and_has_no_docs_page_from_a_cdn(env) -> None:
     for path in ("dashboard.html", "base.html"):
         text = (Path(__file__).parents[1] / "src/clearsite/web/templates" / path).read_text()
         assert "http://" not in text and "https://" not in text
+
+
+def test_a_one_time_password_must_be_replaced_before_anything_else(env) -> None:  # type: ignore[no-untyped-def]
+    from clearsite.store.users import Role, add_user
+    from clearsite.web.changes import write_transaction
+
+    client, _, engine = env
+    with write_transaction(engine) as conn:
+        add_user(conn, "newbie", "one time secret 123", Role.AUDITOR, actor="test", one_time=True)
+    client.cookies.clear()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    client.post("/login", data={"username": "newbie", "password": "one time secret 123", "csrf_token": token},
+                follow_redirects=False)
+    answer = client.get("/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/account/password"
+    assert client.get("/api/v1/sites").status_code == 403
+    form = client.get("/account/password").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    refused = client.post("/account/password", data={"csrf_token": csrf, "current": "one time secret 123",
+                                                      "new": "my own passphrase", "repeat": "my own passphrase!"})
+    assert refused.status_code == 422 and "differ" in refused.text
+    changed = client.post("/account/password", data={"csrf_token": csrf, "current": "one time secret 123",
+                                                      "new": "my own passphrase", "repeat": "my own passphrase"},
+                          follow_redirects=False)
+    assert changed.status_code == 303
+    assert client.get("/").status_code == 200
+    with engine.connect() as conn:
+        entry = [e for e in entries(conn, 0, 1000) if e.action == "user.password"][-1]
+    assert "one time" not in str(entry) and "passphrase" not in str(entry)

@@ -87,13 +87,15 @@ def test_first_start_makes_one_admin_with_a_one_time_password(url: str) -> None:
         first = ensure_first_admin(conn)
     with engine.begin() as conn:
         assert ensure_first_admin(conn) is None  # never again
-        assert first and authenticate(conn, "admin", first) is not None
+        admin = authenticate(conn, "admin", first or "")
+        assert admin is not None and admin.must_change_password  # one-time: replaced at first sign-in
 
 
 def test_first_start_takes_the_admin_password_from_the_environment(url: str) -> None:
     with open_database(url).begin() as conn:
         assert ensure_first_admin(conn, "from the environment 42") is None
-        assert authenticate(conn, "admin", "from the environment 42") is not None
+        admin = authenticate(conn, "admin", "from the environment 42")
+        assert admin is not None and not admin.must_change_password
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ class UserRow(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))  # agents only
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     session_version: Mapped[int] = mapped_column(Integer, default=0)  # bumping it ends every session
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # set for a one-time password
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -67,18 +67,20 @@ class User:
     department_id: int | None
     site_id: int | None
     session_version: int
+    must_change_password: bool = False  # a one-time password: pages ask for a new one first
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, Role(row.role), row.department_id, row.site_id, row.session_version)
+    return User(row.id, row.username, Role(row.role), row.department_id, row.site_id, row.session_version,
+                bool(row.must_change_password))
 
 
 def add_user(conn: Connection, username: str, password: str, role: Role | str, *, department: str | None = None,
-             site: str | None = None, actor: str = "cli") -> User:
+             site: str | None = None, actor: str = "cli", one_time: bool = False) -> User:
     """Add a user; officers need a department (which must exist), agents a site."""
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
@@ -109,10 +111,11 @@ def add_user(conn: Connection, username: str, password: str, role: Role | str, *
         raise UserError("only agents are tied to a site")
     user_id = conn.execute(UserRow.__table__.insert().values(
         username=username, password_hash=_hasher.hash(password), role=role.value, department_id=department_id,
-        site_id=site_id, active=True, session_version=0, created_at=_now())).inserted_primary_key[0]
+        site_id=site_id, active=True, session_version=0, must_change_password=one_time,
+        created_at=_now())).inserted_primary_key[0]
     record(conn, actor, "user.add", f"user:{user_id}", None,
            {"username": username, "role": role.value, "department": department, "site": site})
-    return User(int(user_id), username, role, department_id, site_id, 0)
+    return User(int(user_id), username, role, department_id, site_id, 0, one_time)
 
 
 def ensure_first_admin(conn: Connection, password: str | None = None) -> str | None:
@@ -124,7 +127,7 @@ def ensure_first_admin(conn: Connection, password: str | None = None) -> str | N
         return None
     generated = password is None
     secret = password if password is not None else secrets.token_urlsafe(18)
-    add_user(conn, "admin", secret, Role.ADMIN, actor="first-start")
+    add_user(conn, "admin", secret, Role.ADMIN, actor="first-start", one_time=generated)
     return secret if generated else None
 
 
@@ -143,6 +146,23 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
 def get_user(conn: Connection, user_id: int) -> User | None:
     row = conn.execute(select(UserRow.__table__).where(UserRow.id == user_id, UserRow.active.is_(True))).first()
     return _user(row) if row else None
+
+
+def change_password(conn: Connection, user: User, current: str, new: str, repeat: str) -> User:
+    """Set a new password (ending every other session); the current one must be given. Audited, without secrets."""
+    if new != repeat:
+        raise UserError("the new passwords differ")
+    if len(new) < MIN_PASSWORD:
+        raise UserError(f"password too short: use at least {MIN_PASSWORD} characters")
+    if new == current:
+        raise UserError("choose a password different from the current one")
+    if authenticate(conn, user.username, current) is None:
+        raise UserError("the current password is wrong")
+    version = user.session_version + 1
+    conn.execute(UserRow.__table__.update().where(UserRow.id == user.id).values(
+        password_hash=_hasher.hash(new), must_change_password=False, session_version=version))
+    record(conn, user.username, "user.password", f"user:{user.id}", {"password": "previous"}, {"password": "changed"})
+    return User(user.id, user.username, user.role, user.department_id, user.site_id, version, False)
 
 
 def find_user(conn: Connection, username: str) -> User:
@@ -221,7 +241,7 @@ def resolve_token(conn: Connection, token: str) -> TokenGrant | None:
     row = conn.execute(
         select(ApiTokenRow.id.label("token_id"), ApiTokenRow.scopes, ApiTokenRow.expires_at, ApiTokenRow.revoked_at,
                UserRow.id, UserRow.username, UserRow.role, UserRow.department_id, UserRow.site_id,
-               UserRow.session_version, UserRow.active)
+               UserRow.session_version, UserRow.must_change_password, UserRow.active)
         .join(UserRow, UserRow.id == ApiTokenRow.user_id).where(ApiTokenRow.token_hash == token_digest(token))
     ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= _now() or not row.active:

@@ -43,6 +43,10 @@ class LoginRequired(Exception):
     """A page was asked for without a session: send the person to the login page."""
 
 
+class PasswordChangeRequired(Exception):
+    """Signed in with a one-time password: the person must choose their own before anything else."""
+
+
 class NotAllowed(Exception):
     """A page the principal may not use (shown as a 403 page; the API answers 403 JSON)."""
 
@@ -118,6 +122,8 @@ def needs(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
             if _wants_page(request):
                 raise LoginRequired()
             raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+        if principal.via == "session" and principal.user.must_change_password:
+            raise PasswordChangeRequired()  # pages and cookie-borne API calls alike
         if not principal.can(scope):
             if _wants_page(request):
                 raise NotAllowed(f"your role ({principal.user.role.value}) cannot do this")

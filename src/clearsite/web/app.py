@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearsite import __name__ as _package
 from clearsite.knowledge import Knowledge
 from clearsite.web import api, pages
-from clearsite.web.access import LoginRequired, NotAllowed
+from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -101,6 +101,12 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:
         return pages.login_redirect(request)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change(request: Request, _exc: PasswordChangeRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "choose a new password first (/account/password)"}, status_code=403)
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:

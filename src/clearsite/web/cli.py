@@ -60,7 +60,8 @@ def serve(
     except UserError as exc:
         raise _fail(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc
     if generated:
-        typer.echo("first start: created user 'admin'; its password, shown only this once:", err=True)
+        typer.echo("first start: created user 'admin'; its one-time password, shown only this once "
+                   "(a new one is asked for at first sign-in):", err=True)
         typer.echo(generated)
         sys.stdout.flush()
     key = os.environ.get("CLEARSITE_SECRET_KEY")
@@ -91,12 +92,13 @@ def user_add(
     password = given or secrets.token_urlsafe(18)
     try:
         with write_transaction(_engine(db)) as conn:
-            user = add_user(conn, username, password, role, department=department, site=site, actor="cli")
+            user = add_user(conn, username, password, role, department=department, site=site, actor="cli",
+                            one_time=not given)
     except (UserError, SiteError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"added user {user.id}: {user.username} ({user.role.value})", err=True)
     if not given:
-        typer.echo("password, shown only this once:", err=True)
+        typer.echo("one-time password, shown only this once (a new one is asked for at first sign-in):", err=True)
         typer.echo(password)
 
 

@@ -20,11 +20,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader
 
 from clearsite.pipeline import device_json
-from clearsite.store.users import Scope
+from clearsite.store.users import Scope, UserError, change_password
 from clearsite.store.users import authenticate as check_password
 from clearsite.track import audit
 from clearsite.web import changes, plans, public, queries, screening, session
-from clearsite.web.access import Principal, authenticate, needs, read_session
+from clearsite.web.access import LoginRequired, Principal, authenticate, needs, read_session
 from clearsite.web.schemas import SitePatch
 
 router = APIRouter(include_in_schema=False)
@@ -122,6 +122,36 @@ def _login_again(request: Request, data: session.SessionData | None, next: str, 
     return templates.TemplateResponse(request, "login.html", {"principal": None, "csrf": token, "path": "/login",
                                                               "next": _safe_next(next), "error": error},
                                       status_code=status)
+
+
+@router.get("/account/password")
+async def password_form(request: Request) -> HTMLResponse:
+    principal = await _signed_in(request)
+    return render(request, "password.html", principal, error=None, forced=principal.user.must_change_password)
+
+
+@router.post("/account/password")
+async def password_change(request: Request, current: Annotated[str, Form(max_length=200)],
+                          new: Annotated[str, Form(max_length=200)], repeat: Annotated[str, Form(max_length=200)]
+                          ) -> Response:
+    principal = await _signed_in(request)  # checks the CSRF token too
+    try:
+        with changes.write_transaction(request.app.state.engine) as conn:
+            user = change_password(conn, principal.user, current, new, repeat)
+    except UserError as exc:
+        return render(request, "password.html", principal, http_status=422, error=str(exc),
+                      forced=principal.user.must_change_password)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(request, response, session.new_session(user.id, user.session_version))
+    return response
+
+
+async def _signed_in(request: Request) -> Principal:
+    """Any signed-in person, one-time password or not (this page is where they change it)."""
+    principal = await authenticate(request)
+    if principal is None or principal.via != "session":
+        raise LoginRequired()
+    return principal
 
 
 @router.post("/logout")
