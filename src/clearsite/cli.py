@@ -36,9 +36,14 @@ def _mount() -> None:
     """Commands whose code lives with their capability."""
     from clearsite.screen.cli import screen_command
     from clearsite.sim.cli import app as sim_app
+    from clearsite.web.cli import audit_app, serve, token_app, user_app
 
     app.add_typer(sim_app, name="sim")
     app.command("screen")(screen_command)
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+    app.add_typer(audit_app, name="audit")
 
 
 _mount()
@@ -68,6 +73,16 @@ def _engine(db: str | None):  # type: ignore[no-untyped-def]
     from clearsite.store.db import open_database
 
     return open_database(db)
+
+
+def actor() -> str:
+    """Who is making a change from the command line, for the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
 
 
 def _as_of(text: str | None) -> date:
@@ -109,9 +124,15 @@ def site_add(
 
     networks = tuple(Network(c) for c in network or []) + tuple(Network(c, core=True) for c in core_network or [])
     site = Site(name, department, region, holds_secret, dv_hub, ministerial, socpa, networks)
+    from clearsite.track import audit
+
     engine = _engine(db)
     with engine.begin() as conn:
         site_id = add_site(conn, site)
+        audit.record(conn, actor(), "site.add", f"site:{site_id}", None,
+                     {"name": site.name, "department": site.department, "region": site.region,
+                      "criteria": list(site.sensitivity_criteria),
+                      "networks": [{"cidr": n.cidr, "core": n.core} for n in site.networks]})
     sensitivity = "sensitive (" + ", ".join(site.sensitivity_criteria) + ")" if site.sensitive else "not sensitive"
     err.print(f"added site {site_id}: {name!r}, {sensitivity}, {len(networks)} network(s)")
 

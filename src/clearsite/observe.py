@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from clearsite.knowledge import Knowledge
+from clearsite.track import audit
 from clearsite.models import Evidence, Network, Signal, Site
 from clearsite.reconcile import Reconciliation, RegisteredItem, SeenItem, reconcile
 from clearsite.sources.scans import ScannedHost, ScanParseError, parse_scan_file
@@ -72,6 +73,9 @@ def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str
         result = ObservationWriter(conn, source_id).write(observations)
         write_identities(conn, knowledge, result)
         report.stored, report.duplicates, report.new_devices = result.stored, result.duplicates, result.new_devices
+        audit.record(conn, actor, f"{kind}.import", f"source:{source_id}", None,
+                     {"source": source_name, "site": site.name, "hosts": report.hosts, "stored": report.stored,
+                      "new_devices": report.new_devices, "out_of_scope": len(report.out_of_scope)})
     return report
 
 

@@ -31,6 +31,7 @@ from clearsite.plan.result import Plan
 from clearsite.plan.scenario import parse_scenario
 from clearsite.store.devices import now
 from clearsite.store.tables import PlanRow
+from clearsite.track import audit
 
 OPEN = (Status.BREACH, Status.OVERDUE, Status.DUE)
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)
@@ -136,14 +137,18 @@ def _fields(obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
 
 
-def store_plan(engine: Engine, plan: Plan, as_of: date, plan_file: PlanFile) -> int:
+def store_plan(engine: Engine, plan: Plan, as_of: date, plan_file: PlanFile, actor: str = "cli") -> int:
     result = json.loads(plan_to_json(plan))
     settings = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(plan_file.settings).items()}
     with engine.begin() as conn:
-        return int(conn.execute(insert(PlanRow).values(
+        plan_id = int(conn.execute(insert(PlanRow).values(
             created_at=now(), as_of=as_of, scenario=plan.scenario or "baseline", status=result["status"],
             objective=float(result["objective"]), gap=float(result["gap"]), settings=settings, result=result,
         )).inserted_primary_key[0])
+        audit.record(conn, actor, "plan.store", f"plan:{plan_id}", None,
+                     {"scenario": plan.scenario or "baseline", "status": result["status"],
+                      "objective": result["objective"], "gap": result["gap"], "visits": len(result["visits"])})
+    return plan_id
 
 
 def latest_plan(engine: Engine, scenario: str = "baseline") -> dict[str, Any] | None:
