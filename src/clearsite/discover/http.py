@@ -244,7 +244,7 @@ async def _probe_with(session: HttpSession, first: bool) -> bool:
         target = _same_origin_path(location, ctx.ip, port)
         if target is None:
             ctx.error(f"{base}/ redirects to another origin ({location[:120]}); not followed")
-        else:
+        elif first:  # the login page behind the redirect is the same on every port of a device
             followed = await session.request(VendorPath(target))
             if followed is not None and followed.head is not None:
                 _record_page(ctx, followed, f"{base}{target}")
