@@ -8,7 +8,7 @@ The server runs in its own process (one uvicorn worker, as `clearsite serve` run
 client is a small asyncio HTTP/1.1 client, so the client's own cost stays low on a 2-core box.
 Only 127.0.0.1 is ever contacted.
 
-    .venv/bin/python bench/screen_load.py [--seconds 10] [--clients 16] [--json]
+    .venv/bin/python bench/screen_load.py [--seconds 10] [--clients 8] [--json]
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ async def big_quote(port: int, token: str, site_id: int, size: int = 1000, runs:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="clearsite-bench-") as tmp:
