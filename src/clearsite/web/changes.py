@@ -18,7 +18,13 @@ from clearsite.knowledge import Knowledge
 from clearsite.knowledge.names import normalise_mac
 from clearsite.models import Evidence, Network, Site
 from clearsite.store.auth_tables import AttestationRow
-from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint, write_identities
+from clearsite.store.devices import (
+    NewObservation,
+    ObservationWriter,
+    add_source,
+    fingerprint,
+    write_identities,
+)
 from clearsite.store.sites import add_site
 from clearsite.store.tables import Department, DeviceRow, ObservationRow, SiteRow
 from clearsite.store.users import Role
