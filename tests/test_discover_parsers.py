@@ -193,3 +193,33 @@ def test_dhip_survives_framed_garbage(body: bytes) -> None:
         found = dhip.device_info(message)
         if found is not None:
             dhip.flat_fields(found[1])
+
+
+def test_pacer_spaces_probes_at_the_configured_rate() -> None:
+    import asyncio
+    import time
+
+    from clearsite.discover.netio import Pacer
+
+    async def go(rate: float | None, n: int) -> float:
+        pacer = Pacer(rate)
+        started = time.monotonic()
+        for _ in range(n):
+            await pacer.acquire()
+        return time.monotonic() - started
+
+    assert asyncio.run(go(100.0, 31)) >= 0.29  # 30 intervals of 10 ms
+    assert asyncio.run(go(None, 1000)) < 0.5
+
+
+def test_scope_handles_ipv6_and_single_addresses() -> None:
+    from clearsite.discover import ScopeError, check_scope
+
+    assert [str(a) for a in check_scope(["::1"], ["::1/128"])] == ["::1"]
+    assert [str(a) for a in check_scope(["127.77.0.9/32"], ["127.77.0.0/16"])] == ["127.77.0.9"]
+    try:
+        check_scope(["fe80::1"], ["127.77.0.0/16"])
+    except ScopeError as exc:
+        assert "fe80::1" in str(exc) and "127.77.0.0/16" in str(exc)
+    else:
+        raise AssertionError("an IPv6 target outside IPv4 networks was accepted")

@@ -123,18 +123,18 @@ class Connection:
         await ctx.slots.acquire()
         self._holding_slot = True
         await ctx.probe_slot()
+        # asyncio.timeout rather than wait_for: no extra task per call, which matters at 1,000s/s.
         try:
-            self.reader, self.writer = await asyncio.wait_for(
-                asyncio.open_connection(ctx.ip, self.port, limit=ctx.options.max_header_bytes),
-                ctx.options.connect_timeout,
-            )
+            async with asyncio.timeout(ctx.options.connect_timeout):
+                self.reader, self.writer = await asyncio.open_connection(
+                    ctx.ip, self.port, limit=ctx.options.max_header_bytes
+                )
         except TimeoutError:
             raise PortUnreachable(f"tcp/{self.port}: no answer to connect") from None
         ctx.mark_open(self.port)
         if self.tls is not None:
-            await asyncio.wait_for(
-                self.writer.start_tls(self.tls, server_hostname=""), ctx.options.read_timeout + 1.0
-            )
+            async with asyncio.timeout(ctx.options.read_timeout + 1.0):
+                await self.writer.start_tls(self.tls, server_hostname="")
 
     @property
     def peer_cert(self) -> bytes | None:
@@ -152,7 +152,8 @@ class Connection:
 
 
 async def read_some(reader: asyncio.StreamReader, ctx: HostContext, n: int = 4096) -> bytes:
-    data = await asyncio.wait_for(reader.read(n), ctx.options.read_timeout)
+    async with asyncio.timeout(ctx.options.read_timeout):
+        data = await reader.read(n)
     ctx.stats.bytes_received += len(data)
     return data
 

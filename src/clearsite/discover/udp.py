@@ -50,7 +50,8 @@ async def udp_request(ctx: HostContext, port: int, payload: bytes) -> bytes | No
         )
         try:
             transport.sendto(payload)
-            data = await asyncio.wait_for(protocol.reply, ctx.options.udp_timeout)
+            async with asyncio.timeout(ctx.options.udp_timeout):
+                data = await protocol.reply
             ctx.stats.bytes_received += len(data)
             return data
         except (TimeoutError, ConnectionRefusedError):
