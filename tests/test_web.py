@@ -154,7 +154,7 @@ def test_every_change_is_audited_with_before_and_after(env) -> None:  # type: ig
 
 
 def test_pages_change_through_forms_with_the_csrf_token(env) -> None:  # type: ignore[no-untyped-def]
-    client, world, engine = env
+    client, world, _ = env
     csrf = login(client, "alice")
     site = world.sites["Alpha Depot"]
     answer = client.post(f"/sites/{site}", data={"csrf_token": csrf, "region": "North East", "socpa": "true"},

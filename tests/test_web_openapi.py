@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, settings
 
-from clearsite.knowledge import load_knowledge  # noqa: E402
-from clearsite.store.db import open_database  # noqa: E402
-from clearsite.web import Settings, create_app  # noqa: E402
-from clearsite.web.testing import AS_OF, build_world  # noqa: E402
+from clearsite.knowledge import load_knowledge
+from clearsite.store.db import open_database
+from clearsite.web import Settings, create_app
+from clearsite.web.testing import AS_OF, build_world
 
 _DIR = Path(tempfile.mkdtemp(prefix="clearsite-openapi-"))
 atexit.register(shutil.rmtree, _DIR, True)

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -63,7 +63,7 @@ def record(conn: Connection, actor: str, action: str, target: str, before: Any =
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})  # one appender at a time
     last = conn.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
     before_text, after_text = canonical(before), canonical(after)
     digest = entry_hash(seq, at, actor, action, target, before_text, after_text, prev)
     conn.execute(AuditRow.__table__.insert().values(seq=seq, at=at, actor=actor[:200], action=action[:64],

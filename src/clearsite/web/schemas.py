@@ -15,7 +15,7 @@ Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 def _iso_text(value: Any) -> Any:
     # Lax pydantic reads 0 as 1970-01-01; a date sent as a number is a mistake, not an epoch.
     if not isinstance(value, (str, date)):
-        raise ValueError("expected a date as YYYY-MM-DD")
+        raise ValueError("expected a date as YYYY-MM-DD")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
     return value
 
 

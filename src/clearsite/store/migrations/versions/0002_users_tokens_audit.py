@@ -7,9 +7,8 @@ Create Date: 2026-11-29 07:00:00
 The audit log is append-only in the database itself: triggers refuse UPDATE and DELETE, so a bug or
 a careless script cannot rewrite history; `clearsite audit verify` catches anyone who removes them.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
