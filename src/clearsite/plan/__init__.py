@@ -4,10 +4,12 @@
     plan = make_plan(inputs, PlanSettings(start=date(2024, 5, 6), time_limit=30))
     print(plan_to_json(plan))
 
-A pure function over plain data: devices (`WorkItem`) are packed into site visits, a fast
-heuristic schedules them by risk per crew-hour around the milestones, CP-SAT improves the
-schedule when the model fits, and a lower bound makes every plan report its gap. Missed
-milestones come with the extra crews or money that would meet them.
+A pure function over plain data. Devices (`WorkItem`) are packed into site visits (groups kept
+together, hazard cameras waiting for their replacement); a min-cost-flow relaxation with Lagrange
+prices on the budgets gives a lower bound and an order for the list-scheduling heuristic; swaps
+and large-neighbourhood search with CP-SAT improve the schedule, and CP-SAT solves the whole model
+when it is small enough to prove optimality. Every plan reports its gap to the bound; missed
+milestones come with the extra crews or money that would meet them (`Plan.shortfalls`).
 """
 
 from clearsite.plan.export import (
