@@ -32,6 +32,7 @@ class ScanOptions:
     max_body_bytes: int = 64 * 1024
     max_udp_bytes: int = 64 * 1024
     udp_timeout: float = 1.0
+    udp_retries: int = 1  # resend a discovery probe once when it meets silence (UDP is lossy)
     udp_discovery: bool = True  # unicast SADP, DHIP and WS-Discovery to each host
     vendor_paths: bool = True  # unauthenticated GETs of vendor API paths
     favicon: bool = True

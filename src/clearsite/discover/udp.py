@@ -38,29 +38,36 @@ class _OneReply(asyncio.DatagramProtocol):
 
 
 async def udp_request(ctx: HostContext, port: int, payload: bytes) -> bytes | None:
-    """Send one datagram and wait for the first reply; None on silence or refusal.
+    """Send a datagram and wait for the first reply; None on silence or refusal.
 
-    Not counted against the per-host connection slots: a datagram costs a device nothing to
-    ignore, and holding a slot through a silent second would stall the TCP probes behind it."""
-    if True:
-        await ctx.probe_slot()
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(
-            lambda: _OneReply(ctx.options.max_udp_bytes), remote_addr=(ctx.ip, port)
-        )
-        try:
+    UDP is lossy, so silence earns `udp_retries` more sends; an ICMP "port unreachable" ends it
+    at once. Not counted against the per-host connection slots: a datagram costs a device nothing
+    to ignore, and holding a slot through a silent second would stall the TCP probes behind it."""
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: _OneReply(ctx.options.max_udp_bytes), remote_addr=(ctx.ip, port)
+    )
+    try:
+        for _ in range(1 + ctx.options.udp_retries):
+            await ctx.probe_slot()
             transport.sendto(payload)
-            async with asyncio.timeout(ctx.options.udp_timeout):
-                data = await protocol.reply
+            try:
+                async with asyncio.timeout(ctx.options.udp_timeout):
+                    data = await asyncio.shield(protocol.reply)
+            except TimeoutError:
+                continue
             ctx.stats.bytes_received += len(data)
             return data
-        except (TimeoutError, ConnectionRefusedError):
-            return None
-        except OSError as exc:
-            ctx.error(f"udp/{port}: {type(exc).__name__}: {exc}")
-            return None
-        finally:
-            transport.abort()
+        return None
+    except ConnectionRefusedError:
+        return None
+    except OSError as exc:
+        ctx.error(f"udp/{port}: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        if not protocol.reply.done():
+            protocol.reply.cancel()  # nobody will read a late error; do not leave one unretrieved
+        transport.abort()
 
 
 def record_wsd(add: AddEvidence, data: bytes, where: str, message_id: str | None) -> bool:
