@@ -113,6 +113,26 @@ def report_identification(truth: dict[str, SimDevice], identities: dict[str, Ide
     return right / len(identities)
 
 
+def write_samples(
+    path: Path, truth: dict[str, SimDevice], reports: dict[str, HostReport], identities: dict[str, Identity]
+) -> None:
+    samples: dict[str, object] = {}
+    for ip, device in truth.items():
+        if device.persona.key in samples or ip not in reports:
+            continue
+        identity = identities[ip]
+        samples[device.persona.key] = {
+            "ip": ip,
+            "expected_producer": device.persona.producer,
+            "identified_producer": identity.producer_id,
+            "confidence": round(identity.confidence, 3),
+            "evidence": [[e.signal.value, e.value, e.source] for e in reports[ip].evidence],
+            "errors": reports[ip].errors,
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(samples, indent=1) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=4096)
@@ -123,6 +143,12 @@ def main() -> int:
     parser.add_argument("--nmap-cap", type=float, default=600.0, help="stop each nmap run after this many s")
     parser.add_argument("--no-nmap", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("bench-out/scan_scale.json"))
+    parser.add_argument(
+        "--evidence-out",
+        type=Path,
+        default=Path("bench-out/scan_evidence.json"),
+        help="one host per persona: its evidence and identity (examples for fingerprint authors)",
+    )
     args = parser.parse_args()
 
     fleet = Fleet(args.hosts, args.seed, args.base)
@@ -218,6 +244,7 @@ def main() -> int:
     for name, ok in verdict.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
     results["targets"] = verdict
+    write_samples(args.evidence_out, truth, {r.ip: r for r in reports}, identities)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0 if all(verdict.values()) else 1
