@@ -213,34 +213,39 @@ def reconciliation(conn: Connection, site_id: int) -> dict[str, list[int]] | Non
 
 
 def dashboard(conn: Connection, principal: Principal, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
-    """Counts by status, by department and by site sensitivity, and progress against each removal timeline."""
+    """Counts by status, by department and by site sensitivity, and progress against each removal timeline.
+
+    Grouped by site id in SQL (integer keys, no join to departments per row) and rolled up here:
+    a few thousand sites, however many devices.
+    """
     scoped = site_filter(principal)
-    status_counts = Counter(dict(conn.execute(
-        select(FindingRow.status, func.count()).join(DeviceRow, DeviceRow.id == FindingRow.device_id)
-        .join(SiteRow, SiteRow.id == DeviceRow.site_id).where(scoped).group_by(FindingRow.status)).all()))
     sensitive = SiteRow.holds_secret | SiteRow.dv_hub | SiteRow.ministerial | SiteRow.socpa
-    by_department: dict[str, dict[str, int]] = defaultdict(lambda: {"sites": 0, "devices": 0, **{s: 0 for s in STATUSES}})
-    by_sensitivity: dict[str, dict[str, int]] = {k: {"sites": 0, "devices": 0, **{s: 0 for s in STATUSES}}
-                                                 for k in ("sensitive", "other")}
-    for name, is_sensitive, sites in conn.execute(
-            select(Department.name, sensitive, func.count()).join(SiteRow, SiteRow.department_id == Department.id)
-            .where(scoped).group_by(Department.name, sensitive)):
-        by_department[name]["sites"] += sites
-        by_sensitivity["sensitive" if is_sensitive else "other"]["sites"] += sites
-    for name, is_sensitive, devices in conn.execute(
-            select(Department.name, sensitive, func.count()).select_from(DeviceRow)
-            .join(SiteRow, SiteRow.id == DeviceRow.site_id).join(Department, Department.id == SiteRow.department_id)
-            .where(scoped).group_by(Department.name, sensitive)):
-        by_department[name]["devices"] += devices
-        by_sensitivity["sensitive" if is_sensitive else "other"]["devices"] += devices
-    for name, is_sensitive, status, count in conn.execute(
-            select(Department.name, sensitive, FindingRow.status, func.count()).select_from(FindingRow)
+    sites = {row.id: (row.name, "sensitive" if row.sensitive else "other") for row in conn.execute(
+        select(SiteRow.id, Department.name, sensitive.label("sensitive"))
+        .join(Department, Department.id == SiteRow.department_id).where(scoped))}
+
+    def blank() -> dict[str, int]:
+        return {"sites": 0, "devices": 0, **{s: 0 for s in STATUSES}}
+
+    by_department: dict[str, dict[str, int]] = defaultdict(blank)
+    by_sensitivity: dict[str, dict[str, int]] = {"sensitive": blank(), "other": blank()}
+    status_counts: Counter[str] = Counter()
+    for department, kind in sites.values():
+        by_department[department]["sites"] += 1
+        by_sensitivity[kind]["sites"] += 1
+    for site_id, devices in conn.execute(select(DeviceRow.site_id, func.count()).join(
+            SiteRow, SiteRow.id == DeviceRow.site_id).where(scoped).group_by(DeviceRow.site_id)):
+        department, kind = sites[site_id]
+        by_department[department]["devices"] += devices
+        by_sensitivity[kind]["devices"] += devices
+    for site_id, status, count in conn.execute(
+            select(DeviceRow.site_id, FindingRow.status, func.count()).select_from(FindingRow)
             .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
-            .join(Department, Department.id == SiteRow.department_id).where(scoped)
-            .group_by(Department.name, sensitive, FindingRow.status)):
-        by_department[name][status] = by_department[name].get(status, 0) + count
-        key = "sensitive" if is_sensitive else "other"
-        by_sensitivity[key][status] = by_sensitivity[key].get(status, 0) + count
+            .where(scoped).group_by(DeviceRow.site_id, FindingRow.status)):
+        department, kind = sites[site_id]
+        by_department[department][status] = by_department[department].get(status, 0) + count
+        by_sensitivity[kind][status] = by_sensitivity[kind].get(status, 0) + count
+        status_counts[status] += count
     return {"as_of": as_of.isoformat(), "statuses": {s: status_counts.get(s, 0) for s in STATUSES},
             "by_department": dict(sorted(by_department.items())), "by_sensitivity": by_sensitivity,
             "timelines": timelines(conn, principal, knowledge, as_of)}
