@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from clearsite.discover import dhip, sadp, snmp, textparse, wsd
 from clearsite.discover.http import _same_origin_path, normalise_mac
 from clearsite.discover.netio import auth_challenges, clean_text, parse_head, printable_banner
 from clearsite.discover.tls import certificate_names
+from clearsite.models import Signal
 from clearsite.sim.certs import make_certificate
 from clearsite.sim.personas import BILLION_LAUGHS, XXE_DOCTYPE
 from clearsite.sim.replies import Cert
@@ -223,3 +225,49 @@ def test_scope_handles_ipv6_and_single_addresses() -> None:
         assert "fe80::1" in str(exc) and "127.77.0.0/16" in str(exc)
     else:
         raise AssertionError("an IPv6 target outside IPv4 networks was accepted")
+
+
+def test_title_search_stays_linear_on_many_unclosed_tags() -> None:
+    import time
+
+    started = time.monotonic()
+    assert textparse.html_title(b"<title>" * 9000) is None
+    assert time.monotonic() - started < 0.5
+
+
+def _context() -> object:
+    from clearsite.discover import HostReport, ScanOptions, ScanStats
+    from clearsite.discover.netio import HostContext, Pacer
+
+    return HostContext("127.77.0.1", ScanOptions(), Pacer(None), ScanStats(), HostReport("127.77.0.1"))
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/LAPI/V1.0/System/DeviceInfo", b'{"Response": ["not", "an", "object"]}'),
+        ("/LAPI/V1.0/System/DeviceInfo", b'{"Response": {"Data": {"DeviceModel": 7}}}'),
+        ("/axis-cgi/basicdeviceinfo.cgi", b'{"data": "x"}'),
+        ("/axis-cgi/basicdeviceinfo.cgi", b"[" * 50_000),
+        ("/ISAPI/System/deviceInfo", b"<DeviceInfo><model>" + b"x" * 5000),
+        ("/cgi-bin/magicBox.cgi?action=getDeviceType", bytes(range(256)) * 10),
+    ],
+)
+def test_api_bodies_of_any_shape_are_survived(path: str, body: bytes) -> None:
+    from clearsite.discover.http import _record_api_body
+
+    ctx = _context()
+    _record_api_body(ctx, path, body, "http://127.77.0.1:80" + path)  # type: ignore[arg-type]
+    assert all(e.signal is not Signal.MODEL or isinstance(e.value, str) for e in ctx.report.evidence)  # type: ignore[attr-defined]
+
+
+def test_api_bodies_give_their_identity_fields() -> None:
+    from clearsite.discover.http import _record_api_body
+
+    ctx = _context()
+    body = (
+        b'{"Response": {"Data": {"DeviceModel": "IPC2122LB-SF28-A", "SerialNumber": "210235C3EH3194000123"}}}'
+    )
+    _record_api_body(ctx, "/LAPI/V1.0/System/DeviceInfo", body, "w")  # type: ignore[arg-type]
+    found = {(e.signal, e.value) for e in ctx.report.evidence}  # type: ignore[attr-defined]
+    assert (Signal.MODEL, "IPC2122LB-SF28-A") in found and (Signal.SERIAL, "210235C3EH3194000123") in found

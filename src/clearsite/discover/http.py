@@ -337,20 +337,16 @@ def _record_api_body(ctx: HostContext, path: str, body: bytes, where: str) -> No
         if "type" in pairs:
             ctx.add(Signal.MODEL, pairs["type"], f"{where} type=")
     elif path.startswith("/LAPI/"):
-        data = textparse.safe_json(body)
-        info = data.get("Response", {}).get("Data", {}) if isinstance(data, dict) else {}
-        info = info if isinstance(info, dict) else {}
+        info = _dig(textparse.safe_json(body), "Response", "Data")
         for key, signal in (
             ("DeviceModel", Signal.MODEL),
             ("SerialNumber", Signal.SERIAL),
             ("FirmwareVersion", Signal.FIRMWARE),
         ):
             if isinstance(info.get(key), str):
-                ctx.add(signal, info[key], f"{where} {key}")
+                ctx.add(signal, str(info[key]), f"{where} {key}")
     elif path.startswith("/axis-cgi/"):
-        data = textparse.safe_json(body)
-        props = data.get("data", {}).get("propertyList", {}) if isinstance(data, dict) else {}
-        props = props if isinstance(props, dict) else {}
+        props = _dig(textparse.safe_json(body), "data", "propertyList")
         for key, signal in (
             ("Brand", Signal.VENDOR),
             ("ProdNbr", Signal.MODEL),
@@ -358,12 +354,21 @@ def _record_api_body(ctx: HostContext, path: str, body: bytes, where: str) -> No
             ("Version", Signal.FIRMWARE),
         ):
             if isinstance(props.get(key), str):
-                ctx.add(signal, props[key], f"{where} {key}")
+                ctx.add(signal, str(props[key]), f"{where} {key}")
         if isinstance(props.get("SerialNumber"), str) and len(props["SerialNumber"]) == 12:
             # Axis serial numbers are the MAC address.
             ctx.add(
-                Signal.MAC, normalise_mac(props["SerialNumber"]), f"{where} SerialNumber (Axis serial = MAC)"
+                Signal.MAC,
+                normalise_mac(str(props["SerialNumber"])),
+                f"{where} SerialNumber (Axis serial = MAC)",
             )
+
+
+def _dig(data: object, *keys: str) -> dict[str, object]:
+    """data[k1][k2]… when every level is a JSON object, else {} (device JSON has any shape)."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
 
 
 def normalise_mac(text: str) -> str:
