@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import clearsite.store.auth_tables  # noqa: F401 - registers the web tables so autogenerate sees them
 from clearsite.store.tables import Base
 
 engine = context.config.attributes["engine"]
