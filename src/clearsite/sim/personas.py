@@ -594,11 +594,13 @@ PERSONAS: tuple[Persona, ...] = (
         key="imou-camera",
         label_brand="Imou",
         producer="imou",
-        models=("IPC-A22EP", "IPC-F22P", "IPC-K22P"),
-        ouis=("1C:4D:89", "A8:31:62"),  # Hangzhou Huacheng (Imou)
+        # documented: IPC-S42F-D with Dahua OUI B4:4C:3B (StrixCamDB #29), IPC-F42 on generic Dahua
+        # firmware 2.800.0000000.13.R (imou_life #53); Huacheng OUIs per knowledge/oui.yaml (unverified)
+        models=("IPC-A22EP", "IPC-F42", "IPC-S42F-D"),
+        ouis=("1C:4D:89", "A8:31:62", "B4:4C:3B"),
         tcp={554: "rtsp", 37777: "close"},
-        udp=("dhip",),
-        firmware_choices=("2.800.0000000.5.R",),
+        udp=("dhip", "wsd"),  # "most Imou cameras have ONVIF support" (rroller/dahua #6)
+        firmware_choices=("2.800.0000000.13.R",),
         weight=1.5,
     ),
     UniviewPersona(
