@@ -27,9 +27,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run(n_sites: int, time_limit: float, seed: int) -> None:
+def run(n_sites: int, time_limit: float, seed: int, budget_cover: float) -> None:
     t0 = time.perf_counter()
-    instance = make_instance(n_sites, seed=seed, time_limit=time_limit)
+    instance = make_instance(n_sites, seed=seed, time_limit=time_limit, budget_cover=budget_cover)
     built = time.perf_counter() - t0
     t1 = time.perf_counter()
     plan = make_plan(instance.inputs, instance.settings)
@@ -60,9 +60,15 @@ def main() -> None:
     parser.add_argument("sizes", nargs="*", type=int, default=list(DEFAULT_LIMITS))
     parser.add_argument("--time-limit", type=float, help="solver seconds (default by size)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--budget-cover",
+        type=float,
+        default=0.95,
+        help="share of the work the 2024-25 budget pays for (default 0.95)",
+    )
     args = parser.parse_args()
     for n in args.sizes:
-        run(n, args.time_limit or DEFAULT_LIMITS.get(n, 60.0), args.seed)
+        run(n, args.time_limit or DEFAULT_LIMITS.get(n, 60.0), args.seed, args.budget_cover)
 
 
 if __name__ == "__main__":
