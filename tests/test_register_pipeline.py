@@ -3,13 +3,16 @@ memoised assessment and the streaming shortcuts change speed, never results."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from clearsite import demo_data, pipeline
+from clearsite.assess import assess_device
 from clearsite.knowledge import Knowledge
+from clearsite.models import DeviceFacts
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow
@@ -62,9 +65,16 @@ def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Know
     demo_data.write_demo_register(register)
     engine = _database(tmp_path / "c.db")
     pipeline.import_register(engine, register, packaged_kb, today=AS_OF)
-    pipeline.assess_all(engine, packaged_kb, AS_OF)
+    with engine.begin() as conn:  # a removed device, so that branch is memoised too
+        conn.execute(update(DeviceRow).where(DeviceRow.id.in_([3, 4])).values(removed_on=date(2025, 1, 2)))
+    counts = pipeline.assess_all(engine, packaged_kb, AS_OF)
     stored = list(pipeline.stored_findings(engine))
-    direct = [f.as_dict() for f in pipeline.iter_findings(engine, packaged_kb, AS_OF)]
-    sites = {d["device_id"]: d["site"] for d in stored}
-    assert stored  # every device × obligation, in device order, with the same statuses, dates and reasons
-    assert [{**f, "site": sites[f["device_id"]]} for f in direct] == stored
+    direct = []
+    for view, site in pipeline.iter_devices(engine, with_evidence=False):
+        facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
+        for policy in pipeline.policies_for(packaged_kb, None, site.jurisdiction):
+            direct.extend(f.as_dict() for f in assess_device(facts, policy, packaged_kb, AS_OF))
+    assert len(stored) == len(direct) == sum(counts.values()) > 300
+    assert stored == direct
+    assert counts == Counter((f["policy"], f["obligation"], f["status"]) for f in direct)
+    assert {f["status"] for f in direct} >= {"breach", "compliant", "review"}

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, String, delete, select, type_coerce
 
-from clearsite.assess import assess_device, nil_verdict
+from clearsite.assess import Assessment, Outcome, nil_verdict
 from clearsite.identify import register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import Policy
@@ -27,7 +27,7 @@ from clearsite.store.devices import (
     NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, now,
     write_identities,
 )
-from clearsite.store.bulk import bulk_work, dumps, insert_rows
+from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
 
@@ -242,14 +242,23 @@ def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdiction: str)
 def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
                   conn: Connection | None = None) -> Iterator[Finding]:
     """Assess every device under the named policy, or under its department's jurisdiction's policies."""
-    policies: dict[str, list[Policy]] = {}
+    for device_id, site, policy, outcomes in _outcomes(engine, knowledge, as_of, policy_id, conn):
+        for o in outcomes:
+            yield Finding(device_id, site.name, policy, o.obligation, o.status, o.due, o.reasons)
+
+
+def _outcomes(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None,
+              conn: Connection | None) -> Iterator[tuple[int, Site, str, list[Outcome]]]:
+    """Each device's findings under each policy that applies to it, as assess_device defines them."""
+    assessments: dict[str, list[Assessment]] = {}  # by jurisdiction; memos shared across the whole estate
     for view, site in iter_devices(engine, with_evidence=False, conn=conn):
-        chosen = policies.get(site.jurisdiction)
+        chosen = assessments.get(site.jurisdiction)
         if chosen is None:
-            chosen = policies[site.jurisdiction] = policies_for(knowledge, policy_id, site.jurisdiction)
+            chosen = assessments[site.jurisdiction] = [
+                Assessment(p, knowledge, as_of) for p in policies_for(knowledge, policy_id, site.jurisdiction)]
         facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
-        for policy in chosen:
-            yield from assess_device(facts, policy, knowledge, as_of)
+        for assessment in chosen:
+            yield view.id, site, assessment.policy.id, assessment.outcomes(facts)
 
 
 def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None) -> Counter[tuple[str, str, str]]:
@@ -263,17 +272,26 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
         conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
         rows: list[tuple[Any, ...]] = []
         columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
-        reasons_json: dict[tuple[str, ...], str] = {}  # a few thousand distinct reason lists serve a million findings
-        for f in iter_findings(engine, knowledge, as_of, policy_id, conn):
-            counts[(f.policy, f.obligation, f.status.value)] += 1
-            text = reasons_json.get(f.reasons)
-            if text is None:
-                text = reasons_json[f.reasons] = dumps(list(f.reasons))
-            rows.append((f.device_id, f.policy, f.obligation, f.status.value, f.due, text, as_of, stamp))
-            if len(rows) >= PAGE:
-                insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
-                rows.clear()
+        as_of_value, stamp_value = constant(conn, as_of), constant(conn, stamp)
+        # A few thousand distinct outcomes serve a million devices: their JSON and counts are made once each.
+        # Outcomes are memoised per policy: a few thousand serve a million devices, so each one's JSON is
+        # made once, and the counts are tallied per outcome (kept alive here, so their ids stay unique).
+        stored: dict[int, tuple[Outcome, str, str, str]] = {}
+        tally: Counter[int] = Counter()
+        for device_id, _site, policy, outcomes in _outcomes(engine, knowledge, as_of, policy_id, conn):
+            for o in outcomes:
+                known = stored.get(id(o))
+                if known is None:
+                    known = stored[id(o)] = (o, policy, o.status.value, dumps(list(o.reasons)))
+                tally[id(o)] += 1
+                rows.append((device_id, policy, o.obligation, known[2], o.due, known[3], as_of_value, stamp_value))
+                if len(rows) >= PAGE:
+                    insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
+                    rows.clear()
         insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
+    for key, n in tally.items():
+        o, policy, status, _ = stored[key]
+        counts[(policy, o.obligation, status)] += n
     return counts
 
 

@@ -1,7 +1,10 @@
 """Assessment: NIL determinations, designations at a date, and policy obligations → findings."""
 
 from clearsite.assess.designations import Coverage, designations_at
-from clearsite.assess.engine import Verdict, assess, assess_device, nil_verdict, policy_verdict
+from clearsite.assess.engine import (
+    Assessment, Outcome, Verdict, assess, assess_device, nil_verdict, policy_verdict,
+)
 from clearsite.assess.nil import determine
 
-__all__ = ["Coverage", "Verdict", "assess", "assess_device", "designations_at", "determine", "nil_verdict", "policy_verdict"]
+__all__ = ["Assessment", "Coverage", "Outcome", "Verdict", "assess", "assess_device", "designations_at", "determine",
+           "nil_verdict", "policy_verdict"]

@@ -127,9 +127,25 @@ def _serial_signature(value: str, knowledge: Knowledge) -> tuple[object, ...]:
 
 
 def _mac_signature(value: str, knowledge: Knowledge) -> str:
-    mac = normalise_mac(value)
+    mac = value if _CANONICAL_MAC.fullmatch(value) else normalise_mac(value)
     if mac is None:
         return "\x00bad"
+    return _prefix_signature(mac.replace(":", "")[: _prefix_length(knowledge)], knowledge)
+
+
+_CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")  # what normalise_mac returns: no need to redo it
+
+
+@lru_cache(maxsize=4)
+def _prefix_length(knowledge: Knowledge) -> int:
+    """Hex digits of a MAC that decide its registrant: the longest known block, at least the 24-bit MA-L."""
+    return max([6, *(len(b.prefix) for b in knowledge.oui.blocks)])
+
+
+@lru_cache(maxsize=65536)  # a million MACs come from a few thousand prefixes
+def _prefix_signature(prefix: str, knowledge: Knowledge) -> str:
+    digits = prefix.ljust(12, "0")
+    mac = ":".join(digits[i : i + 2] for i in range(0, 12, 2))
     if oui.is_locally_administered(mac):
         return "\x00local"
     return oui.registrant(mac, knowledge) or "\x00unknown"

@@ -11,10 +11,10 @@ import gc
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
-
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)  # built once, not per call
 
@@ -59,6 +59,16 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     placeholders = ", ".join(f"{marker}::json" if postgres and c in json_columns else marker for c in columns)
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"
     conn.exec_driver_sql(sql, list(rows))
+
+
+def constant(conn: Connection, value: date | datetime) -> Any:
+    """A date or timestamp repeated on every row, as the driver would store it, converted once, not per row.
+
+    SQLite keeps them as ISO text (what sqlite3's own adapters write); other drivers take the object.
+    """
+    if conn.dialect.name != "sqlite":
+        return value
+    return value.isoformat(" ") if isinstance(value, datetime) else value.isoformat()
 
 
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
