@@ -2,7 +2,7 @@
 # Install the Debian packages the test suite uses for real, when they are missing.
 set -euo pipefail
 need=()
-for pair in "nmap:nmap" "chromium:chromium"; do
+for pair in "nmap:nmap" "chromium:chromium" "rsvg-convert:librsvg2-bin"; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 REGISTER = """\
@@ -63,6 +64,8 @@ def test_scenarios_compare_and_exports(cli, tmp_path):
                  "--export", str(tmp_path / "schedule.xlsx"), "--charts", str(tmp_path / "charts"))
     assert "more" in result.stdout and (tmp_path / "schedule.xlsx").exists()
     assert (tmp_path / "charts" / "burndown.svg").read_text().startswith("<svg")
+    if shutil.which("rsvg-convert"):
+        assert (tmp_path / "charts" / "gantt.png").read_bytes().startswith(b"\x89PNG")
     bad = cli("plan", "--plan-file", str(tmp_path / "reg.csv"), check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 

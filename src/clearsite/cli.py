@@ -474,9 +474,17 @@ def plan(
         plan_to_xlsx(base, export)
         err.print(f"wrote the schedule to {export}", markup=False)
     if charts:
+        from clearsite.publish.charts import svg_to_png
+
         result = json.loads(plan_to_json(base))
-        write_files(charts, {"burndown.svg": plan_burndown_svg(result), "gantt.svg": gantt_svg(result)})
-        err.print(f"wrote burndown.svg and gantt.svg to {charts}", markup=False)
+        svgs = {"burndown": plan_burndown_svg(result), "gantt": gantt_svg(result)}
+        write_files(charts, {f"{name}.svg": svg for name, svg in svgs.items()})
+        try:
+            for name, svg in svgs.items():
+                (charts / f"{name}.png").write_bytes(svg_to_png(svg))
+        except RuntimeError as exc:
+            err.print(f"warning: {exc}", markup=False)
+        err.print(f"wrote the burn-down and Gantt charts to {charts}", markup=False)
     err.print(f"{len(work.work)} devices to remove at {len(work.sites)} sites; {len(plans)} plan(s) stored", markup=False)
     if len(plans) > 1:
         sys.stdout.write((comparison_to_json(plans) if format == PlanFormat.json else comparison_to_table(plans)) + "\n")

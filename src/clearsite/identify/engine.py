@@ -30,7 +30,7 @@ AMBIGUOUS_PATTERN_WEIGHT = 0.2  # a pattern that needs brand context, seen witho
 FUZZY_FACTOR = 0.9  # a misspelt brand counts a little less than an exact one
 MIN_PRODUCER_CONFIDENCE = 0.3  # below this we name no producer at all
 _PATTERN_SIGNALS = {Signal.MODEL: "model", Signal.SERIAL: "serial", Signal.FIRMWARE: "firmware"}
-_BRAND_SIGNALS = (Signal.BRAND, Signal.VENDOR)
+_BADGE_SIGNALS = frozenset({Signal.BRAND.value, Signal.VENDOR.value})
 
 
 @dataclass(slots=True)
@@ -421,8 +421,11 @@ def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | N
 
     best_root, best_members = ranked[0]
     best = group_score(best_members)
-    # Within a group, name the member the evidence points at most directly (EZVIZ over Hikvision for an EZVIZ badge).
-    producer = max(best_members, key=lambda p: (_noisy_or(direct[p]), p != best_root))
+    # Within a group the badge decides which member made it (an EZVIZ badge on Hikvision firmware is
+    # EZVIZ's product); without a badge, the member the evidence points at most directly.
+    badge = {link.supports: link.weight for link in tally.links
+             if link.signal in _BADGE_SIGNALS and link.supports in best_members and link.weight > 0}
+    producer = max(best_members, key=lambda p: (badge.get(p, 0.0), _noisy_or(direct[p]), p != best_root))
     contradictions: list[str] = []
     confidence = best
     for root, members in ranked[1:]:
