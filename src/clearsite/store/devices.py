@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from clearsite.identify import IdentityTemplate, identify_template, links_from_chain, register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.models import Evidence, Identity, Signal
-from clearsite.store.bulk import allocate_ids, dumps, insert_rows
+from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows
 from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
 
 CHUNK = 5000
@@ -169,10 +169,11 @@ class ObservationWriter:
         self.source_id = source_id
         self.index = _DeviceIndex(conn)
         self.stamp = now()
+        self.stamp_value = constant(conn, self.stamp)  # for the driver-level inserts
 
     def write(self, observations: Sequence[NewObservation]) -> StoreResult:
         result = StoreResult()
-        conn, stamp = self.conn, self.stamp
+        conn, stamp = self.conn, self.stamp_value
         known = _existing_fingerprints(conn, [o.fingerprint for o in observations])
         self.index.load(o.site_id for o in observations)
         fresh: list[tuple[NewObservation, int]] = []
@@ -222,7 +223,7 @@ class ObservationWriter:
         insert_rows(conn, ObservationRow.__table__, _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
         if result.earlier_devices:
             conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
-                         [{"b_id": d, "b_seen": stamp} for d in sorted(result.earlier_devices)])
+                         [{"b_id": d, "b_seen": self.stamp} for d in sorted(result.earlier_devices)])
         result.stored = len(observation_rows)
         return result
 
@@ -243,7 +244,7 @@ def evidence_of(data: dict[str, Any]) -> list[Evidence]:
 
 def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
     """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
-    stamp = now()
+    stamp = constant(conn, now())
     chains: dict[int, tuple[IdentityTemplate, str]] = {}  # one JSON text per distinct verdict in the batch
     rows = [identity_tuple(device_id, identify_template(evidence, knowledge, result.fresh_install.get(device_id)),
                            knowledge.version, stamp, chains)
@@ -255,7 +256,7 @@ def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult
 def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: Knowledge) -> int:
     """Recompute the identity of each device from all its stored observations."""
     ids = sorted(set(device_ids))
-    stamp = now()
+    stamp = constant(conn, now())
     count = 0
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
@@ -280,7 +281,7 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
 _IDENTITY_JSON = frozenset({"evidence", "contradictions", "alternatives"})
 
 
-def identity_tuple(device_id: int, template: IdentityTemplate, version: str, stamp: datetime,
+def identity_tuple(device_id: int, template: IdentityTemplate, version: str, stamp: datetime | str,
                    chains: dict[int, tuple[IdentityTemplate, str]]) -> tuple[Any, ...]:
     """An identity row; its evidence chain is stored as positions in the device's evidence list."""
     cached = chains.get(id(template))
