@@ -24,6 +24,7 @@ from clearsite.publish.public import SiteProgress, build_internal_report, build_
 from clearsite.scanning import scan_site
 from clearsite.sim.fleet import Fleet
 from clearsite.sources.register import site_key
+from clearsite.track import audit
 from clearsite.store.sites import add_site, find_site, load_sites, site_ids_by_key
 
 FLEET_HOSTS = 40
@@ -38,7 +39,12 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     sites = demo_data.demo_sites()
     with engine.begin() as conn:
         existing = site_ids_by_key(conn)
-        created = [add_site(conn, s) for s in sites if site_key(s.name) not in existing]
+        created = []
+        for site in sites:
+            if site_key(site.name) not in existing:
+                created.append(add_site(conn, site))
+                audit.record(conn, "demo", "site.add", f"site:{created[-1]}", None,
+                             {"name": site.name, "department": site.department, "criteria": list(site.sensitivity_criteria)})
     err.print(f"[1/6] {demo_data.DEMO_DEPARTMENT}: {len(sites)} sites ({len(created)} new), "
               f"{sum(s.sensitive for s in sites)} sensitive")
 

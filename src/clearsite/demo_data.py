@@ -581,4 +581,5 @@ sites:
 scenarios:
   extra-london-crew: {{extra_crews: [{{region: London, count: 1, start: {(start + timedelta(weeks=1)).isoformat()}}}]}}
   later-deadline: {{deadline: {(m2 + timedelta(weeks=13)).isoformat()}}}
+  more-money: {{budget_delta: {{"{fy}-{(fy + 1) % 100:02d}": 20000}}}}
 """
