@@ -422,10 +422,11 @@ def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | N
     best_root, best_members = ranked[0]
     best = group_score(best_members)
     # Within a group the badge decides which member made it (an EZVIZ badge on Hikvision firmware is
-    # EZVIZ's product); without a badge, the member the evidence points at most directly.
+    # EZVIZ's product). Without one, evidence that points at a subsidiary (its OUI, its model line)
+    # is more specific than the firmware family it shares with its parent, so the subsidiary wins.
     badge = {link.supports: link.weight for link in tally.links
              if link.signal in _BADGE_SIGNALS and link.supports in best_members and link.weight > 0}
-    producer = max(best_members, key=lambda p: (badge.get(p, 0.0), _noisy_or(direct[p]), p != best_root))
+    producer = max(best_members, key=lambda p: (badge.get(p, 0.0), p != best_root, _noisy_or(direct[p])))
     contradictions: list[str] = []
     confidence = best
     for root, members in ranked[1:]:
