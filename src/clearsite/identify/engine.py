@@ -30,7 +30,6 @@ AMBIGUOUS_PATTERN_WEIGHT = 0.2  # a pattern that needs brand context, seen witho
 FUZZY_FACTOR = 0.9  # a misspelt brand counts a little less than an exact one
 MIN_PRODUCER_CONFIDENCE = 0.3  # below this we name no producer at all
 _PATTERN_SIGNALS = {Signal.MODEL: "model", Signal.SERIAL: "serial", Signal.FIRMWARE: "firmware"}
-_BADGE_SIGNALS = frozenset({Signal.BRAND.value, Signal.VENDOR.value})
 
 
 @dataclass(slots=True)
@@ -39,7 +38,7 @@ class _Tally:
     label_brands: list[tuple[str, float, str]] = field(default_factory=list)  # (brand, weight, origin)
     classes: list[tuple[str, float]] = field(default_factory=list)
     models: list[tuple[str, float]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    badge: dict[str, float] = field(default_factory=dict)  # producers the badge (brand table) names
 
     def support(self, ev: Evidence, producer: str | None, weight: float, note: str = "") -> None:
         self.links.append(EvidenceLink(ev.signal.value, ev.value, ev.source, producer, weight, note))
@@ -273,6 +272,7 @@ def _brand_producers(
             weight *= 0.5
             note = _join(note, "install date unknown, so the dated relabel cannot be settled")
         tally.support(ev, producer.producer, weight, note)
+        tally.badge[producer.producer] = max(weight, tally.badge.get(producer.producer, 0.0))
 
 
 def _patterns(ev: Evidence, field_name: str, label: str | None, knowledge: Knowledge, tally: _Tally) -> None:
@@ -424,9 +424,7 @@ def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | N
     # Within a group the badge decides which member made it (an EZVIZ badge on Hikvision firmware is
     # EZVIZ's product). Without one, evidence that points at a subsidiary (its OUI, its model line)
     # is more specific than the firmware family it shares with its parent, so the subsidiary wins.
-    badge = {link.supports: link.weight for link in tally.links
-             if link.signal in _BADGE_SIGNALS and link.supports in best_members and link.weight > 0}
-    producer = max(best_members, key=lambda p: (badge.get(p, 0.0), p != best_root, _noisy_or(direct[p])))
+    producer = max(best_members, key=lambda p: (tally.badge.get(p, 0.0), p != best_root, _noisy_or(direct[p])))
     contradictions: list[str] = []
     confidence = best
     for root, members in ranked[1:]:
