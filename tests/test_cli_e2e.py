@@ -161,3 +161,13 @@ def test_database_url_from_option_and_default_file(cli, tmp_path):
     assert json.loads(env_unset.stdout) == [] and (tmp_path / "clearsite.db").exists()
     with sqlite3.connect(tmp_path / "clearsite.db") as conn:
         assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_changes_from_the_command_line_are_in_the_audit_log(cli, site, register, db_url):
+    cli("import", "register", str(register))
+    cli("assess")
+    result = json.loads(cli("audit", "verify", "--format", "json").stdout)
+    assert result["ok"] and result["entries"] == 3  # site add, register import, assessment
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        actions = [a for (a,) in conn.execute("select action from audit_log order by seq")]
+    assert actions == ["site.add", "register.import", "findings.assess"]

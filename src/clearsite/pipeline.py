@@ -30,6 +30,7 @@ from clearsite.store.devices import (
 from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
+from clearsite.track import audit
 
 
 class ImportRefused(ValueError):
@@ -114,6 +115,9 @@ def import_register(
             raise ImportRefused(f"{name}: no usable rows ({len(problems)} skipped); nothing imported")
         conn.execute(SourceRow.__table__.update().where(SourceRow.id == source_id).values(
             rows_read=report.rows_read, rows_stored=report.stored, rows_skipped=len(problems)))
+        audit.record(conn, actor, "register.import", f"source:{source_id}", None,
+                     {"file": name, "rows_read": report.rows_read, "stored": report.stored,
+                      "new_devices": report.new_devices, "skipped": len(problems)})
     report.already_imported = report.stored == 0
     return report
 
@@ -261,7 +265,8 @@ def _outcomes(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str 
             yield view.id, site, assessment.policy.id, assessment.outcomes(facts)
 
 
-def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None) -> Counter[tuple[str, str, str]]:
+def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
+               actor: str = "cli") -> Counter[tuple[str, str, str]]:
     """Assess and store findings (replacing earlier ones of the same policies); counts by policy, obligation, status."""
     if policy_id:
         policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
@@ -273,7 +278,6 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
         rows: list[tuple[Any, ...]] = []
         columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
         as_of_value, stamp_value = constant(conn, as_of), constant(conn, stamp)
-        # A few thousand distinct outcomes serve a million devices: their JSON and counts are made once each.
         # Outcomes are memoised per policy: a few thousand serve a million devices, so each one's JSON is
         # made once, and the counts are tallied per outcome (kept alive here, so their ids stay unique).
         stored: dict[int, tuple[Outcome, str, str, str]] = {}
@@ -289,6 +293,8 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
                     insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
                     rows.clear()
         insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
+        audit.record(conn, actor, "findings.assess", "findings", None,
+                     {"as_of": as_of.isoformat(), "policies": ids, "findings": sum(tally.values())})
     for key, n in tally.items():
         o, policy, status, _ = stored[key]
         counts[(policy, o.obligation, status)] += n
