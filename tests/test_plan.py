@@ -563,3 +563,23 @@ def test_a_thousand_site_programme_plans_within_its_time_limit() -> None:
     assert check_plan(plan.to_dict(), inst.inputs, inst.settings) == []
     assert plan.solver.wall_time < 20 + 15  # solving plus diagnosis
     assert plan.gap < 0.05
+
+
+@pytest.mark.parametrize("seed", range(20, 32))
+def test_the_per_region_bound_never_passes_the_proven_optimum(seed: int) -> None:
+    """CP-SAT per region at the flow's budget prices is a Lagrangian bound: below the optimum."""
+    from clearsite.plan.bound import lower_bound, tighten_by_region
+    from clearsite.plan.cpsat import solve_cpsat
+    from clearsite.plan.heuristic import heuristic_schedule
+    from clearsite.plan.prepare import prepare
+    from clearsite.plan.schedule import evaluate
+
+    inputs, settings = random_instance(seed)
+    p = prepare(inputs, settings)
+    hint = heuristic_schedule(p)
+    flow = lower_bound(p)
+    tight = tighten_by_region(p, flow, hint, deadline=float("inf"))
+    exact = solve_cpsat(p, hint, time_limit=20)
+    assert exact.status == "optimal"
+    optimum = evaluate(p, exact.schedule).objective
+    assert flow.value - 1e-6 <= tight.value <= optimum + 1e-6
