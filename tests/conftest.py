@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,22 @@ def packaged_kb() -> Knowledge:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'clearsite.db'}"
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL: $CLEARSITE_TEST_POSTGRES_URL, or a throwaway server for this test module."""
+    from tests.postgres_server import available, temporary_server
+
+    given = os.environ.get("CLEARSITE_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    reason = available()
+    if reason:
+        pytest.skip(reason)
+    with temporary_server() as url:
+        yield url
 
 
 CliResult = subprocess.CompletedProcess[str]

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from tests.postgres_server import available, temporary_server
-
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    given = os.environ.get("CLEARSITE_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    with temporary_server() as url:
-        yield url
 
 
 def test_the_web_app_and_audit_log_on_postgres(postgres_url: str, tmp_path: Path, packaged_kb) -> None:  # type: ignore[no-untyped-def]

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-
-from tests.postgres_server import available, temporary_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -18,19 +15,6 @@ Hik-Vision Ltd,DS-2CD2143G2-I,DS-2CD2143G2-I20210315AAWRJ22681782,4C:BD:8F:00:3D
 Axis,P3245-LVE,ACCC8E123456,AC:CC:8E:12:34:56,127.20.2.7,Example House,2023-01-05
 ,,,BC:AD:28:11:22:33,127.20.1.9,Example House,,
 """
-
-
-@pytest.fixture(scope="module")
-def postgres_url():  # type: ignore[no-untyped-def]
-    given = os.environ.get("CLEARSITE_TEST_POSTGRES_URL")
-    if given:
-        yield given
-        return
-    reason = available()
-    if reason:
-        pytest.skip(reason)
-    with temporary_server() as url:
-        yield url
 
 
 def test_import_identify_assess_on_postgres(cli, tmp_path: Path, postgres_url: str) -> None:
