@@ -583,3 +583,25 @@ def test_the_per_region_bound_never_passes_the_proven_optimum(seed: int) -> None
     assert exact.status == "optimal"
     optimum = evaluate(p, exact.schedule).objective
     assert flow.value - 1e-6 <= tight.value <= optimum + 1e-6
+
+
+def test_budget_exchange_pulls_risky_work_into_a_spent_year_without_breaking_limits() -> None:
+    """A risky visit left for April because the year's money went first comes forward, paid for by
+    pushing the least risky visits per pound into April; crew time, budgets and access still hold."""
+    from clearsite.plan.bound import lower_bound
+    from clearsite.plan.heuristic import Board, heuristic_candidates
+    from clearsite.plan.improve import budget_exchange, swap_improve
+    from clearsite.plan.prepare import prepare
+    from clearsite.plan.schedule import evaluate
+
+    inst = make_instance(300, seed=1)
+    p = prepare(inst.inputs, inst.settings)
+    start = swap_improve(p, heuristic_candidates(p, lower_bound(p).alpha)[0], deadline=float("inf"))
+    exchanged = budget_exchange(p, start, deadline=float("inf"))
+    before, after = evaluate(p, start), evaluate(p, exchanged)
+    assert after.objective < before.objective
+    assert sum(after.shortfall) <= sum(before.shortfall)
+    board = Board(p, exchanged)
+    assert (board.rem >= 0).all() and (board.budget >= 0).all()
+    done = exchanged.week >= 0
+    assert p.masks[p.v_mask[done], exchanged.week[done]].all()

@@ -11,13 +11,14 @@ visits takes seconds.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
-from clearsite.plan.heuristic import Board, _forward, density_order
-from clearsite.plan.prepare import Problem
-from clearsite.plan.schedule import Schedule, evaluate, site_clear_weeks
+from clearsite.plan.heuristic import Board, _forward, _restore, density_order
+from clearsite.plan.prepare import UNLIMITED, Problem
+from clearsite.plan.schedule import NOT_CLEARED, Schedule, evaluate, site_clear_weeks
 
 
 def swap_improve(p: Problem, schedule: Schedule, deadline: float, passes: int = 6) -> Schedule:
@@ -116,3 +117,120 @@ def _best_swap(
         clear[sv] = after
     clear[int(p.v_site[uu])] = int(new_clear[k])
     return 1
+
+
+def budget_exchange(p: Problem, schedule: Schedule, deadline: float, donors_per_move: int = 80) -> Schedule:
+    """Bring risky visits forward into a year whose budget is spent, paying for them by pushing
+    cheap-to-delay visits (least risk per pound) into the next year.
+
+    List scheduling spends a year's money on whatever comes first; a risky visit that can only go
+    later (an access window, a replacement's lead time) then finds the year's money gone and waits
+    for April. Pulling it back needs money moved out of the year, which neither a swap nor a slice
+    of a few weeks can do: the visits that should give way sit months earlier."""
+    limited = p.fy_budget < UNLIMITED
+    if not limited.any() or p.n_visits == 0:
+        return schedule
+    board = Board(p, schedule)
+    s = board.s
+    clear = site_clear_weeks(p, s)
+    ev = evaluate(p, s)
+    slack = [c - need for c, need in zip(ev.cleared, p.ms_need, strict=True)]
+    horizon = p.weeks  # an unscheduled visit counts as done in week `weeks` (exposure weeks + 1)
+    risk, pence = p.v_risk, p.v_pence
+    order = np.flatnonzero(risk > 0)
+    order = order[np.argsort(-risk[order], kind="stable")]
+    for v in order:
+        if time.monotonic() > deadline:
+            break
+        v = int(v)
+        current = int(s.week[v])
+        at = current if current >= 0 else horizon
+        if at == 0:
+            continue
+        r = int(p.v_region[v])
+        room = p.masks[p.v_mask[v]] & (board.region_max[r] >= p.v_minutes[v])
+        room[at:] = False
+        weeks = np.flatnonzero(room)
+        if weeks.size == 0:
+            continue
+        saved = s.copy()
+        saved_slack = list(slack)
+        board.remove(v)
+        w = int(weeks[0])
+        f = int(p.week_fy[w])
+        gain = risk[v] * (at - w)
+        cost = 0.0
+        if board.budget[f] < pence[v]:
+            cost = _pay_for(p, board, v, f, w, clear, slack, gain, donors_per_move)
+        if cost < gain - 1e-9 and board.budget[f] >= pence[v] and board.region_max[r, w] >= p.v_minutes[v]:
+            board.place(v, w)
+            _refresh_clear(p, board, clear, slack, int(p.v_site[v]))
+        else:
+            _restore(board, saved)
+            slack[:] = saved_slack
+            clear = site_clear_weeks(p, s)
+    out = board.s.copy()
+    if evaluate(p, out).objective < evaluate(p, schedule).objective - 1e-9:
+        return out
+    return schedule
+
+
+def _pay_for(
+    p: Problem,
+    board: Board,
+    v: int,
+    f: int,
+    w: int,
+    clear: np.ndarray,
+    slack: list[int],
+    gain: float,
+    donors: int,
+) -> float:
+    """Move visits out of year f until it can pay for v in week w; returns the exposure added
+    (stops early, leaving the year short, once that exceeds `gain`)."""
+    s = board.s
+    site = int(p.v_site[v])
+    weeks = np.maximum(s.week, 0)
+    in_year = np.flatnonzero((s.week >= 0) & (p.week_fy[weeks] == f) & (p.v_site != site))
+    if in_year.size == 0:
+        return math.inf
+    # cheapest to delay per pound first; a visit's move is at least to the year's end
+    year_end = int(np.flatnonzero(p.week_fy == f)[-1]) + 1
+    per_pound = (
+        p.v_risk[in_year] * np.maximum(year_end - s.week[in_year], 1) / np.maximum(p.v_pence[in_year], 1)
+    )
+    cost = 0.0
+    for u in in_year[np.argsort(per_pound, kind="stable")][:donors]:
+        if board.budget[f] >= p.v_pence[v]:
+            break
+        if cost >= gain:
+            return cost
+        u = int(u)
+        current = int(s.week[u])
+        limit = p.weeks - 1
+        for m, mw in enumerate(p.ms_week):
+            if clear[p.v_site[u]] <= mw and slack[m] <= 0:
+                limit = min(limit, mw)
+        board.remove(u)
+        ok = board.feasible(u)
+        ok[limit + 1 :] = False
+        ok[: current + 1] = False
+        ok &= p.week_fy != f
+        target = np.flatnonzero(ok)
+        if target.size == 0:
+            board.place(u, current)
+            continue
+        t = int(target[0])
+        board.place(u, t)
+        cost += p.v_risk[u] * (t - current)
+        _refresh_clear(p, board, clear, slack, int(p.v_site[u]))
+    return cost if board.budget[f] >= p.v_pence[v] else math.inf
+
+
+def _refresh_clear(p: Problem, board: Board, clear: np.ndarray, slack: list[int], site: int) -> None:
+    weeks = board.s.week[p.site_visits[site]]
+    now = int(weeks.max()) if p.site_complete[site] and (weeks >= 0).all() else NOT_CLEARED
+    before = int(clear[site])
+    for m, mw in enumerate(p.ms_week):
+        slack[m] += int(now <= mw) - int(before <= mw)
+    clear[site] = now

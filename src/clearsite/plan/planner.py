@@ -21,7 +21,7 @@ from clearsite.plan.calendar import fy_label
 from clearsite.plan.cpsat import count_variables, solve_cpsat
 from clearsite.plan.diagnose import diagnose
 from clearsite.plan.heuristic import Board, heuristic_candidates, heuristic_schedule
-from clearsite.plan.improve import swap_improve
+from clearsite.plan.improve import budget_exchange, swap_improve
 from clearsite.plan.lns import improve_lns
 from clearsite.plan.prepare import UNLIMITED, Problem, prepare
 from clearsite.plan.result import (
@@ -53,11 +53,14 @@ def make_plan(inputs: PlanInputs, settings: PlanSettings, scenario: Scenario | N
     t_bound = time.monotonic()
     candidates = heuristic_candidates(p, bound.alpha)
     t_heuristic = time.monotonic()
-    # swaps are cheap and never make a plan worse: polish the best before any search
-    candidates[0] = swap_improve(p, candidates[0], started + 0.5 * settings.time_limit)
+    # swaps and budget exchanges are cheap and never make a plan worse: polish the best before
+    # any search (slices of the plan cannot move money across a year's end as far as they can)
+    candidates[0] = _polish(
+        p, candidates[0], started + 0.5 * settings.time_limit, time.monotonic() + 0.15 * settings.time_limit
+    )
     notes.append(
         f"seconds: prepare {t_prepared - started:.1f}, bound {t_bound - t_prepared:.1f}, "
-        f"heuristic {t_heuristic - t_bound:.1f}, swaps {time.monotonic() - t_heuristic:.1f}"
+        f"heuristic {t_heuristic - t_bound:.1f}, swaps and budget exchanges {time.monotonic() - t_heuristic:.1f}"
     )
     schedule = candidates[0]
     ev = evaluate(p, schedule)
@@ -181,6 +184,20 @@ def _replan_shortfall(inputs: PlanInputs, settings: PlanSettings, scenario: Scen
     longer than the heuristic, and the base plan's alpha-points would steer by stale prices."""
     p = prepare(apply_scenario(inputs, scenario), settings)
     return evaluate(p, heuristic_schedule(p)).shortfall
+
+
+def _polish(p: Problem, schedule: Schedule, swap_until: float, exchange_until: float) -> Schedule:
+    """Swaps, then budget exchanges and swaps again while they still pay."""
+    schedule = swap_improve(p, schedule, swap_until)
+    objective = evaluate(p, schedule).objective
+    while time.monotonic() < exchange_until:
+        exchanged = budget_exchange(p, schedule, exchange_until)
+        exchanged = swap_improve(p, exchanged, exchange_until)
+        better = evaluate(p, exchanged).objective
+        if better >= objective - 1e-9:
+            break
+        schedule, objective = exchanged, better
+    return schedule
 
 
 def _gap(objective: float, bound: float) -> float:
