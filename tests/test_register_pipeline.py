@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from clearsite import demo_data, pipeline
 from clearsite.assess import assess_device
@@ -78,3 +78,45 @@ def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Know
     assert stored == direct
     assert counts == Counter((f["policy"], f["obligation"], f["status"]) for f in direct)
     assert {f["status"] for f in direct} >= {"breach", "compliant", "review"}
+
+
+def test_parallel_import_stores_exactly_what_the_in_process_import_stores(tmp_path: Path, packaged_kb: Knowledge,
+                                                                          monkeypatch):
+    register = tmp_path / "register.csv"
+    demo_data.write_demo_register(register)
+    # Identical repeats (numbered fingerprints), rows merging into earlier devices, and junk rows.
+    lines = register.read_text(encoding="utf-8").splitlines()
+    register.write_text("\n".join([*lines, *lines[1:4], *(f"X{line}" for line in lines[1:6]), ",,,", "junk"]) + "\n",
+                        encoding="utf-8")
+    monkeypatch.setattr(pipeline, "_CHUNK_ROWS", 7)  # many chunks, so the merge order matters
+
+    results = []
+    for name, parallel_from, workers in (("inline", 10**9, 1), ("two", 0, 2), ("three", 0, 3)):
+        engine = _database(tmp_path / f"{name}.db")
+        report = pipeline.import_register(engine, register, packaged_kb, today=AS_OF, batch=40,
+                                          parallel_from=parallel_from, workers=workers)
+        pipeline.assess_all(engine, packaged_kb, AS_OF)
+        with engine.connect() as conn:
+            identities = [tuple(r) for r in conn.execute(select(IdentityRow).order_by(IdentityRow.device_id))]
+        identities = [r[:-1] for r in identities]  # computed_at differs
+        results.append((report.rows_read, report.stored, report.new_devices, report.identified, report.skipped,
+                        report.warnings, _state(engine), identities, list(pipeline.stored_findings(engine))))
+        engine.dispose()
+    assert results[0] == results[1] == results[2]
+    assert results[0][4] and results[0][2] < results[0][1]  # junk reported, rows merged
+
+
+def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge):
+    register = tmp_path / "register.csv"
+    demo_data.write_demo_register(register)
+    lines = register.read_text(encoding="utf-8").splitlines()
+    register.write_text("\n".join([lines[0], "junk", *lines[1:]]) + "\n", encoding="utf-8")
+    engine = _database(tmp_path / "strict.db")
+    try:
+        pipeline.import_register(engine, register, packaged_kb, today=AS_OF, strict=True, parallel_from=0, workers=2)
+    except pipeline.ImportRefused as refused:
+        assert "row 2" in str(refused)
+    else:
+        raise AssertionError("a strict import of a register with a junk row must be refused")
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ObservationRow)) == 0

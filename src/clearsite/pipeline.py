@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,13 +20,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, String, delete, select, type_coerce
 
 from clearsite.assess import Assessment, Outcome, nil_verdict
-from clearsite.identify import register_row_evidence
+from clearsite.identify import identify_template, register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
 from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
 from clearsite.store.devices import (
-    NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, now,
+    NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, identity_values, now,
     write_identities,
 )
 from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
@@ -50,6 +52,11 @@ class ImportReport:
     already_imported: bool = False
 
 
+PARALLEL_FROM_ROWS = 20_000  # smaller registers are read in this process: starting workers costs more
+_CHUNK_ROWS = 5_000  # file rows per unit of work handed between processes
+_QUEUED_CHUNKS = 4  # per worker: bounds the memory of rows prepared but not yet written
+
+
 def import_register(
     engine: Engine,
     path: Path,
@@ -61,11 +68,15 @@ def import_register(
     actor: str = "cli",
     today: date | None = None,
     batch: int = 50_000,
+    parallel_from: int = PARALLEL_FROM_ROWS,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX asset register: junk rows are reported and skipped (or refuse all with strict).
 
     Rows stream through in batches (store, merge into devices, identify) inside one transaction, so
     a million-row register fits in memory and a failure anywhere leaves the database as it was.
+    Registers of `parallel_from` lines or more are parsed and identified by forked worker processes
+    (`workers`, default one per CPU); this process merges their rows in file order and writes them.
     """
     try:
         data = path.read_bytes()
@@ -92,22 +103,28 @@ def import_register(
             report.identified += write_identities(conn, knowledge, result)
             pending.clear()
 
-        for item in reader:
-            report.rows_read += 1
-            if isinstance(item, RowProblem):
-                problems.append(item)
-                continue
-            report.warnings.extend(f"{name}: row {item.row_number}: {w}" for w in item.warnings)
-            observation = _register_observation(item, name, fixed_site, site_ids, seen)
-            if isinstance(observation, RowProblem):
-                problems.append(observation)
-            else:
-                pending.append(observation)
-            if strict and (problems or report.warnings):
-                first = problems[0].describe(name) if problems else report.warnings[0]
-                raise ImportRefused(f"{first} (--strict: nothing imported)")
-            if len(pending) >= batch:
-                flush()
+        job = _RowJob(data, name, mapping, site is not None, today, fixed_site, site_ids, knowledge)
+        count = workers or _cpu_count()
+        if count > 1 and "fork" in multiprocessing.get_all_start_methods() and data.count(b"\n") >= parallel_from:
+            chunks = _prepared_in_workers(job, count)
+        else:
+            chunks = (_prepare_chunk(chunk, job) for chunk in reader.row_chunks(_CHUNK_ROWS))
+        for chunk in chunks:
+            for row_number, warnings, prepared in chunk:
+                report.rows_read += 1
+                if warnings is None:  # the row itself is junk
+                    problems.append(prepared)
+                    continue
+                report.warnings.extend(f"{name}: row {row_number}: {w}" for w in warnings)
+                if isinstance(prepared, RowProblem):
+                    problems.append(prepared)
+                else:
+                    pending.append(_observation(row_number, prepared, seen))
+                if strict and (problems or report.warnings):
+                    first = problems[0].describe(name) if problems else report.warnings[0]
+                    raise ImportRefused(f"{first} (--strict: nothing imported)")
+                if len(pending) >= batch:
+                    flush()
         if pending:
             flush()
         report.skipped = [p.describe(name) for p in problems]
@@ -122,35 +139,134 @@ def import_register(
     return report
 
 
-def _register_observation(row: RegisterRow, file_name: str, fixed_site: int | None, site_ids: dict[str, int],
-                          seen: dict[int, int]) -> NewObservation | RowProblem:
-    site_id = fixed_site
+def _cpu_count() -> int:
+    try:
+        return min(4, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return min(4, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class _RowJob:
+    """What preparing a register's rows needs; forked workers inherit it (the knowledge is never pickled)."""
+
+    data: bytes
+    name: str
+    mapping: dict[str, str] | None
+    site_given: bool
+    today: date | None
+    fixed_site: int | None
+    site_ids: dict[str, int]
+    knowledge: Knowledge
+
+
+# A prepared row: (row number, its warnings or None when the row itself is junk, RowProblem or _Prepared).
+# _Prepared is a flat tuple, cheap to send between processes:
+# (site_id, first fingerprint, serial, mac, ip, install_date, location, data JSON, identity values).
+_Prepared = tuple[int, str, "str | None", "str | None", "str | None", "date | None", "str | None", str,
+                  tuple[Any, ...]]
+_PreparedRow = tuple[int, "tuple[str, ...] | None", "RowProblem | _Prepared"]
+
+
+def _prepare_chunk(items: list[RegisterRow | RowProblem], job: _RowJob) -> list[_PreparedRow]:
+    """Parse-side work for a chunk of rows: site, fingerprint, stored JSON and the row's own identity."""
+    chains: dict[int, tuple[Any, Any]] = {}  # identity values once per template in the chunk
+    out: list[_PreparedRow] = []
+    for item in items:
+        if isinstance(item, RowProblem):
+            out.append((item.row_number, None, item))
+            continue
+        out.append((item.row_number, item.warnings, _prepare_row(item, job, chains)))
+    return out
+
+
+def _prepare_row(row: RegisterRow, job: _RowJob, chains: dict[int, tuple[Any, Any]]) -> RowProblem | _Prepared:
+    site_id = job.fixed_site
     if site_id is None:
         written = row.values.get("site", "")
-        site_id = site_ids.get(site_key(written))
+        site_id = job.site_ids.get(site_key(written))
         if site_id is None:
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
     fields = {k: v for k, v in row.values.items() if k != "site"}
-    content = "\x1f".join([f"{k}={fields[k]}" for k in sorted(fields)]) + f"\x1f{row.install_date}"
-    # Identical rows in one file are separate devices: the n-th repeat gets its own fingerprint. Repeats
-    # are counted on 64 bits of the first fingerprint, not the row text, so a million rows cost little
-    # memory; a (vanishingly rare) clash only numbers a row as a repeat, which is still unique and stable.
-    first = fingerprint(site_id, "register_row", content, 0)
+    install = row.install_date
+    evidence = register_row_evidence(f"{job.name} row {row.row_number}", fields)
+    template = identify_template(evidence, job.knowledge, install)
+    data = dumps({"fields": {**fields, "install_date": install.isoformat() if install else None},
+                  "install_date": install, "source": evidence[0].source if evidence else f"row {row.row_number}"})
+    return (site_id, fingerprint(site_id, "register_row", _row_content(fields, install), 0), fields.get("serial"),
+            fields.get("mac"), fields.get("ip"), install, fields.get("location"), data,
+            identity_values(template, chains))
+
+
+def _row_content(fields: dict[str, Any], install: date | str | None) -> str:
+    """What a register row's fingerprint covers (`install` as a date, or as the ISO text stored for it)."""
+    return "\x1f".join([f"{k}={fields[k]}" for k in sorted(fields)]) + f"\x1f{install}"
+
+
+def _observation(row_number: int, prepared: _Prepared, seen: dict[int, int]) -> NewObservation:
+    """A prepared row as an observation; identical rows in one file are separate devices."""
+    site_id, first, serial, mac, ip, install, location, data, identity = prepared
+    # The n-th repeat of a row gets its own fingerprint. Repeats are counted on 64 bits of the first
+    # fingerprint, not the row text, so a million rows cost little memory; a (vanishingly rare) clash
+    # only numbers a row as a repeat, which is still unique and stable.
     repeat_key = int(first[:16], 16)
     occurrence = seen.get(repeat_key, 0)
     seen[repeat_key] = occurrence + 1
-    source = f"{file_name} row {row.row_number}"
-    evidence = register_row_evidence(source, fields)
-    install = row.install_date
-    return NewObservation(
-        site_id=site_id, kind="register_row", locator=f"row {row.row_number}",
-        fields={**fields, "install_date": install.isoformat() if install else None},
-        evidence=tuple(evidence),
-        fingerprint=first if occurrence == 0 else fingerprint(site_id, "register_row", content, occurrence),
-        serial=fields.get("serial"), mac=fields.get("mac"), ip=fields.get("ip"),
-        install_date=install, location=fields.get("location"),
-    )
+    if occurrence:
+        fields = json.loads(data)["fields"]
+        stored_install = fields.pop("install_date")
+        first = fingerprint(site_id, "register_row", _row_content(fields, stored_install), occurrence)
+    return NewObservation(site_id, "register_row", f"row {row_number}", {}, (), first, serial, mac, ip, install,
+                          location, data, identity)
+
+
+def _prepared_in_workers(job: _RowJob, count: int) -> Iterator[list[_PreparedRow]]:
+    """Prepared chunks in file order, from `count` forked workers (chunk k from worker k % count).
+
+    Each worker has its own bounded queue, so the merge takes chunks strictly in order and no worker
+    runs more than a few chunks ahead. Workers never touch the database; they are stopped on exit.
+    """
+    context = multiprocessing.get_context("fork")
+    queues = [context.Queue(maxsize=_QUEUED_CHUNKS) for _ in range(count)]
+    processes = [context.Process(target=_row_worker, args=(job, part, count, queues[part]), daemon=True)
+                 for part in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        number = 0
+        while True:
+            message = queues[number % count].get()
+            if message is None:  # that worker has no chunk `number`: there are no more chunks
+                return
+            if isinstance(message, BaseException):
+                raise message
+            yield message
+            number += 1
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        for queue in queues:
+            queue.close()
+            queue.cancel_join_thread()
+
+
+def _row_worker(job: _RowJob, part: int, parts: int, out: Any) -> None:
+    try:
+        reader = open_register(job.data, job.name, job.mapping, site_given=job.site_given, today=job.today)
+        for chunk in reader.row_chunks(_CHUNK_ROWS, part, parts):
+            out.put(_prepare_chunk(chunk, job))
+        out.put(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the merging process, which raises it
+        try:
+            out.put(exc)
+        except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+            out.put(RegisterError(f"{job.name}: {type(exc).__name__}: {exc}"))
+    finally:
+        out.close()
+        out.join_thread()
 
 
 # --------------------------------------------------------------------------- reading devices
@@ -198,15 +314,18 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
             return
         evidence_by_device = device_evidence(conn, [r.id for r in rows]) if with_evidence else {}
         for row in rows:
-            contradictions, alternatives = row[13], row[14]  # JSON text: most are "[]", not worth decoding
-            identity = Identity(
-                row.label_brand, row.producer_id, row.model, row.device_class or "unknown", row.confidence or 0.0,
+            # Plain tuple unpacking: named access on a million rows costs seconds.
+            (device_id, device_site, ip, mac, serial, location, install_date, removed_on, label_brand, producer_id,
+             model, device_class, confidence, contradictions, alternatives) = row[:15]
+            identity = Identity(  # contradictions and alternatives are JSON text: most are "[]", not worth decoding
+                label_brand, producer_id, model, device_class or "unknown", confidence or 0.0,
                 (), tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
                 tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]" else (),
             )
-            evidence = evidence_links(row.evidence or [], evidence_by_device[row.id]) if with_evidence else []
-            yield DeviceView(row.id, sites[row.site_id].name, row.ip, row.mac, row.serial, row.location,
-                             row.install_date, row.removed_on, identity, evidence), sites[row.site_id]
+            evidence = evidence_links(row[15] or [], evidence_by_device[device_id]) if with_evidence else []
+            site_of = sites[device_site]
+            yield DeviceView(device_id, site_of.name, ip, mac, serial, location, install_date, removed_on, identity,
+                             evidence), site_of
         last = rows[-1].id
 
 

@@ -197,6 +197,30 @@ class RegisterReader:
             else:
                 yield item
 
+    def row_chunks(self, size: int, part: int = 0, parts: int = 1) -> Iterator[list[RegisterRow | RowProblem]]:
+        """This part's share of the rows, in chunks of `size` file rows: chunk k belongs to part k % parts.
+
+        Every part reads the whole file (cheap) but parses only its own chunks, so `parts` processes can
+        share the work and a merger can put the chunks back in file order. Blank rows are not counted.
+        """
+        current: int | None = None
+        chunk: list[RegisterRow | RowProblem] = []
+        columns, header, today, first = self._fields, self._header, self._today, self.header_row + 1
+        for offset, cells in enumerate(self._rows):
+            number = offset // size
+            if number % parts != part:
+                continue
+            if number != current:
+                if current is not None:
+                    yield chunk
+                    chunk = []
+                current = number
+            item = _parse_row(first + offset, cells, columns, header, today)
+            if item is not None:
+                chunk.append(item)
+        if current is not None:
+            yield chunk
+
 
 def open_register(
     data: bytes,

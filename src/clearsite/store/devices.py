@@ -7,6 +7,7 @@ as it was. Observations carry a content fingerprint, so storing the same file tw
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,27 @@ class NewObservation:
     ip: str | None = None
     install_date: date | None = None
     location: str | None = None
+    # Prepared ahead (by a register import worker): the stored data as JSON text, and the identity this
+    # observation alone gives (identity_values). Its evidence then follows from `data` when needed.
+    data: str | None = None
+    identity: tuple[Any, ...] | None = None
+
+    def all_evidence(self) -> list[Evidence]:
+        if self.data is None:
+            return list(self.evidence)
+        return evidence_of(json.loads(self.data))
+
+
+def observation_data(obs: NewObservation) -> str:
+    """The JSON text an observation is stored with."""
+    if obs.data is not None:
+        return obs.data
+    data: dict[str, Any] = {"fields": obs.fields, "install_date": obs.install_date}
+    if obs.kind == "register_row":  # its evidence follows from its fields; no need to store it twice
+        data["source"] = obs.evidence[0].source if obs.evidence else obs.locator
+    else:
+        data["evidence"] = [[e.signal.value, e.value, e.source] for e in obs.evidence]
+    return dumps(data)
 
 
 @dataclass
@@ -69,6 +91,7 @@ class StoreResult:
     new_devices: int = 0
     fresh_evidence: dict[int, list[Evidence]] = field(default_factory=dict)  # devices made by this batch
     fresh_install: dict[int, date] = field(default_factory=dict)
+    fresh_identity: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # new devices of one prepared observation
     earlier_devices: set[int] = field(default_factory=set)  # devices that existed before this batch
 
 
@@ -178,6 +201,9 @@ class ObservationWriter:
         self.index.load(o.site_id for o in observations)
         fresh: list[tuple[NewObservation, int]] = []
         new_devices: list[tuple[Any, ...]] = []
+        # SQLite: this transaction holds the write lock, so new devices take the next ids as they are
+        # found. Elsewhere they get placeholders until a sequence hands out their ids.
+        next_id = allocate_ids(conn, DeviceRow.__table__, 1)[0] if conn.dialect.name == "sqlite" else None
         for obs in observations:
             if obs.fingerprint in known:
                 result.duplicates += 1
@@ -187,7 +213,7 @@ class ObservationWriter:
             key = _device_key(obs, serial)
             found = self.index.find(obs, key, serial)
             if found is None:
-                found = -(len(new_devices) + 1)  # a placeholder until ids are allocated
+                found = -(len(new_devices) + 1) if next_id is None else next_id + len(new_devices)
                 new_devices.append((obs.site_id, key, obs.serial if serial else None, obs.mac, obs.ip, obs.location,
                                     obs.install_date))
                 self.index.add(found, obs.site_id, key, serial, obs.mac, obs.ip)
@@ -195,31 +221,36 @@ class ObservationWriter:
 
         real_ids: dict[int, int] = {}
         if new_devices:
-            ids = allocate_ids(conn, DeviceRow.__table__, len(new_devices))
+            if next_id is None:
+                ids = allocate_ids(conn, DeviceRow.__table__, len(new_devices))
+                for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
+                    real_ids[-position] = device_id
+                    self.index.settle(-position, device_id, d[0], d[1], clean_serial(d[2]), d[3], d[4])
+            else:
+                ids = range(next_id, next_id + len(new_devices))
             insert_rows(conn, DeviceRow.__table__, _DEVICE_COLUMNS,
                         [(i, *d, stamp, stamp) for i, d in zip(ids, new_devices, strict=True)])
-            for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
-                real_ids[-position] = device_id
-                self.index.settle(-position, device_id, d[0], d[1], clean_serial(d[2]), d[3], d[4])
             result.new_devices = len(new_devices)
 
         observation_rows: list[tuple[Any, ...]] = []
+        fresh_observations: dict[int, list[NewObservation]] = {}
         for obs, found in fresh:
             device_id = real_ids[found] if found < 0 else found
-            if found < 0:
-                result.fresh_evidence.setdefault(device_id, []).extend(obs.evidence)
+            if found < 0 or (next_id is not None and found >= next_id):  # a device this batch made
+                fresh_observations.setdefault(device_id, []).append(obs)
                 if obs.install_date:
                     result.fresh_install[device_id] = min(obs.install_date,
                                                           result.fresh_install.get(device_id, obs.install_date))
             else:
                 result.earlier_devices.add(device_id)
-            data: dict[str, Any] = {"fields": obs.fields, "install_date": obs.install_date}
-            if obs.kind == "register_row":  # its evidence follows from its fields; no need to store it twice
-                data["source"] = obs.evidence[0].source if obs.evidence else obs.locator
-            else:
-                data["evidence"] = [[e.signal.value, e.value, e.source] for e in obs.evidence]
             observation_rows.append((self.source_id, obs.site_id, device_id, obs.kind, obs.locator, stamp,
-                                     obs.fingerprint, dumps(data)))
+                                     obs.fingerprint, observation_data(obs)))
+        for device_id, group in fresh_observations.items():
+            if len(group) == 1 and group[0].identity is not None:  # its identity is already known
+                result.fresh_identity[device_id] = group[0].identity
+                result.fresh_evidence[device_id] = []
+            else:
+                result.fresh_evidence[device_id] = [e for obs in group for e in obs.all_evidence()]
         insert_rows(conn, ObservationRow.__table__, _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
         if result.earlier_devices:
             conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
@@ -245,8 +276,10 @@ def evidence_of(data: dict[str, Any]) -> list[Evidence]:
 def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
     """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
     stamp = constant(conn, now())
-    chains: dict[int, tuple[IdentityTemplate, str]] = {}  # one JSON text per distinct verdict in the batch
-    rows = [identity_tuple(device_id, identify_template(evidence, knowledge, result.fresh_install.get(device_id)),
+    chains: dict[int, tuple[IdentityTemplate, Any]] = {}  # one JSON text per distinct verdict in the batch
+    known = result.fresh_identity
+    rows = [(device_id, *known[device_id], knowledge.version, stamp) if device_id in known else
+            identity_tuple(device_id, identify_template(evidence, knowledge, result.fresh_install.get(device_id)),
                            knowledge.version, stamp, chains)
             for device_id, evidence in result.fresh_evidence.items()]
     insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
@@ -269,7 +302,7 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
             if data.get("install_date"):
                 when = date.fromisoformat(data["install_date"])
                 installs[device_id] = min(when, installs.get(device_id, when))
-        chains: dict[int, tuple[IdentityTemplate, str]] = {}
+        chains: dict[int, tuple[IdentityTemplate, Any]] = {}
         rows = [identity_tuple(device_id, identify_template(evidence[device_id], knowledge, installs.get(device_id)),
                                knowledge.version, stamp, chains) for device_id in part]
         conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
@@ -282,15 +315,21 @@ _IDENTITY_JSON = frozenset({"evidence", "contradictions", "alternatives"})
 
 
 def identity_tuple(device_id: int, template: IdentityTemplate, version: str, stamp: datetime | str,
-                   chains: dict[int, tuple[IdentityTemplate, str]]) -> tuple[Any, ...]:
+                   chains: dict[int, tuple[IdentityTemplate, Any]]) -> tuple[Any, ...]:
     """An identity row; its evidence chain is stored as positions in the device's evidence list."""
+    return (device_id, *identity_values(template, chains), version, stamp)
+
+
+def identity_values(template: IdentityTemplate, chains: dict[int, tuple[IdentityTemplate, Any]]) -> tuple[Any, ...]:
+    """An identity row's columns from label_brand to alternatives, JSON serialised once per template."""
     cached = chains.get(id(template))
     if cached is None:
-        cached = chains[id(template)] = (template, dumps(template.chain))
-    identity = template.base
-    return (device_id, identity.label_brand, identity.producer_id, identity.model, identity.device_class,
-            identity.confidence, cached[1], dumps(list(identity.contradictions)) if identity.contradictions else "[]",
-            dumps([list(a) for a in identity.alternatives]) if identity.alternatives else "[]", version, stamp)
+        identity = template.base
+        cached = chains[id(template)] = (template, (
+            identity.label_brand, identity.producer_id, identity.model, identity.device_class, identity.confidence,
+            dumps(template.chain), dumps(list(identity.contradictions)) if identity.contradictions else "[]",
+            dumps([list(a) for a in identity.alternatives]) if identity.alternatives else "[]"))
+    return cached[1]
 
 
 def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:
