@@ -6,9 +6,10 @@
 
 A pure function over plain data. Devices (`WorkItem`) are packed into site visits (groups kept
 together, hazard cameras waiting for their replacement); a min-cost-flow relaxation with Lagrange
-prices on the budgets gives a lower bound and an order for the list-scheduling heuristic; swaps
-and large-neighbourhood search with CP-SAT improve the schedule, and CP-SAT solves the whole model
-when it is small enough to prove optimality. Every plan reports its gap to the bound; missed
+prices on the budgets gives a lower bound and an order for the list-scheduling heuristic; swaps,
+budget exchanges across a financial year's end and large-neighbourhood search with CP-SAT improve
+the schedule, and when the model is small CP-SAT tightens the bound region by region and solves the
+whole model to prove optimality. Every plan reports its gap to the bound; missed
 milestones come with the extra crews or money that would meet them (`Plan.shortfalls`).
 """
 

@@ -13,6 +13,8 @@ Objective = exposure + milestone penalty; each part gets its own bound and the s
 - Other milestones: a milestone needs N sites; no plan clears more sites by its date than fit in
   each region's crew-hours up to then (smallest sites first), nor than the budget of the years up
   to then buys (cheapest sites first). The shortfall below the smaller of the two is unavoidable.
+- When the model is small, CP-SAT re-solves each region's part of the priced relaxation with whole
+  visits in whole weeks (`tighten_by_region`); a region keeps the larger of its two bounds.
 """
 
 from __future__ import annotations
