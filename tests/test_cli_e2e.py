@@ -171,3 +171,11 @@ def test_changes_from_the_command_line_are_in_the_audit_log(cli, site, register,
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
         actions = [a for (a,) in conn.execute("select action from audit_log order by seq")]
     assert actions == ["site.add", "register.import", "findings.assess"]
+
+
+def test_strict_refuses_a_file_whose_only_junk_is_its_last_row(cli, site, tmp_path, db_url):
+    register = tmp_path / "tail.csv"
+    register.write_text("Make,Model,Site\nAxis,P3245,Example House\nTOTAL,,\n")
+    result = cli("import", "register", str(register), "--strict", check=False)
+    assert result.returncode == 2 and "tail.csv: row 3" in result.stderr
+    assert count(db_url, "observations") == 0

@@ -114,12 +114,12 @@ def import_register(
                 report.rows_read += 1
                 if warnings is None:  # the row itself is junk
                     problems.append(prepared)
-                    continue
-                report.warnings.extend(f"{name}: row {row_number}: {w}" for w in warnings)
-                if isinstance(prepared, RowProblem):
-                    problems.append(prepared)
                 else:
-                    pending.append(_observation(row_number, prepared, seen))
+                    report.warnings.extend(f"{name}: row {row_number}: {w}" for w in warnings)
+                    if isinstance(prepared, RowProblem):
+                        problems.append(prepared)
+                    else:
+                        pending.append(_observation(row_number, prepared, seen))
                 if strict and (problems or report.warnings):
                     first = problems[0].describe(name) if problems else report.warnings[0]
                     raise ImportRefused(f"{first} (--strict: nothing imported)")
