@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from clearsite.plan.bound import lower_bound, tighten_by_region
+from clearsite.plan.bound import lower_bound, max_sites_by, tighten_by_region
 from clearsite.plan.calendar import fy_label
 from clearsite.plan.cpsat import count_variables, solve_cpsat
 from clearsite.plan.diagnose import diagnose
@@ -55,9 +55,12 @@ def make_plan(inputs: PlanInputs, settings: PlanSettings, scenario: Scenario | N
     t_heuristic = time.monotonic()
     # swaps and budget exchanges are cheap and never make a plan worse: polish the best before
     # any search (slices of the plan cannot move money across a year's end as far as they can)
-    candidates[0] = _polish(
-        p, candidates[0], started + 0.5 * settings.time_limit, time.monotonic() + 0.15 * settings.time_limit
-    )
+    # ...except that exchanges fill April's crew time, which search needs to pull late sites in
+    # when the plan misses a milestone it could meet: then search gets all the time
+    exchange_until = time.monotonic() + 0.15 * settings.time_limit
+    if _avoidable_shortfall(p, candidates[0]):
+        exchange_until = time.monotonic()
+    candidates[0] = _polish(p, candidates[0], started + 0.5 * settings.time_limit, exchange_until)
     notes.append(
         f"seconds: prepare {t_prepared - started:.1f}, bound {t_bound - t_prepared:.1f}, "
         f"heuristic {t_heuristic - t_bound:.1f}, swaps and budget exchanges {time.monotonic() - t_heuristic:.1f}"
@@ -198,6 +201,14 @@ def _polish(p: Problem, schedule: Schedule, swap_until: float, exchange_until: f
             break
         schedule, objective = exchanged, better
     return schedule
+
+
+def _avoidable_shortfall(p: Problem, schedule: Schedule) -> bool:
+    """Whether the schedule misses a milestone by more sites than access, crews or money force."""
+    for m, short in enumerate(evaluate(p, schedule).shortfall):
+        if short > max(0, p.ms_need[m] - min(max_sites_by(p, p.ms_week[m]))):
+            return True
+    return False
 
 
 def _gap(objective: float, bound: float) -> float:
