@@ -502,7 +502,6 @@ def publish(
     db: DbOption = None,
 ) -> None:
     """Publish progress: a public statement redacted by construction, or the internal full detail."""
-    from clearsite.plan import load_plan_file  # noqa: F401 - keeps the planner's import cost here
     from clearsite.planning import latest_plan, progress_records, removal_work, write_files
     from clearsite.publish.public import (SiteProgress, build_internal_report, build_public_statement,
                                           internal_files, public_files)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ def plan_removals(engine: Engine, knowledge: Knowledge, plan_file: PlanFile | No
         plan_file = default_plan_file(list(work.regions.values()), next_monday(as_of))
     inputs = plan_file.inputs(work.work, work.sites)
     if plan_file.settings.start <= as_of and not inputs.already_cleared_sites:
-        inputs = type(inputs)(**{**_fields(inputs), "already_cleared_sites": len(work.cleared)})
+        inputs = replace(inputs, already_cleared_sites=len(work.cleared))
     chosen = [plan_file.scenarios[s] if s in plan_file.scenarios else
               parse_scenario(s, plan_file.settings.start) for s in scenarios]
     if compare and not chosen:  # compare every scenario the plan file names
@@ -131,10 +131,6 @@ def plan_removals(engine: Engine, knowledge: Knowledge, plan_file: PlanFile | No
     for plan in plans:
         store_plan(engine, plan, as_of, plan_file)
     return plans, work, plan_file
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__dataclass_fields__}
 
 
 def store_plan(engine: Engine, plan: Plan, as_of: date, plan_file: PlanFile, actor: str = "cli") -> int:

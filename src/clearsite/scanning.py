@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import Engine
@@ -68,7 +68,7 @@ def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[st
 
     async def main() -> None:
         last = time.monotonic()
-        options_in_scope = ScanOptions(**{**_as_dict(options), "networks": tuple(networks)})
+        options_in_scope = replace(options, networks=tuple(networks))  # scan() re-checks scope itself
         async for host in scan(addresses, options_in_scope, progress):
             summary.errors.extend(f"{host.ip}: {e}" for e in host.errors)
             if not host.responded:
@@ -92,7 +92,3 @@ def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[st
 def _scanned(host: HostReport) -> ScannedHost:
     mac = next((e.value for e in host.evidence if e.signal == Signal.MAC), None)
     return ScannedHost(ip=str(host.ip), mac=mac, open_ports=sorted(host.open_ports), evidence=list(host.evidence))
-
-
-def _as_dict(options: ScanOptions) -> dict[str, object]:
-    return {name: getattr(options, name) for name in options.__dataclass_fields__}
