@@ -69,11 +69,7 @@ class DeviceRow(Base):
     """A physical thing, merged from observations by serial, MAC, then site and IP."""
 
     __tablename__ = "devices"
-    __table_args__ = (
-        UniqueConstraint("site_id", "natural_key"),
-        Index("ix_devices_serial", "serial"),
-        Index("ix_devices_mac", "mac"),
-    )
+    __table_args__ = (UniqueConstraint("site_id", "natural_key"),)  # serial and MAC are matched in memory
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     natural_key: Mapped[str] = mapped_column(String(200))
