@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, create_engine, func, select, update
 
 from clearsite import demo_data, pipeline
 from clearsite.assess import assess_device
@@ -15,7 +15,7 @@ from clearsite.knowledge import Knowledge
 from clearsite.models import DeviceFacts
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
-from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow
+from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, ObservationRow
 
 AS_OF = date(2026, 11, 29)
 
@@ -80,8 +80,8 @@ def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Know
     assert {f["status"] for f in direct} >= {"breach", "compliant", "review"}
 
 
-def test_parallel_import_stores_exactly_what_the_in_process_import_stores(tmp_path: Path, packaged_kb: Knowledge,
-                                                                          monkeypatch):
+def test_parallel_import_and_assessment_store_exactly_what_in_process_ones_store(
+        tmp_path: Path, packaged_kb: Knowledge, monkeypatch):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     # Identical repeats (numbered fingerprints), rows merging into earlier devices, and junk rows.
@@ -89,21 +89,40 @@ def test_parallel_import_stores_exactly_what_the_in_process_import_stores(tmp_pa
     register.write_text("\n".join([*lines, *lines[1:4], *(f"X{line}" for line in lines[1:6]), ",,,", "junk"]) + "\n",
                         encoding="utf-8")
     monkeypatch.setattr(pipeline, "_CHUNK_ROWS", 7)  # many chunks, so the merge order matters
+    monkeypatch.setattr(pipeline, "PAGE", 11)  # many pages of devices to assess, likewise
 
     results = []
     for name, parallel_from, workers in (("inline", 10**9, 1), ("two", 0, 2), ("three", 0, 3)):
         engine = _database(tmp_path / f"{name}.db")
         report = pipeline.import_register(engine, register, packaged_kb, today=AS_OF, batch=40,
                                           parallel_from=parallel_from, workers=workers)
-        pipeline.assess_all(engine, packaged_kb, AS_OF)
+        counts = pipeline.assess_all(engine, packaged_kb, AS_OF, parallel_from=parallel_from, workers=workers)
         with engine.connect() as conn:
             identities = [tuple(r) for r in conn.execute(select(IdentityRow).order_by(IdentityRow.device_id))]
+            findings = [tuple(r)[:-1] for r in conn.execute(select(FindingRow).order_by(FindingRow.id))]
         identities = [r[:-1] for r in identities]  # computed_at differs
         results.append((report.rows_read, report.stored, report.new_devices, report.identified, report.skipped,
-                        report.warnings, _state(engine), identities, list(pipeline.stored_findings(engine))))
+                        report.warnings, _state(engine), identities, findings, counts))
         engine.dispose()
     assert results[0] == results[1] == results[2]
     assert results[0][4] and results[0][2] < results[0][1]  # junk reported, rows merged
+    assert sum(results[0][9].values()) == len(results[0][8]) > 0
+
+
+def test_assessment_workers_are_not_forked_while_this_process_holds_a_sqlite_connection(
+        tmp_path: Path, packaged_kb: Knowledge):
+    register = tmp_path / "register.csv"
+    demo_data.write_demo_register(register)
+    engine = _database(tmp_path / "held.db")
+    pipeline.import_register(engine, register, packaged_kb, today=AS_OF)
+    with engine.connect() as held:  # e.g. a caller reading while it assesses: children would inherit its locks
+        held.execute(select(func.count()).select_from(FindingRow))
+        assert not pipeline._fork_safe(engine)
+        counts = pipeline.assess_all(engine, packaged_kb, AS_OF, parallel_from=0, workers=2)  # runs in-process
+    assert sum(counts.values()) > 0
+    engine.dispose()
+    assert pipeline._fork_safe(engine)
+    assert not pipeline._fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
 
 
 def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge):

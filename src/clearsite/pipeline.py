@@ -8,28 +8,36 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, delete, select, type_coerce
+from sqlalchemy import Connection, Engine, String, delete, func, select, type_coerce
 
 from clearsite.assess import Assessment, Outcome, nil_verdict
 from clearsite.identify import identify_template, register_row_evidence
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
+from clearsite.parallel import can_fork, forked, worker_count
 from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
+from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
 from clearsite.store.devices import (
-    NewObservation, ObservationWriter, add_source, device_evidence, evidence_links, fingerprint, identity_values, now,
+    NewObservation,
+    ObservationWriter,
+    add_source,
+    device_evidence,
+    evidence_links,
+    fingerprint,
+    identity_values,
+    now,
     write_identities,
 )
-from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
 from clearsite.track import audit
@@ -54,7 +62,6 @@ class ImportReport:
 
 PARALLEL_FROM_ROWS = 20_000  # smaller registers are read in this process: starting workers costs more
 _CHUNK_ROWS = 5_000  # file rows per unit of work handed between processes
-_QUEUED_CHUNKS = 4  # per worker: bounds the memory of rows prepared but not yet written
 
 
 def import_register(
@@ -85,7 +92,7 @@ def import_register(
     name = path.name
     reader = open_register(data, name, mapping, site_given=site is not None, today=today)
     report = ImportReport(name, 0, 0, 0, 0, 0)
-    with engine.begin() as conn, bulk_work(conn):
+    with engine.begin() as conn, bulk_work(conn), ExitStack() as workers_running:
         fixed_site = find_site(conn, site) if site else None
         site_ids = site_ids_by_key(conn)
         source_id = add_source(conn, "register", name, hashlib.sha256(data).hexdigest(), actor, fixed_site,
@@ -104,9 +111,10 @@ def import_register(
             pending.clear()
 
         job = _RowJob(data, name, mapping, site is not None, today, fixed_site, site_ids, knowledge)
-        count = workers or _cpu_count()
-        if count > 1 and "fork" in multiprocessing.get_all_start_methods() and data.count(b"\n") >= parallel_from:
-            chunks = _prepared_in_workers(job, count)
+        count = workers or worker_count()
+        if count > 1 and can_fork() and data.count(b"\n") >= parallel_from:
+            # The workers never touch the database, so forking while this transaction is open is safe.
+            chunks = workers_running.enter_context(forked(partial(_prepared_chunks, job), count, _unpicklable(job)))
         else:
             chunks = (_prepare_chunk(chunk, job) for chunk in reader.row_chunks(_CHUNK_ROWS))
         for chunk in chunks:
@@ -137,13 +145,6 @@ def import_register(
                       "new_devices": report.new_devices, "skipped": len(problems)})
     report.already_imported = report.stored == 0
     return report
-
-
-def _cpu_count() -> int:
-    try:
-        return min(4, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -221,52 +222,15 @@ def _observation(row_number: int, prepared: _Prepared, seen: dict[int, int]) -> 
                           location, data, identity)
 
 
-def _prepared_in_workers(job: _RowJob, count: int) -> Iterator[list[_PreparedRow]]:
-    """Prepared chunks in file order, from `count` forked workers (chunk k from worker k % count).
-
-    Each worker has its own bounded queue, so the merge takes chunks strictly in order and no worker
-    runs more than a few chunks ahead. Workers never touch the database; they are stopped on exit.
-    """
-    context = multiprocessing.get_context("fork")
-    queues = [context.Queue(maxsize=_QUEUED_CHUNKS) for _ in range(count)]
-    processes = [context.Process(target=_row_worker, args=(job, part, count, queues[part]), daemon=True)
-                 for part in range(count)]
-    for process in processes:
-        process.start()
-    try:
-        number = 0
-        while True:
-            message = queues[number % count].get()
-            if message is None:  # that worker has no chunk `number`: there are no more chunks
-                return
-            if isinstance(message, BaseException):
-                raise message
-            yield message
-            number += 1
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        for queue in queues:
-            queue.close()
-            queue.cancel_join_thread()
+def _prepared_chunks(job: _RowJob, part: int, parts: int) -> Iterator[list[_PreparedRow]]:
+    """Chunks part, part + parts, … of the register, prepared (the work of one forked worker)."""
+    reader = open_register(job.data, job.name, job.mapping, site_given=job.site_given, today=job.today)
+    for chunk in reader.row_chunks(_CHUNK_ROWS, part, parts):
+        yield _prepare_chunk(chunk, job)
 
 
-def _row_worker(job: _RowJob, part: int, parts: int, out: Any) -> None:
-    try:
-        reader = open_register(job.data, job.name, job.mapping, site_given=job.site_given, today=job.today)
-        for chunk in reader.row_chunks(_CHUNK_ROWS, part, parts):
-            out.put(_prepare_chunk(chunk, job))
-        out.put(None)
-    except BaseException as exc:  # noqa: BLE001 - handed to the merging process, which raises it
-        try:
-            out.put(exc)
-        except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-            out.put(RegisterError(f"{job.name}: {type(exc).__name__}: {exc}"))
-    finally:
-        out.close()
-        out.join_thread()
+def _unpicklable(job: _RowJob) -> Callable[[BaseException], Exception]:
+    return lambda exc: RegisterError(f"{job.name}: {type(exc).__name__}: {exc}")
 
 
 # --------------------------------------------------------------------------- reading devices
@@ -297,18 +261,26 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
         return
     sites = load_sites(conn)
     site_id = find_site(conn, site) if site is not None else None
+    yield from _device_views(conn, sites, with_evidence, site_id=site_id)
+
+
+def _device_views(conn: Connection, sites: dict[int, Site], with_evidence: bool, *, site_id: int | None = None,
+                  ids: range | None = None) -> Iterator[tuple[DeviceView, Site]]:
+    """Devices (of one site, or with ids in a range) in id order, read in pages."""
     columns = [DeviceRow.id, DeviceRow.site_id, DeviceRow.ip, DeviceRow.mac, DeviceRow.serial, DeviceRow.location,
                DeviceRow.install_date, DeviceRow.removed_on, IdentityRow.label_brand, IdentityRow.producer_id,
                IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence,
                type_coerce(IdentityRow.contradictions, String), type_coerce(IdentityRow.alternatives, String)]
     if with_evidence:
         columns.append(IdentityRow.evidence)
-    last = 0
+    last = ids.start - 1 if ids is not None else 0
     while True:
         query = (select(*columns).join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True)
                  .where(DeviceRow.id > last).order_by(DeviceRow.id).limit(PAGE))
         if site_id is not None:
             query = query.where(DeviceRow.site_id == site_id)
+        if ids is not None:
+            query = query.where(DeviceRow.id < ids.stop)
         rows = conn.execute(query).all()
         if not rows:
             return
@@ -365,58 +337,148 @@ def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdiction: str)
 def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
                   conn: Connection | None = None) -> Iterator[Finding]:
     """Assess every device under the named policy, or under its department's jurisdiction's policies."""
-    for device_id, site, policy, outcomes in _outcomes(engine, knowledge, as_of, policy_id, conn):
-        for o in outcomes:
-            yield Finding(device_id, site.name, policy, o.obligation, o.status, o.due, o.reasons)
-
-
-def _outcomes(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None,
-              conn: Connection | None) -> Iterator[tuple[int, Site, str, list[Outcome]]]:
-    """Each device's findings under each policy that applies to it, as assess_device defines them."""
-    assessments: dict[str, list[Assessment]] = {}  # by jurisdiction; memos shared across the whole estate
+    assessor = _Assessor(knowledge, as_of, policy_id)
     for view, site in iter_devices(engine, with_evidence=False, conn=conn):
-        chosen = assessments.get(site.jurisdiction)
+        for policy, outcomes in assessor(view, site):
+            for o in outcomes:
+                yield Finding(view.id, site.name, policy, o.obligation, o.status, o.due, o.reasons)
+
+
+class _Assessor:
+    """A device's outcomes under the named policy, or under each policy of its site's jurisdiction.
+
+    The Assessment memos are shared across the whole estate: a few thousand outcome objects serve a
+    million devices, and the same outcome is the same object.
+    """
+
+    def __init__(self, knowledge: Knowledge, as_of: date, policy_id: str | None) -> None:
+        self.knowledge, self.as_of, self.policy_id = knowledge, as_of, policy_id
+        self._by_jurisdiction: dict[str, list[Assessment]] = {}
+
+    def __call__(self, view: DeviceView, site: Site) -> Iterator[tuple[str, list[Outcome]]]:
+        chosen = self._by_jurisdiction.get(site.jurisdiction)
         if chosen is None:
-            chosen = assessments[site.jurisdiction] = [
-                Assessment(p, knowledge, as_of) for p in policies_for(knowledge, policy_id, site.jurisdiction)]
+            chosen = self._by_jurisdiction[site.jurisdiction] = [
+                Assessment(p, self.knowledge, self.as_of)
+                for p in policies_for(self.knowledge, self.policy_id, site.jurisdiction)]
         facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
         for assessment in chosen:
-            yield view.id, site, assessment.policy.id, assessment.outcomes(facts)
+            yield assessment.policy.id, assessment.outcomes(facts)
+
+
+PARALLEL_FROM_DEVICES = 20_000  # fewer are assessed in this process: starting workers costs more
+
+# An outcome as stored: policy, obligation, status, due, reasons (JSON text).
+_StoredOutcome = tuple[str, str, str, "date | None", str]
+# One page of assessed devices: the outcomes its producer had not sent before (numbered on from the
+# last), then one entry per finding in device order: the device id, and the number of its outcome.
+_AssessedPage = tuple[list[_StoredOutcome], list[int], list[int]]
+
+
+@dataclass(frozen=True)
+class _AssessJob:
+    """What assessing pages of devices needs; forked workers inherit it."""
+
+    knowledge: Knowledge
+    as_of: date
+    policy_id: str | None
+    pages: list[range]  # device ids, one unit of work each
+
+
+def _assessed_pages(job: _AssessJob, conn: Connection, part: int, parts: int) -> Iterator[_AssessedPage]:
+    """Pages part, part + parts, … of the job, assessed (one worker's share, or all of it when parts is 1)."""
+    sites = load_sites(conn)
+    assess = _Assessor(job.knowledge, job.as_of, job.policy_id)
+    numbers: dict[int, int] = {}  # id(outcome) -> its number; the memos keep the outcomes (and so their ids) alive
+    for page in job.pages[part::parts]:
+        fresh: list[_StoredOutcome] = []
+        devices: list[int] = []
+        outcome_numbers: list[int] = []
+        for view, site in _device_views(conn, sites, False, ids=page):
+            for policy, outcomes in assess(view, site):
+                for o in outcomes:
+                    number = numbers.get(id(o))
+                    if number is None:
+                        number = numbers[id(o)] = len(numbers)
+                        fresh.append((policy, o.obligation, o.status.value, o.due, dumps(list(o.reasons))))
+                    devices.append(view.id)
+                    outcome_numbers.append(number)
+        yield fresh, devices, outcome_numbers
+
+
+def _assessed_in_worker(engine: Engine, job: _AssessJob, part: int, parts: int) -> Iterator[_AssessedPage]:
+    engine.dispose(close=False)  # the parent's pooled connections are not this process's to use
+    with engine.connect() as conn:
+        yield from _assessed_pages(job, conn, part, parts)
+
+
+def _fork_safe(engine: Engine) -> bool:
+    """May children forked now open their own connections to this database?
+
+    SQLite keeps per-process lock state for each open database file, which a forked child would
+    inherit and misread; so this process must hold no SQLite connection when it forks: none may be
+    checked out (the caller then closes the idle ones). An in-memory SQLite database exists only in
+    its own connection.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    url = engine.url
+    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+        return False
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return checked_out is not None and checked_out() == 0
 
 
 def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
-               actor: str = "cli") -> Counter[tuple[str, str, str]]:
-    """Assess and store findings (replacing earlier ones of the same policies); counts by policy, obligation, status."""
+               actor: str = "cli", *, parallel_from: int = PARALLEL_FROM_DEVICES,
+               workers: int | None = None) -> Counter[tuple[str, str, str]]:
+    """Assess and store findings (replacing earlier ones of the same policies); counts by policy, obligation, status.
+
+    Estates of `parallel_from` devices or more are read and assessed by forked workers (`workers`,
+    default one per CPU), page by page; this process stores their findings in device order, in one
+    transaction.
+    """
     if policy_id:
         policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
-    counts: Counter[tuple[str, str, str]] = Counter()
+    with engine.connect() as conn:
+        low, high = conn.execute(select(func.min(DeviceRow.id), func.max(DeviceRow.id))).one()
+    pages = [] if low is None else [range(start, min(start + PAGE, high + 1)) for start in range(low, high + 1, PAGE)]
+    job = _AssessJob(knowledge, as_of, policy_id, pages)
+    count = workers or worker_count()
     stamp: datetime = now()
-    with engine.begin() as conn, bulk_work(conn):
-        ids = [policy_id] if policy_id else list(knowledge.policies)
-        conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
-        rows: list[tuple[Any, ...]] = []
-        columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
-        as_of_value, stamp_value = constant(conn, as_of), constant(conn, stamp)
-        # Outcomes are memoised per policy: a few thousand serve a million devices, so each one's JSON is
-        # made once, and the counts are tallied per outcome (kept alive here, so their ids stay unique).
-        stored: dict[int, tuple[Outcome, str, str, str]] = {}
-        tally: Counter[int] = Counter()
-        for device_id, _site, policy, outcomes in _outcomes(engine, knowledge, as_of, policy_id, conn):
-            for o in outcomes:
-                known = stored.get(id(o))
-                if known is None:
-                    known = stored[id(o)] = (o, policy, o.status.value, dumps(list(o.reasons)))
-                tally[id(o)] += 1
-                rows.append((device_id, policy, o.obligation, known[2], o.due, known[3], as_of_value, stamp_value))
-                if len(rows) >= PAGE:
-                    insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
-                    rows.clear()
-        insert_rows(conn, FindingRow.__table__, columns, rows, frozenset({"reasons"}))
-        audit.record(conn, actor, "findings.assess", "findings", None,
-                     {"as_of": as_of.isoformat(), "policies": ids, "findings": sum(tally.values())})
-    for key, n in tally.items():
-        o, policy, status, _ = stored[key]
-        counts[(policy, o.obligation, status)] += n
+    ids = [policy_id] if policy_id else list(knowledge.policies)
+    with ExitStack() as workers_running:
+        assessed: Iterator[_AssessedPage] | None = None
+        if count > 1 and can_fork() and pages and high - low + 1 >= parallel_from and _fork_safe(engine):
+            engine.dispose()  # closes the idle pooled connections: see _fork_safe
+            assessed = workers_running.enter_context(forked(partial(_assessed_in_worker, engine, job), count,
+                                                            lambda exc: RuntimeError(f"assessment: {exc}")))
+        with engine.begin() as conn, bulk_work(conn):
+            parts = count if assessed is not None else 1
+            if assessed is None:
+                assessed = _assessed_pages(job, conn, 0, 1)
+            conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
+            columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
+            constants = (constant(conn, as_of), constant(conn, stamp))
+            # Per producer: its outcomes as row tails (everything after the device id), and how often each was found.
+            tails: list[list[tuple[Any, ...]]] = [[] for _ in range(parts)]
+            found: list[Counter[int]] = [Counter() for _ in range(parts)]
+            for position, (fresh, devices, numbers) in enumerate(assessed):
+                part = position % parts
+                tails[part].extend((*o, *constants) for o in fresh)
+                known = tails[part]
+                insert_rows(conn, FindingRow.__table__, columns,
+                            [(device, *known[n]) for device, n in zip(devices, numbers, strict=True)],
+                            frozenset({"reasons"}))
+                found[part].update(numbers)
+            audit.record(conn, actor, "findings.assess", "findings", None,
+                         {"as_of": as_of.isoformat(), "policies": ids,
+                          "findings": sum(sum(c.values()) for c in found)})
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for part_tails, part_found in zip(tails, found, strict=True):
+        for number, n in part_found.items():
+            policy, obligation, status = part_tails[number][:3]
+            counts[(policy, obligation, status)] += n
     return counts
 
 
