@@ -8,19 +8,22 @@ own allocation (PostgreSQL sequences; SQLite's max under the write lock the tran
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, func, select, text
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)  # built once, not per call
+# Dates and dataclasses go to `str`, as the standard library's encoder with default=str would send them.
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    """Compact JSON text, as json.dumps(separators=(",", ":"), ensure_ascii=False, default=str) writes it,
+    about ten times faster: a million-row import serialises a few million values."""
+    return orjson.dumps(value, default=str, option=_OPTIONS).decode()
 
 
 SQLITE_BULK_CACHE_KIB = 262_144

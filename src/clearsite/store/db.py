@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -49,10 +50,10 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
         raise DatabaseError(f"database URL {resolved!r} is not valid: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(resolved)
+        engine = create_engine(resolved, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(resolved, pool_pre_ping=True)
+        engine = create_engine(resolved, pool_pre_ping=True, json_deserializer=orjson.loads)
     if migrate:
         try:
             upgrade(engine)
