@@ -1,7 +1,8 @@
 """Domain types shared by the pure core (identify, assess, plan, screen) and the shell.
 
-They are plain frozen dataclasses: cheap to build a million of, hashable, and free of
-any database or network handle, so the core functions that take them stay pure.
+They are immutable and hashable (frozen dataclasses, or a named tuple where an import makes
+millions), and free of any database or network handle, so the core functions that take them
+stay pure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 
 class Signal(StrEnum):
@@ -59,8 +61,7 @@ class Status(StrEnum):
     REVIEW = "review"
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):  # a named tuple: an import makes several per row, 5x faster than a frozen dataclass
     """One raw fact about an item, with where it came from (e.g. "estates.xlsx row 17")."""
 
     signal: Signal
