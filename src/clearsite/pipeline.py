@@ -26,7 +26,7 @@ from clearsite.knowledge.schema import Policy
 from clearsite.models import DeviceFacts, Finding, Identity, Site
 from clearsite.parallel import can_fork, forked, worker_count
 from clearsite.sources.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
-from clearsite.store.bulk import bulk_work, constant, dumps, insert_rows
+from clearsite.store.bulk import allocate_ids, bulk_work, constant, dumps, insert_rows
 from clearsite.store.devices import (
     NewObservation,
     ObservationWriter,
@@ -39,7 +39,7 @@ from clearsite.store.devices import (
     write_identities,
 )
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
-from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, SiteRow, SourceRow
+from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, OutcomeRow, SiteRow, SourceRow
 from clearsite.track import audit
 
 
@@ -236,9 +236,9 @@ def _unpicklable(job: _RowJob) -> Callable[[BaseException], Exception]:
 # --------------------------------------------------------------------------- reading devices
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, which would make a million of them take 7x longer
 class DeviceView:
-    """A device as users and scripts see it (the `clearsite devices` contract)."""
+    """A device as users and scripts see it (the `clearsite devices` contract). Not changed once made."""
 
     id: int
     site: str
@@ -274,6 +274,9 @@ def _device_views(conn: Connection, sites: dict[int, Site], with_evidence: bool,
     if with_evidence:
         columns.append(IdentityRow.evidence)
     last = ids.start - 1 if ids is not None else 0
+    # A million devices share a few thousand identities. SQLite gives the JSON columns as text; PostgreSQL's
+    # driver may decode them into lists, which are made text again to serve as a key.
+    identities: dict[tuple[Any, ...], Identity] = {}
     while True:
         query = (select(*columns).join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True)
                  .where(DeviceRow.id > last).order_by(DeviceRow.id).limit(PAGE))
@@ -287,13 +290,16 @@ def _device_views(conn: Connection, sites: dict[int, Site], with_evidence: bool,
         evidence_by_device = device_evidence(conn, [r.id for r in rows]) if with_evidence else {}
         for row in rows:
             # Plain tuple unpacking: named access on a million rows costs seconds.
-            (device_id, device_site, ip, mac, serial, location, install_date, removed_on, label_brand, producer_id,
-             model, device_class, confidence, contradictions, alternatives) = row[:15]
-            identity = Identity(  # contradictions and alternatives are JSON text: most are "[]", not worth decoding
-                label_brand, producer_id, model, device_class or "unknown", confidence or 0.0,
-                (), tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
-                tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]" else (),
-            )
+            device_id, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
+            identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
+            identity = identities.get(identity_key)
+            if identity is None:
+                label_brand, producer_id, model, device_class, confidence, contradictions, alternatives = identity_key
+                identity = identities[identity_key] = Identity(  # contradictions, alternatives: JSON text
+                    label_brand, producer_id, model, device_class or "unknown", confidence or 0.0, (),
+                    tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
+                    tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]"
+                    else ())
             evidence = evidence_links(row[15] or [], evidence_by_device[device_id]) if with_evidence else []
             site_of = sites[device_site]
             yield DeviceView(device_id, site_of.name, ip, mac, serial, location, install_date, removed_on, identity,
@@ -457,39 +463,49 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
             parts = count if assessed is not None else 1
             if assessed is None:
                 assessed = _assessed_pages(job, conn, 0, 1)
-            conn.execute(delete(FindingRow).where(FindingRow.policy.in_(ids)))
-            columns = ("device_id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
+            replaced = select(OutcomeRow.id).where(OutcomeRow.policy.in_(ids))
+            conn.execute(delete(FindingRow).where(FindingRow.outcome_id.in_(replaced)))
+            conn.execute(delete(OutcomeRow).where(OutcomeRow.policy.in_(ids)))
+            stored: dict[_StoredOutcome, int] = {}  # each distinct outcome once, whichever worker found it
             constants = (constant(conn, as_of), constant(conn, stamp))
-            # Per producer: its outcomes as row tails (everything after the device id), and how often each was found.
-            tails: list[list[tuple[Any, ...]]] = [[] for _ in range(parts)]
+            # Per worker: the stored id of each outcome it numbered, and how often each was found.
+            outcome_ids: list[list[int]] = [[] for _ in range(parts)]
             found: list[Counter[int]] = [Counter() for _ in range(parts)]
             for position, (fresh, devices, numbers) in enumerate(assessed):
                 part = position % parts
-                tails[part].extend((*o, *constants) for o in fresh)
-                known = tails[part]
-                insert_rows(conn, FindingRow.__table__, columns,
-                            [(device, *known[n]) for device, n in zip(devices, numbers, strict=True)],
-                            frozenset({"reasons"}))
+                new = [o for o in dict.fromkeys(fresh) if o not in stored]
+                for outcome, outcome_id in zip(new, allocate_ids(conn, OutcomeRow.__table__, len(new)), strict=True):
+                    stored[outcome] = outcome_id
+                insert_rows(conn, OutcomeRow.__table__, _OUTCOME_COLUMNS,
+                            [(stored[o], *o, *constants) for o in new], frozenset({"reasons"}))
+                outcome_ids[part].extend(stored[o] for o in fresh)
+                known = outcome_ids[part]
+                insert_rows(conn, FindingRow.__table__, ("device_id", "outcome_id"),
+                            [(device, known[n]) for device, n in zip(devices, numbers, strict=True)])
                 found[part].update(numbers)
             audit.record(conn, actor, "findings.assess", "findings", None,
                          {"as_of": as_of.isoformat(), "policies": ids,
                           "findings": sum(sum(c.values()) for c in found)})
+    labels = {outcome_id: outcome[:3] for outcome, outcome_id in stored.items()}
     counts: Counter[tuple[str, str, str]] = Counter()
-    for part_tails, part_found in zip(tails, found, strict=True):
+    for part_ids, part_found in zip(outcome_ids, found, strict=True):
         for number, n in part_found.items():
-            policy, obligation, status = part_tails[number][:3]
-            counts[(policy, obligation, status)] += n
+            counts[labels[part_ids[number]]] += n
     return counts
+
+
+_OUTCOME_COLUMNS = ("id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
 
 
 def stored_findings(engine: Engine, policy_id: str | None = None) -> Iterator[dict[str, Any]]:
     """Findings as last stored by assess_all, in device order (the `clearsite assess` JSON contract)."""
-    query = (select(FindingRow.device_id, SiteRow.name, FindingRow.policy, FindingRow.obligation, FindingRow.status,
-                    FindingRow.due, FindingRow.reasons)
+    query = (select(FindingRow.device_id, SiteRow.name, OutcomeRow.policy, OutcomeRow.obligation, OutcomeRow.status,
+                    OutcomeRow.due, OutcomeRow.reasons)
+             .join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
              .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
-             .order_by(FindingRow.device_id, FindingRow.policy, FindingRow.id))
+             .order_by(FindingRow.device_id, OutcomeRow.policy, FindingRow.id))
     if policy_id:
-        query = query.where(FindingRow.policy == policy_id)
+        query = query.where(OutcomeRow.policy == policy_id)
     with engine.connect() as conn:
         for row in conn.execute(query):
             yield {"device_id": row.device_id, "site": row.name, "policy": row.policy, "obligation": row.obligation,

@@ -114,11 +114,15 @@ class IdentityRow(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class FindingRow(Base):
-    __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_device", "device_id"), Index("ix_findings_status", "status"))
+class OutcomeRow(Base):
+    """What one obligation says of devices in one situation, at one assessment: status, due date, reasons.
+
+    A million devices share a few thousand outcomes, so each is stored once and findings point to it.
+    """
+
+    __tablename__ = "outcomes"
+    __table_args__ = (Index("ix_outcomes_policy", "policy", "obligation", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     policy: Mapped[str] = mapped_column(String(64))
     obligation: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
@@ -126,6 +130,16 @@ class FindingRow(Base):
     reasons: Mapped[list[Any]] = mapped_column()
     as_of: Mapped[date] = mapped_column(Date)
     assessed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FindingRow(Base):
+    """One device's finding: the outcome an obligation gives it."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_device", "device_id"), Index("ix_findings_outcome", "outcome_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id"))
 
 
 class PlanRow(Base):

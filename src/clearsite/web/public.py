@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from clearsite.knowledge import Knowledge
 from clearsite.knowledge.schema import RuleKind
-from clearsite.store.tables import Department, DeviceRow, FindingRow, SiteRow
+from clearsite.store.tables import Department, DeviceRow, FindingRow, OutcomeRow, SiteRow
 from clearsite.web.access import Principal
 from clearsite.web.queries import OUTSTANDING
 from clearsite.web.scope import site_filter
@@ -32,11 +32,12 @@ def preview(conn: Connection, principal: Principal, knowledge: Knowledge, settin
                 continue
             state: dict[int, dict[str, Any]] = defaultdict(lambda: {"outstanding": False, "removed": None})
             departments: dict[int, str] = {}
-            query = (select(SiteRow.id, Department.name, FindingRow.status, DeviceRow.removed_on)
+            query = (select(SiteRow.id, Department.name, OutcomeRow.status, DeviceRow.removed_on)
+                     .select_from(FindingRow).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
                      .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
                      .join(Department, Department.id == SiteRow.department_id)
-                     .where(site_filter(principal), FindingRow.policy == policy.id,
-                            FindingRow.obligation == obligation.id))
+                     .where(site_filter(principal), OutcomeRow.policy == policy.id,
+                            OutcomeRow.obligation == obligation.id))
             for site_id, department, status, removed_on in conn.execute(query):
                 if status in OUTSTANDING:
                     state[site_id]["outstanding"] = True

@@ -22,6 +22,7 @@ from clearsite.store.tables import (
     IdentityRow,
     NetworkRow,
     ObservationRow,
+    OutcomeRow,
     SiteRow,
     SourceRow,
 )
@@ -64,9 +65,10 @@ def list_sites(conn: Connection, principal: Principal) -> list[dict[str, Any]]:
             networks[n.site_id].append({"cidr": n.cidr, "core": n.core})
         devices = dict(conn.execute(select(DeviceRow.site_id, func.count()).join(SiteRow, SiteRow.id == DeviceRow.site_id)
                                     .where(site_filter(principal)).group_by(DeviceRow.site_id)).all())
-        query = (select(DeviceRow.site_id, FindingRow.status, func.count())
+        query = (select(DeviceRow.site_id, OutcomeRow.status, func.count()).select_from(FindingRow)
+                 .join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
                  .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
-                 .where(site_filter(principal)).group_by(DeviceRow.site_id, FindingRow.status))
+                 .where(site_filter(principal)).group_by(DeviceRow.site_id, OutcomeRow.status))
         for site_id, status, count in conn.execute(query):
             statuses[site_id][status] = count
     return [{**_site_dict(r, networks[r.id]), "devices": devices.get(r.id, 0),
@@ -165,8 +167,9 @@ def device_site_id(conn: Connection, principal: Principal, device_id: int) -> in
 
 
 def _finding_query():  # type: ignore[no-untyped-def]
-    return (select(FindingRow.id, FindingRow.device_id, SiteRow.id.label("site_id"), SiteRow.name, FindingRow.policy,
-                   FindingRow.obligation, FindingRow.status, FindingRow.due, FindingRow.reasons, FindingRow.as_of)
+    return (select(FindingRow.id, FindingRow.device_id, SiteRow.id.label("site_id"), SiteRow.name, OutcomeRow.policy,
+                   OutcomeRow.obligation, OutcomeRow.status, OutcomeRow.due, OutcomeRow.reasons, OutcomeRow.as_of)
+            .select_from(FindingRow).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
             .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
             .order_by(FindingRow.id))
 
@@ -183,7 +186,7 @@ def list_findings(conn: Connection, principal: Principal, site_id: int | None = 
     if site_id is not None:
         query = query.where(SiteRow.id == site_id)
     if status is not None:
-        query = query.where(FindingRow.status == status)
+        query = query.where(OutcomeRow.status == status)
     return [_finding(r) for r in conn.execute(query)]
 
 
@@ -239,9 +242,10 @@ def dashboard(conn: Connection, principal: Principal, knowledge: Knowledge, as_o
         by_department[department]["devices"] += devices
         by_sensitivity[kind]["devices"] += devices
     for site_id, status, count in conn.execute(
-            select(DeviceRow.site_id, FindingRow.status, func.count()).select_from(FindingRow)
+            select(DeviceRow.site_id, OutcomeRow.status, func.count()).select_from(FindingRow)
+            .join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
             .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
-            .where(scoped).group_by(DeviceRow.site_id, FindingRow.status)):
+            .where(scoped).group_by(DeviceRow.site_id, OutcomeRow.status)):
         department, kind = sites[site_id]
         by_department[department][status] = by_department[department].get(status, 0) + count
         by_sensitivity[kind][status] = by_sensitivity[kind].get(status, 0) + count
@@ -264,11 +268,12 @@ def timelines(conn: Connection, principal: Principal, knowledge: Knowledge, as_o
                 continue
             outstanding: set[int] = set()
             removed: set[int] = set()
-            query = (select(SiteRow.id, FindingRow.status, DeviceRow.removed_on)
+            query = (select(SiteRow.id, OutcomeRow.status, DeviceRow.removed_on).select_from(FindingRow)
+                     .join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
                      .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
-                     .where(site_filter(principal), FindingRow.policy == policy.id,
-                            FindingRow.obligation == obligation.id,
-                            FindingRow.status.in_([*OUTSTANDING, "compliant"])).distinct())
+                     .where(site_filter(principal), OutcomeRow.policy == policy.id,
+                            OutcomeRow.obligation == obligation.id,
+                            OutcomeRow.status.in_([*OUTSTANDING, "compliant"])).distinct())
             for site_id, status, removed_on in conn.execute(query):
                 if status in OUTSTANDING:
                     outstanding.add(site_id)
