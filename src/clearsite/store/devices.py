@@ -121,6 +121,7 @@ class _DeviceIndex:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.loaded: set[int] = set()
+        self.empty: set[int] = set()  # sites that had no devices when loaded
         self.by_key: dict[int, int] = {}
         self.by_serial: dict[int, int] = {}
         self.by_mac: dict[int, int] = {}
@@ -129,10 +130,12 @@ class _DeviceIndex:
     def load(self, site_ids: Iterable[int]) -> None:
         ids = sorted(set(site_ids) - self.loaded)
         self.loaded.update(ids)
+        self.empty.update(ids)
         for start in range(0, len(ids), CHUNK):
             query = select(DeviceRow.id, DeviceRow.site_id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac,
                            DeviceRow.ip).where(DeviceRow.site_id.in_(ids[start : start + CHUNK]))
             for row in self.conn.execute(query):
+                self.empty.discard(row.site_id)
                 self.add(row.id, row.site_id, row.natural_key, clean_serial(row.serial), row.mac, row.ip)
 
     def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
@@ -195,14 +198,20 @@ class ObservationWriter:
         self.conn = conn
         self.source_id = source_id
         self.index = _DeviceIndex(conn)
+        self.stored_at_empty_sites: set[int] = set()  # 64 bits of each fingerprint this writer stored there
         self.stamp = now()
         self.stamp_value = constant(conn, self.stamp)  # for the driver-level inserts
 
     def write(self, observations: Sequence[NewObservation]) -> StoreResult:
         result = StoreResult()
         conn, stamp = self.conn, self.stamp_value
-        known = _existing_fingerprints(conn, [o.fingerprint for o in observations])
         self.index.load(o.site_id for o in observations)
+        # Every observation belongs to a device at its site, so a site that had no devices has no observations
+        # stored before this writer's: its fingerprints are looked up only if this writer may have stored them.
+        empty, stored_there = self.index.empty, self.stored_at_empty_sites
+        known = _existing_fingerprints(conn, [
+            o.fingerprint for o in observations
+            if o.site_id not in empty or int(o.fingerprint[:16], 16) in stored_there])
         fresh: list[tuple[NewObservation, int]] = []
         new_devices: list[tuple[Any, ...]] = []
         # SQLite: this transaction holds the write lock, so new devices take the next ids as they are
@@ -213,6 +222,8 @@ class ObservationWriter:
                 result.duplicates += 1
                 continue
             known.add(obs.fingerprint)
+            if obs.site_id in empty:
+                stored_there.add(int(obs.fingerprint[:16], 16))
             serial = clean_serial(obs.serial)
             key = _device_key(obs, serial)
             found = self.index.find(obs, key, serial)

@@ -136,7 +136,7 @@ class FindingRow(Base):
     """One device's finding: the outcome an obligation gives it."""
 
     __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_device", "device_id"), Index("ix_findings_outcome", "outcome_id"))
+    __table_args__ = (Index("ix_findings_device", "device_id"),)  # no outcome index: see migration 0005
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id"))
