@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, delete, func, select, type_coerce
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from clearsite.assess import Assessment, Outcome, nil_verdict
 from clearsite.identify import identify_template, register_row_evidence
@@ -39,7 +40,7 @@ from clearsite.store.devices import (
     write_identities,
 )
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
-from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, OutcomeRow, SiteRow, SourceRow
+from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow, SourceRow
 from clearsite.track import audit
 
 
@@ -266,45 +267,55 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
 
 def _device_views(conn: Connection, sites: dict[int, Site], with_evidence: bool, *, site_id: int | None = None,
                   ids: range | None = None) -> Iterator[tuple[DeviceView, Site]]:
-    """Devices (of one site, or with ids in a range) in id order, read in pages."""
-    columns = [DeviceRow.id, DeviceRow.site_id, DeviceRow.ip, DeviceRow.mac, DeviceRow.serial, DeviceRow.location,
-               DeviceRow.install_date, DeviceRow.removed_on, IdentityRow.label_brand, IdentityRow.producer_id,
-               IdentityRow.model, IdentityRow.device_class, IdentityRow.confidence,
-               type_coerce(IdentityRow.contradictions, String), type_coerce(IdentityRow.alternatives, String)]
-    if with_evidence:
-        columns.append(IdentityRow.evidence)
+    """Devices (of one site, or with ids in a range) in id order, read in pages.
+
+    Plain driver SQL: SQLAlchemy's row and type processing would cost more than the read itself on a
+    million devices. So dates may come as ISO text (SQLite) and JSON as text (SQLite) or decoded lists.
+    """
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    sql = ("SELECT d.id, d.site_id, d.ip, d.mac, d.serial, d.location, d.install_date, d.removed_on, i.label_brand, "
+           "i.producer_id, i.model, i.device_class, i.confidence, i.contradictions, i.alternatives"
+           f"{', i.evidence' if with_evidence else ''} FROM devices d LEFT JOIN identities i ON i.device_id = d.id "
+           f"WHERE d.id > {marker}{f' AND d.site_id = {marker}' if site_id is not None else ''}"
+           f"{f' AND d.id < {marker}' if ids is not None else ''} ORDER BY d.id LIMIT {PAGE:d}")
     last = ids.start - 1 if ids is not None else 0
-    # A million devices share a few thousand identities. SQLite gives the JSON columns as text; PostgreSQL's
-    # driver may decode them into lists, which are made text again to serve as a key.
+    # A million devices share a few thousand identities, built once each and keyed on their columns as text.
     identities: dict[tuple[Any, ...], Identity] = {}
     while True:
-        query = (select(*columns).join(IdentityRow, IdentityRow.device_id == DeviceRow.id, isouter=True)
-                 .where(DeviceRow.id > last).order_by(DeviceRow.id).limit(PAGE))
-        if site_id is not None:
-            query = query.where(DeviceRow.site_id == site_id)
-        if ids is not None:
-            query = query.where(DeviceRow.id < ids.stop)
-        rows = conn.execute(query).all()
+        params = (last, *(() if site_id is None else (site_id,)), *(() if ids is None else (ids.stop,)))
+        rows = conn.exec_driver_sql(sql, params).all()
         if not rows:
             return
-        evidence_by_device = device_evidence(conn, [r.id for r in rows]) if with_evidence else {}
+        evidence_by_device = device_evidence(conn, [r[0] for r in rows]) if with_evidence else {}
         for row in rows:
-            # Plain tuple unpacking: named access on a million rows costs seconds.
             device_id, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
             identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
             identity = identities.get(identity_key)
             if identity is None:
                 label_brand, producer_id, model, device_class, confidence, contradictions, alternatives = identity_key
-                identity = identities[identity_key] = Identity(  # contradictions, alternatives: JSON text
+                identity = identities[identity_key] = Identity(
                     label_brand, producer_id, model, device_class or "unknown", confidence or 0.0, (),
-                    tuple(json.loads(contradictions)) if contradictions and contradictions != "[]" else (),
-                    tuple((a[0], a[1]) for a in json.loads(alternatives)) if alternatives and alternatives != "[]"
+                    tuple(orjson.loads(contradictions)) if contradictions and contradictions != "[]" else (),
+                    tuple((a[0], a[1]) for a in orjson.loads(alternatives)) if alternatives and alternatives != "[]"
                     else ())
-            evidence = evidence_links(row[15] or [], evidence_by_device[device_id]) if with_evidence else []
+            if with_evidence:
+                chain = row[15] or "[]"
+                links = evidence_links(orjson.loads(chain) if chain.__class__ is str else chain,
+                                       evidence_by_device[device_id])
             site_of = sites[device_site]
-            yield DeviceView(device_id, site_of.name, ip, mac, serial, location, install_date, removed_on, identity,
-                             evidence), site_of
-        last = rows[-1].id
+            yield DeviceView(device_id, site_of.name, ip, mac, serial, location, _date(install_date),
+                             _date(removed_on), identity, links if with_evidence else []), site_of
+        last = rows[-1][0]
+
+
+@lru_cache(maxsize=65_536)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _date(value: date | str | None) -> date | None:
+    """A date column read by the driver: SQLite gives ISO text (a few thousand distinct values in an estate)."""
+    return _iso_date(value) if value.__class__ is str else value  # type: ignore[arg-type, return-value]
 
 
 PAGE = 20_000
