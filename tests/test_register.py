@@ -147,3 +147,38 @@ def test_any_table_parses_or_fails_with_register_error(rows):
         return
     for row in parsed.rows:
         assert any(row.values.get(f) for f in ("brand", "model", "serial", "mac"))
+
+
+def _chunked_rows(data: bytes, size: int, parts: int) -> list[list[tuple[int, str]]]:
+    """Every part's chunks, put back in file order as a merger would: (row number, kind) per item."""
+    from clearsite.sources.register import open_register
+
+    per_part = [list(open_register(data, "r.csv", today=TODAY).row_chunks(size, part, parts)) for part in range(parts)]
+    merged = []
+    for position in range(sum(len(chunks) for chunks in per_part)):
+        chunks = per_part[position % parts]
+        assert position // parts < len(chunks), "a part is missing a chunk before the end"
+        merged.append([(item.row_number, type(item).__name__) for item in chunks[position // parts]])
+    return merged
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize(("size", "parts"), [(1, 2), (2, 3), (3, 2), (5, 4), (50, 2)])
+def test_parts_share_a_register_exactly(quoted: bool, size: int, parts: int) -> None:
+    """Parts pass over the others' chunks (line by line when no field can span lines) and still agree."""
+    rows = [f"Site A,Hikvision,DS-2CD{i:04d},SN{i:06d}" for i in range(23)]
+    rows[4] = ""  # a blank line
+    rows[9] = "junk"
+    if quoted:  # a field spanning two lines: records are no longer lines
+        rows[6] = 'Site A,Axis,"P3245\nLVE",ACCC8E000006'
+    data = ("Site,Make,Model,Serial\n" + "\n".join(rows) + "\n").encode()
+    whole = [(item.row_number, type(item).__name__) for item in open_register_items(data)]
+    merged = _chunked_rows(data, size, parts)
+    assert [item for chunk in merged for item in chunk] == whole
+    assert merged == _chunked_rows(data, size, 1)
+
+
+def open_register_items(data: bytes) -> list:
+    from clearsite.sources.register import open_register
+
+    return list(open_register(data, "r.csv", today=TODAY))

@@ -8,6 +8,7 @@ import io
 import ipaddress
 import re
 from collections.abc import Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, timedelta
@@ -135,8 +136,11 @@ def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
     """Rows of cells from CSV (any common delimiter and encoding) or XLSX/XLS/ODS (first non-empty sheet)."""
     suffix = Path(file_name).suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
-        yield from _read_workbook(data, file_name)
-        return
+        return _read_workbook(data, file_name)
+    return _read_csv(data, file_name)
+
+
+def _read_csv(data: bytes, file_name: str) -> CsvRecords:
     if data[:4] == b"PK\x03\x04":
         raise RegisterError(f"{file_name}: looks like a spreadsheet; give it an .xlsx name")
     for encoding in ("utf-8-sig", "cp1252"):
@@ -154,12 +158,34 @@ def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
     except csv.Error:
         dialect = csv.excel
     csv.field_size_limit(1_000_000)
+    # No quote or escape character anywhere: no field can span lines, so each line is one record.
+    plain = encoding.removesuffix("-sig")  # encoding with "utf-8-sig" would put a byte order mark before it
+    one_per_line = all(c is None or c.encode(plain) not in data for c in (dialect.quotechar, dialect.escapechar))
     # Decode as we go: a StringIO of the whole text would hold it again at four bytes a character.
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    try:
-        yield from csv.reader(text, dialect)
-    except csv.Error as exc:
-        raise RegisterError(f"{file_name}: not a readable CSV file: {exc}") from exc
+    return CsvRecords(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=""), dialect, one_per_line,
+                      file_name)
+
+
+class CsvRecords:
+    """The records of a CSV text, in order. Passing over records is cheap when each is one line."""
+
+    def __init__(self, text: io.TextIOWrapper, dialect: type[csv.Dialect] | csv.Dialect, one_per_line: bool,
+                 file_name: str) -> None:
+        self._text, self._one_per_line, self._file_name = text, one_per_line, file_name
+        self._reader = csv.reader(text, dialect)  # pulls one line at a time from `text`, never ahead
+
+    def __iter__(self) -> Iterator[list[object]]:
+        return self
+
+    def __next__(self) -> list[object]:
+        try:
+            return next(self._reader)
+        except csv.Error as exc:
+            raise RegisterError(f"{self._file_name}: not a readable CSV file: {exc}") from exc
+
+    def skip(self, count: int) -> int:
+        """Pass over up to `count` records without parsing them when that is safe; how many there were."""
+        return sum(1 for _ in islice(self._text if self._one_per_line else self, count))
 
 
 def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
@@ -200,26 +226,34 @@ class RegisterReader:
     def row_chunks(self, size: int, part: int = 0, parts: int = 1) -> Iterator[list[RegisterRow | RowProblem]]:
         """This part's share of the rows, in chunks of `size` file rows: chunk k belongs to part k % parts.
 
-        Every part reads the whole file (cheap) but parses only its own chunks, so `parts` processes can
-        share the work and a merger can put the chunks back in file order. Blank rows are not counted.
+        Every part reads the whole file but parses only its own chunks (passing over the others' lines
+        unparsed when it can), so `parts` processes can share the work and a merger can put the chunks
+        back in file order. Blank rows are not counted.
         """
-        current: int | None = None
-        chunk: list[RegisterRow | RowProblem] = []
+        rows = self._rows
+        skip = getattr(rows, "skip", None) or (lambda count: sum(1 for _ in islice(rows, count)))
         columns, header, today, first = self._fields, self._header, self._today, self.header_row + 1
-        for offset, cells in enumerate(self._rows):
-            number = offset // size
-            if number % parts != part:
+        offset = 0  # always at a chunk boundary here
+        while True:
+            if (offset // size) % parts != part:
+                passed = skip(size)
+                offset += passed
+                if passed < size:
+                    return
                 continue
-            if number != current:
-                if current is not None:
-                    yield chunk
-                    chunk = []
-                current = number
-            item = _parse_row(first + offset, cells, columns, header, today)
-            if item is not None:
-                chunk.append(item)
-        if current is not None:
-            yield chunk
+            chunk: list[RegisterRow | RowProblem] = []
+            read = 0
+            for cells in islice(rows, size):
+                read += 1
+                item = _parse_row(first + offset, cells, columns, header, today)
+                offset += 1
+                if item is not None:
+                    chunk.append(item)
+            if not read:
+                return
+            yield chunk  # even when all its rows were blank: the merger counts chunks by position
+            if read < size:
+                return
 
 
 def open_register(
@@ -316,7 +350,7 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         except ValueError:
             warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
             values.pop("ip")
-    if not any(values.get(f) for f in IDENTIFYING):
+    if not ("brand" in values or "model" in values or "serial" in values or "mac" in values):  # IDENTIFYING
         shown = ", ".join(t for t in texts if t)[:80]
         return RowProblem(number, f"no make, model, serial or MAC ({shown!r}); skipped")
     return RegisterRow(number, values, install, tuple(warnings))
