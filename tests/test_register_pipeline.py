@@ -139,3 +139,25 @@ def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: 
         raise AssertionError("a strict import of a register with a junk row must be refused")
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(ObservationRow)) == 0
+
+
+def test_a_writer_still_finds_its_own_repeats_at_a_site_that_had_no_devices(tmp_path: Path):
+    """Fingerprint lookups are skipped at sites without devices, except for what the writer itself stored there."""
+    from clearsite.models import Evidence, Signal
+    from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint
+    from clearsite.store.sites import find_site
+
+    engine = _database(tmp_path / "repeats.db")
+
+    def host(ip: str) -> NewObservation:
+        return NewObservation(site, "scan_host", ip, {"ip": ip}, (Evidence(Signal.BANNER, "Hikvision", ip),),
+                              fingerprint(site, "scan_host", ip, 0), ip=ip)
+
+    with engine.begin() as conn:
+        site = find_site(conn, demo_data.demo_sites()[0].name)
+        writer = ObservationWriter(conn, add_source(conn, "scan", "s", "0" * 64, "test", site))
+        first = writer.write([host("127.7.0.1"), host("127.7.0.2")])
+        again = writer.write([host("127.7.0.2"), host("127.7.0.3")])  # a later batch repeats one host
+    assert (first.stored, first.duplicates, again.stored, again.duplicates) == (2, 0, 1, 1)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(ObservationRow)) == 3
