@@ -3,7 +3,7 @@
 The parent hands nothing over but the function to run: forked children inherit the knowledge base
 and the job's inputs as they are in memory, so nothing large is pickled on the way out. Each child
 has its own bounded queue, so the parent takes results strictly in sequence and no child runs more
-than a few items ahead (which bounds memory).
+than QUEUED_ITEMS items ahead (which bounds memory, yet lets children work on while the parent writes).
 """
 
 from __future__ import annotations

@@ -433,9 +433,10 @@ def _fork_safe(engine: Engine) -> bool:
     """May children forked now open their own connections to this database?
 
     SQLite keeps per-process lock state for each open database file, which a forked child would
-    inherit and misread; so this process must hold no SQLite connection when it forks: none may be
-    checked out (the caller then closes the idle ones). An in-memory SQLite database exists only in
-    its own connection.
+    inherit and misread; so this process must hold no connection to the file when it forks. This
+    checks that none of this engine's is checked out (the caller then closes the idle ones); it
+    cannot see other engines on the same file, which the shell never holds while it assesses. An
+    in-memory SQLite database exists only in its own connection.
     """
     if engine.dialect.name != "sqlite":
         return True
