@@ -15,7 +15,7 @@ from typing import Any
 
 from clearsite.models import Evidence, Signal
 from clearsite.sources.scans import (
-    RowError,
+    ProblemLog,
     ScannedHost,
     ScanParseError,
     ScanResult,
@@ -27,7 +27,6 @@ from clearsite.sources.scans import (
     unescape_hex,
 )
 
-_MAX_ERRORS = 1000
 _GIVE_UP_WITHOUT_RECORDS = 20  # this many bad records before any good one: the wrong kind of file
 _SKIP = re.compile(r"[\s,\[\]]*")
 _FINISHED = re.compile(r"\{\s*finished\s*:\s*1\s*\}")
@@ -80,7 +79,7 @@ def parse_masscan(data: bytes | str, source_name: str, *, strict: bool = False) 
     else:
         reader.read_list(text)
     return ScanResult(
-        merge_by_ip(reader.hosts), source=source_name, errors=reader.errors, skipped=reader.skipped
+        merge_by_ip(reader.hosts), source=source_name, errors=reader.problems.errors, skipped=reader.skipped
     )
 
 
@@ -89,22 +88,12 @@ class _Records:
 
     def __init__(self, source: str, strict: bool) -> None:
         self.source = source
-        self.strict = strict
         self.hosts: list[ScannedHost] = []
-        self.errors: list[RowError] = []
+        self.problems = ProblemLog(source, strict, "not masscan output", _GIVE_UP_WITHOUT_RECORDS, "records")
         self.skipped = 0
 
     def fail(self, line: int, message: str) -> None:
-        error = RowError(self.source, line, message)
-        if self.strict:
-            raise ScanParseError(str(error))
-        self.errors.append(error)
-        if not self.hosts and len(self.errors) >= _GIVE_UP_WITHOUT_RECORDS:
-            raise ScanParseError(f"{self.source}: not masscan output; first problem: {self.errors[0]}")
-        if len(self.errors) > _MAX_ERRORS:
-            raise ScanParseError(
-                f"{self.source}: more than {_MAX_ERRORS} bad records; first: {self.errors[0]}"
-            )
+        self.problems.fail(line, message, any_usable=bool(self.hosts))
 
     def read_json(self, text: str) -> None:
         decoder = json.JSONDecoder()

@@ -46,6 +46,37 @@ class RowError:
         return f"{where}: {self.message}"
 
 
+MAX_ROW_ERRORS = 1000  # more bad rows than this: the file is refused rather than half read
+
+
+@dataclass
+class ProblemLog:
+    """The one-line problems met while reading a file, and when to stop reading it.
+
+    With `strict` the first problem refuses the file. Otherwise problems are kept, but a file whose
+    first `give_up_before_any` rows are all bad is the wrong kind of file (`unusable` says what it
+    is not), and one with more than MAX_ROW_ERRORS bad rows is refused too.
+    """
+
+    source: str
+    strict: bool
+    unusable: str  # e.g. "not masscan output"
+    give_up_before_any: int
+    unit: str = "rows"  # what a bad one is called: "rows", "records"
+    errors: list[RowError] = field(default_factory=list)
+
+    def fail(self, line: int, message: str, any_usable: bool) -> None:
+        """Record a bad row; `any_usable` says whether the file has given anything usable yet."""
+        error = RowError(self.source, line, message)
+        if self.strict:
+            raise ScanParseError(str(error))
+        self.errors.append(error)
+        if not any_usable and len(self.errors) >= self.give_up_before_any:
+            raise ScanParseError(f"{self.source}: {self.unusable}; first problem: {self.errors[0]}")
+        if len(self.errors) > MAX_ROW_ERRORS:
+            raise ScanParseError(f"{self.source}: more than {MAX_ROW_ERRORS} bad {self.unit}; first: {self.errors[0]}")
+
+
 @dataclass(slots=True)
 class ScannedHost:
     """One host as a scan or a network table saw it.

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from clearsite.knowledge.names import normalise_mac
 from clearsite.models import Evidence, Signal
 from clearsite.sources.scans import (
-    RowError,
+    ProblemLog,
     ScannedHost,
     ScanParseError,
     ScanResult,
@@ -28,7 +28,6 @@ from clearsite.sources.scans import (
 )
 
 _HEADER_SEARCH_ROWS = 20
-_MAX_ERRORS = 1000
 _GIVE_UP_WITHOUT_ROWS = 50  # this many bad rows before any good one: the wrong kind of file
 _DELIMITERS = (",", ";", "\t", "|")
 _GENERIC_LAYOUT = ("ip", "mac", "hostname", "vlan", "port", "interface")
@@ -93,7 +92,7 @@ def parse_switch_table(data: bytes | str, source_name: str, *, strict: bool = Fa
     for line, cells in _records(rows, unreadable):
         if line > layout.header_line:
             reader.add(line, cells, layout.columns)
-    return ScanResult(reader.hosts.values(), source=source_name, errors=reader.errors, skipped=reader.skipped)
+    return ScanResult(reader.hosts.values(), source=source_name, errors=reader.problems.errors, skipped=reader.skipped)
 
 
 class _Layout:
@@ -225,21 +224,13 @@ class _Rows:
 
     def __init__(self, source: str, strict: bool) -> None:
         self.source = source
-        self.strict = strict
         self.hosts: dict[tuple[str | None, str | None], ScannedHost] = {}
-        self.errors: list[RowError] = []
+        self.problems = ProblemLog(source, strict, "no usable rows", _GIVE_UP_WITHOUT_ROWS)
         self.skipped = 0
         self.good_rows = 0
 
     def fail(self, line: int, message: str) -> None:
-        error = RowError(self.source, line, message)
-        if self.strict:
-            raise ScanParseError(str(error))
-        self.errors.append(error)
-        if not self.good_rows and len(self.errors) >= _GIVE_UP_WITHOUT_ROWS:
-            raise ScanParseError(f"{self.source}: no usable rows; first problem: {self.errors[0]}")
-        if len(self.errors) > _MAX_ERRORS:
-            raise ScanParseError(f"{self.source}: more than {_MAX_ERRORS} bad rows; first: {self.errors[0]}")
+        self.problems.fail(line, message, any_usable=bool(self.good_rows))
 
     def add(self, line: int, cells: list[str], columns: dict[int, str]) -> None:
         values = {column: cells[i].strip() for i, column in columns.items() if i < len(cells)}
