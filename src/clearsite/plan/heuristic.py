@@ -17,6 +17,15 @@ from clearsite.plan.prepare import Problem
 from clearsite.plan.schedule import NOT_CLEARED, Schedule, evaluate, site_clear_weeks
 
 
+def latest_week_keeping_milestones(p: Problem, clear: np.ndarray, slack: np.ndarray | list[int], u: int) -> int:
+    """The latest week visit u may move to without its site dropping out of a milestone that has no slack."""
+    limit = p.weeks - 1
+    for m, mw in enumerate(p.ms_week):
+        if clear[p.v_site[u]] <= mw and slack[m] <= 0:
+            limit = min(limit, mw)
+    return limit
+
+
 class Board:
     """Remaining crew hours and budget while visits are placed and removed."""
 
@@ -313,11 +322,7 @@ def _free_money(p: Problem, board: Board, v: int, site: int, W: int, slack: list
         for u in in_year[np.argsort(p.v_risk[in_year], kind="stable")][:tries]:
             u = int(u)
             current = int(board.s.week[u])
-            # the latest week u may move to without losing its site from a milestone with no slack
-            limit = p.weeks - 1
-            for m, mw in enumerate(p.ms_week):
-                if clear[p.v_site[u]] <= mw and slack[m] <= 0:
-                    limit = min(limit, mw)
+            limit = latest_week_keeping_milestones(p, clear, slack, u)
             board.remove(u)
             ok = board.feasible(u)
             ok[limit + 1 :] = False

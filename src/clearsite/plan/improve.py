@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from clearsite.plan.heuristic import Board, _forward, _restore, density_order
+from clearsite.plan.heuristic import Board, _forward, _restore, density_order, latest_week_keeping_milestones
 from clearsite.plan.prepare import UNLIMITED, Problem
 from clearsite.plan.schedule import NOT_CLEARED, Schedule, evaluate, site_clear_weeks
 
@@ -207,10 +207,7 @@ def _pay_for(
             return cost
         u = int(u)
         current = int(s.week[u])
-        limit = p.weeks - 1
-        for m, mw in enumerate(p.ms_week):
-            if clear[p.v_site[u]] <= mw and slack[m] <= 0:
-                limit = min(limit, mw)
+        limit = latest_week_keeping_milestones(p, clear, slack, u)
         board.remove(u)
         ok = board.feasible(u)
         ok[limit + 1 :] = False
