@@ -3,7 +3,7 @@
     .venv/bin/python bench/plan_scale.py                 # 100, 1,000, 10,000 and 50,000 sites
     .venv/bin/python bench/plan_scale.py 1000 --time-limit 30
 
-Each instance (clearsite.plan.synthetic) starts in May 2024 with as many sites already clear as
+Each instance (clearsite.core.plan.synthetic) starts in May 2024 with as many sites already clear as
 are left, milestones of 70% by 31 Oct 2024 and 100% by 30 Apr 2025, crews sized for 85% load to
 the deadline, and a 2024-25 budget that pays for 95% of the work. Prints, per size: devices,
 visits, build and plan wall time, objective, lower bound, gap, milestones met, peak memory.
@@ -17,8 +17,8 @@ import argparse
 import resource
 import time
 
-from clearsite.plan import make_plan
-from clearsite.plan.synthetic import make_instance
+from clearsite.core.plan import make_plan
+from clearsite.core.plan.synthetic import make_instance
 
 DEFAULT_LIMITS = {100: 10.0, 1000: 30.0, 10000: 120.0, 50000: 240.0}
 

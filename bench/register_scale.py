@@ -34,7 +34,7 @@ def _cpu_s(who: int | None = None) -> float:
 
 
 def generate(path: Path, rows: int, sites: int) -> float:
-    from clearsite.demo_data import write_large_register
+    from clearsite.services.demo_data import write_large_register
 
     start = time.perf_counter()
     write_large_register(path, rows, seed=1, sites=sites)
@@ -43,9 +43,9 @@ def generate(path: Path, rows: int, sites: int) -> float:
 
 def pipeline(path: Path, db: Path, sites: int) -> dict[str, float]:
     """Runs in its own process so its peak RSS is the pipeline's alone."""
-    from clearsite import pipeline as pl
-    from clearsite.demo_data import large_sites
-    from clearsite.knowledge import load_knowledge
+    from clearsite.services import pipeline as pl
+    from clearsite.services.demo_data import large_sites
+    from clearsite.formats.knowledge import load_knowledge
     from clearsite.store.db import open_database
     from clearsite.store.sites import add_site
 

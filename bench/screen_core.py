@@ -40,7 +40,8 @@ def build_quote(lines: int, unique_share: float, rng: random.Random) -> bytes:
 
 
 def end_to_end(data: bytes, site, knowledge) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    from clearsite.screen import read_quote, screen
+    from clearsite.formats.quotes import read_quote
+    from clearsite.core.screen import screen
 
     start = time.perf_counter()
     read = read_quote(data, "bench-quote.csv")
@@ -56,9 +57,9 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=2000)
     args = parser.parse_args()
 
-    from clearsite.knowledge import load_knowledge
-    from clearsite.models import Site
-    from clearsite.screen import QuoteLine, screen
+    from clearsite.formats.knowledge import load_knowledge
+    from clearsite.core.models import Site
+    from clearsite.core.screen import QuoteLine, screen
 
     rng = random.Random(7)
     started = time.perf_counter()

@@ -55,7 +55,7 @@ def free_port() -> int:
 
 SERVER = """
 import sys, uvicorn
-from clearsite.knowledge import load_knowledge
+from clearsite.formats.knowledge import load_knowledge
 from clearsite.store.db import open_database
 from clearsite.web import Settings, create_app
 app = create_app(open_database(sys.argv[1]), load_knowledge(), Settings())
@@ -65,7 +65,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", a
 
 def prepare(workdir: Path) -> tuple[str, str]:
     """A database with a department, a sensitive site and an officer's screening token."""
-    from clearsite.models import Site
+    from clearsite.core.models import Site
     from clearsite.store.db import open_database
     from clearsite.store.sites import add_site
     from clearsite.store.users import Role, add_user, create_token

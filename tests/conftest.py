@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from clearsite.knowledge import Knowledge, load_knowledge
+from clearsite.core.knowledge import Knowledge
+from clearsite.formats.knowledge import load_knowledge
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from clearsite.assess import assess_device, determine, designations_at, nil_verdict
-from clearsite.identify import identify, register_evidence
-from clearsite.models import DeviceFacts, Network, NilSubject, Site, Status
+from clearsite.core.assess import assess_device, determine, designations_at, nil_verdict
+from clearsite.core.identify import identify, register_evidence
+from clearsite.core.models import DeviceFacts, Network, NilSubject, Site, Status
 
 TODAY = date(2026, 11, 29)
 SENSITIVE = Site("HQ", "Dept", holds_secret=True,

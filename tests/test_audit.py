@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
 from clearsite.store.db import open_database
-from clearsite.track.audit import GENESIS, entry_hash, record, verify
+from clearsite.store.audit import GENESIS, entry_hash, record, verify
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_the_cli_verify_exits_nonzero_naming_the_entry(engine: Engine) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from clearsite.web.cli import audit_app
+    from clearsite.cli.web_admin import audit_app
 
     root = typer.Typer()  # mounted as the main CLI will mount it
     root.add_typer(audit_app, name="audit")

@@ -14,9 +14,9 @@ def test_the_web_app_and_audit_log_on_postgres(postgres_url: str, tmp_path: Path
     from fastapi.testclient import TestClient
 
     from clearsite.store.db import open_database
-    from clearsite.track.audit import record, verify
+    from clearsite.store.audit import record, verify
     from clearsite.web import Settings, create_app
-    from clearsite.web.testing import AS_OF, build_world
+    from clearsite.testing import AS_OF, build_world
 
     engine = open_database(postgres_url)
     world = build_world(engine, packaged_kb, tmp_path)

@@ -34,7 +34,7 @@ from clearsite.cli import app as cli_app
 from clearsite.sim import BY_KEY, Fleet
 from clearsite.store.db import open_database
 from clearsite.web import Settings, create_app
-from clearsite.web.testing import AS_OF, DEPT_A, PASSWORD, World, build_world
+from clearsite.testing import AS_OF, DEPT_A, PASSWORD, World, build_world
 
 GOLDEN = Path(__file__).parent / "golden"
 DATA = Path(__file__).parent / "data"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clearsite import demo_data
-from clearsite.models import Site
+from clearsite.formats.knowledge import DATA_DIR
+from clearsite.services import demo_data
+from clearsite.core.models import Site
 
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "labelled_register.csv"
@@ -20,7 +21,7 @@ LABELLED_COLUMNS = ["Make", "Model", "Serial", "MAC", "Description", "expected_l
 NON_PRC_IDS = {"axis", "hanwha_vision", "bosch_security", "avigilon", "motorola_solutions", "mobotix", "vivotek",
                "pelco", "sony", "i_pro", "panasonic", "verkada", "ubiquiti", "milestone", "genetec", "idis",
                "march_networks", "honeywell"}
-COMPANIES = Path(demo_data.__file__).parent / "knowledge" / "data" / "companies.yaml"
+COMPANIES = DATA_DIR / "companies.yaml"
 
 
 def _key(name: str) -> str:

@@ -14,7 +14,7 @@ from clearsite.discover import dhip, sadp, snmp, textparse, wsd
 from clearsite.discover.http import _same_origin_path, normalise_mac
 from clearsite.discover.netio import auth_challenges, clean_text, parse_head, printable_banner
 from clearsite.discover.tls import certificate_names
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 from clearsite.sim.certs import make_certificate
 from clearsite.sim.personas import BILLION_LAUGHS, XXE_DOCTYPE
 from clearsite.sim.replies import Cert

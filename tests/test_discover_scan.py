@@ -27,7 +27,7 @@ from clearsite.discover import (
     describe_probes,
     scan,
 )
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 from clearsite.sim import PERSONAS, Fleet, SimDevice
 
 pytestmark = pytest.mark.network

@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsite.identify import identify, register_evidence
-from clearsite.models import Evidence, Signal
+from clearsite.core.identify import identify, register_evidence
+from clearsite.core.models import Evidence, Signal
 
 
 def ident(kb, when=None, **fields):  # type: ignore[no-untyped-def]
@@ -136,7 +136,7 @@ def test_agreeing_evidence_never_lowers_confidence(kb, extra, mac):
     row=st.integers(1, 5),
 )
 def test_memoised_identification_equals_a_fresh_one(kb, brand, model, serial, mac, when, row):
-    from clearsite.identify.engine import _identify_uncached
+    from clearsite.core.identify.engine import _identify_uncached
 
     evidence = register_evidence(f"row {row}", brand=brand, model=model, serial=serial, mac=mac)
     assert identify(evidence, kb, when) == _identify_uncached(evidence, kb, when)

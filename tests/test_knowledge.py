@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from clearsite.knowledge import DATA_DIR, FILES, Knowledge, KnowledgeError, load_knowledge
-from clearsite.knowledge.names import name_key, normalise_model
-from clearsite.knowledge.schema import Fingerprint, ModelPattern
+from clearsite.core.knowledge import FILES, Knowledge, KnowledgeError
+from clearsite.formats.knowledge import DATA_DIR, load_knowledge
+from clearsite.core.names import name_key, normalise_model
+from clearsite.core.knowledge.schema import Fingerprint, ModelPattern
 
 # The 53 entities of shared/research/entities.csv: the knowledge base must keep every one.
 RESEARCH_ENTITY_IDS = """

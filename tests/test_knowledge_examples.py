@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clearsite.identify import identify, register_evidence
-from clearsite.knowledge import load_knowledge
+from clearsite.core.identify import identify, register_evidence
+from clearsite.formats.knowledge import load_knowledge
 
 KNOWLEDGE = load_knowledge()
 EXAMPLES = [(brand.name, example) for brand in KNOWLEDGE.brands for example in brand.examples]

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
-from clearsite import pipeline
+from clearsite.services import pipeline
 from clearsite.store.db import _alembic_config, open_database
 
 WIDE = "id, device_id, policy, obligation, status, due, reasons, as_of, assessed_at"

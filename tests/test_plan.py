@@ -14,34 +14,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from clearsite.plan import (
-    Budget,
-    ClassRates,
-    CostTable,
-    Crew,
-    ExtraCrew,
-    Milestone,
-    Period,
-    PlanFileError,
-    PlanInputs,
-    PlanSettings,
-    Scenario,
-    SiteInfo,
-    WorkItem,
-    apply_scenario,
-    compare_scenarios,
-    comparison_to_json,
-    comparison_to_table,
-    make_plan,
-    parse_plan_file,
-    parse_scenario,
-    plan_to_csv,
-    plan_to_json,
-    plan_to_table,
-    plan_to_xlsx,
-    site_clear_dates,
-)
-from clearsite.plan.synthetic import make_instance
+from clearsite.core.plan import Budget, ClassRates, CostTable, Crew, ExtraCrew, Milestone, Period, PlanInputs, PlanSettings, Scenario, SiteInfo, WorkItem, apply_scenario, compare_scenarios, make_plan, parse_scenario
+from clearsite.formats.planfile import PlanFileError, parse_plan_file
+from clearsite.render.plan_export import comparison_to_json, comparison_to_table, plan_to_csv, plan_to_json, plan_to_table, plan_to_xlsx, site_clear_dates
+from clearsite.core.plan.synthetic import make_instance
 from tests.test_plan_checker import START, check_plan, small_instance
 
 RATES = CostTable(
@@ -568,11 +544,11 @@ def test_a_thousand_site_programme_plans_within_its_time_limit() -> None:
 @pytest.mark.parametrize("seed", range(20, 32))
 def test_the_per_region_bound_never_passes_the_proven_optimum(seed: int) -> None:
     """CP-SAT per region at the flow's budget prices is a Lagrangian bound: below the optimum."""
-    from clearsite.plan.bound import lower_bound, tighten_by_region
-    from clearsite.plan.cpsat import solve_cpsat
-    from clearsite.plan.heuristic import heuristic_schedule
-    from clearsite.plan.prepare import prepare
-    from clearsite.plan.schedule import evaluate
+    from clearsite.core.plan.bound import lower_bound, tighten_by_region
+    from clearsite.core.plan.cpsat import solve_cpsat
+    from clearsite.core.plan.heuristic import heuristic_schedule
+    from clearsite.core.plan.prepare import prepare
+    from clearsite.core.plan.schedule import evaluate
 
     inputs, settings = random_instance(seed)
     p = prepare(inputs, settings)
@@ -588,11 +564,11 @@ def test_the_per_region_bound_never_passes_the_proven_optimum(seed: int) -> None
 def test_budget_exchange_pulls_risky_work_into_a_spent_year_without_breaking_limits() -> None:
     """A risky visit left for April because the year's money went first comes forward, paid for by
     pushing the least risky visits per pound into April; crew time, budgets and access still hold."""
-    from clearsite.plan.bound import lower_bound
-    from clearsite.plan.heuristic import Board, heuristic_candidates
-    from clearsite.plan.improve import budget_exchange, swap_improve
-    from clearsite.plan.prepare import prepare
-    from clearsite.plan.schedule import evaluate
+    from clearsite.core.plan.bound import lower_bound
+    from clearsite.core.plan.heuristic import Board, heuristic_candidates
+    from clearsite.core.plan.improve import budget_exchange, swap_improve
+    from clearsite.core.plan.prepare import prepare
+    from clearsite.core.plan.schedule import evaluate
 
     inst = make_instance(300, seed=1)
     p = prepare(inst.inputs, inst.settings)

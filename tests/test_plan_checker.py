@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from clearsite.plan import (
+from clearsite.core.plan import (
     Budget,
     ClassRates,
     CostTable,

@@ -11,8 +11,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from clearsite.assess import nil_verdict
-from clearsite.identify import identify, register_evidence
+from clearsite.core.assess import nil_verdict
+from clearsite.core.identify import identify, register_evidence
 
 LABELLED = Path(__file__).parent / "data" / "labelled_register.csv"
 AS_OF = date(2026, 11, 29)

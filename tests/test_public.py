@@ -13,8 +13,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from clearsite.plan import make_plan
-from clearsite.publish.charts import (
+from clearsite.core.plan import make_plan
+from clearsite.render.charts import (
     BurndownPoint,
     MilestoneMark,
     burndown_svg,
@@ -22,7 +22,7 @@ from clearsite.publish.charts import (
     plan_burndown_svg,
     svg_to_png,
 )
-from clearsite.publish.public import (
+from clearsite.render.public import (
     OTHER,
     PublicStatement,
     SiteProgress,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 
-from clearsite.models import Evidence, Signal
-from clearsite.reconcile import (
+from clearsite.core.models import Evidence, Signal
+from clearsite.core.reconcile import (
     Conflict,
     JoinKey,
     RegisteredItem,
     SeenItem,
     reconcile,
 )
-from clearsite.sources.scans import ScannedHost
+from clearsite.core.models import ScannedHost
 
 
 def reg(device_id: str, **fields: str | None) -> RegisteredItem:

@@ -11,7 +11,7 @@ import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsite.sources.register import RegisterError, load_mapping, parse_date, parse_register
+from clearsite.formats.register import RegisterError, load_mapping, parse_date, parse_register
 
 TODAY = date(2026, 11, 29)
 
@@ -151,7 +151,7 @@ def test_any_table_parses_or_fails_with_register_error(rows):
 
 def _chunked_rows(data: bytes, size: int, parts: int) -> list[list[tuple[int, str]]]:
     """Every part's chunks, put back in file order as a merger would: (row number, kind) per item."""
-    from clearsite.sources.register import open_register
+    from clearsite.formats.register import open_register
 
     per_part = [list(open_register(data, "r.csv", today=TODAY).row_chunks(size, part, parts)) for part in range(parts)]
     merged = []
@@ -179,6 +179,6 @@ def test_parts_share_a_register_exactly(quoted: bool, size: int, parts: int) -> 
 
 
 def open_register_items(data: bytes) -> list:
-    from clearsite.sources.register import open_register
+    from clearsite.formats.register import open_register
 
     return list(open_register(data, "r.csv", today=TODAY))

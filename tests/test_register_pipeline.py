@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select, update
 
-from clearsite import demo_data, pipeline
-from clearsite.assess import assess_device
-from clearsite.knowledge import Knowledge
-from clearsite.models import DeviceFacts
+from clearsite.services import demo_data, pipeline
+from clearsite.core.assess import assess_device
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import DeviceFacts
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, ObservationRow
@@ -143,7 +143,7 @@ def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: 
 
 def test_a_writer_still_finds_its_own_repeats_at_a_site_that_had_no_devices(tmp_path: Path):
     """Fingerprint lookups are skipped at sites without devices, except for what the writer itself stored there."""
-    from clearsite.models import Evidence, Signal
+    from clearsite.core.models import Evidence, Signal
     from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint
     from clearsite.store.sites import find_site
 

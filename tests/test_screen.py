@@ -11,20 +11,10 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from clearsite.knowledge.schema import Designation
-from clearsite.models import NilSubject, Site
-from clearsite.screen import (
-    Attestation,
-    AttestationError,
-    Decision,
-    QuoteError,
-    QuoteLine,
-    ScreenError,
-    Statement,
-    parse_attestations,
-    read_quote,
-    screen,
-)
+from clearsite.core.knowledge.schema import Designation
+from clearsite.core.models import NilSubject, Site
+from clearsite.core.screen import Attestation, AttestationError, Decision, QuoteLine, ScreenError, Statement, parse_attestations, screen
+from clearsite.formats.quotes import QuoteError, read_quote
 
 ON = date(2026, 11, 29)
 SENSITIVE = Site("Whitehall Annex", "Dept A", holds_secret=True)

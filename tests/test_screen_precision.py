@@ -12,9 +12,9 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from clearsite.knowledge import Knowledge
-from clearsite.models import Site
-from clearsite.screen import QuoteLine, screen
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Site
+from clearsite.core.screen import QuoteLine, screen
 
 LABELLED = Path(__file__).parent / "data" / "quotes" / "labelled_quote_lines.csv"
 AS_OF = date(2026, 11, 29)

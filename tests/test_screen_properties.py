@@ -7,10 +7,11 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearsite.assess.nil import determine
-from clearsite.knowledge import load_knowledge
-from clearsite.models import NilSubject, Site
-from clearsite.screen import Attestation, Decision, QuoteError, QuoteLine, Statement, read_quote, screen
+from clearsite.core.assess.nil import determine
+from clearsite.formats.knowledge import load_knowledge
+from clearsite.core.models import NilSubject, Site
+from clearsite.core.screen import Attestation, Decision, QuoteLine, Statement, screen
+from clearsite.formats.quotes import QuoteError, read_quote
 
 KB = load_knowledge()
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,11 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearsite.models import Evidence, Signal
-from clearsite.sources.masscan import parse_masscan
-from clearsite.sources.nmap import parse_nmap_xml
-from clearsite.sources.scans import ScannedHost, ScanParseError, ScanResult, parse_scan, parse_scan_file
-from clearsite.sources.switch_tables import parse_switch_table
+from clearsite.core.models import Evidence, Signal
+from clearsite.formats.scans.masscan import parse_masscan
+from clearsite.formats.scans.nmap import parse_nmap_xml
+from clearsite.core.models import ScannedHost
+from clearsite.formats.scans import ScanParseError, ScanResult, parse_scan, parse_scan_file
+from clearsite.formats.scans.switch_tables import parse_switch_table
 
 DATA = Path(__file__).parent / "data" / "scans"
 

@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, packaged_kb) -> Iterator[tu
 
     from clearsite.store.db import open_database
     from clearsite.web import Settings, create_app
-    from clearsite.web.testing import AS_OF, build_world
+    from clearsite.testing import AS_OF, build_world
 
     tmp = tmp_path_factory.mktemp("browser")
     engine = open_database(f"sqlite:///{tmp / 'web.db'}")
@@ -74,7 +74,7 @@ def page(server):  # type: ignore[no-untyped-def]
 
 
 def test_a_person_logs_in_walks_the_pages_and_screens_a_quote(server, page) -> None:  # type: ignore[no-untyped-def]
-    from clearsite.web.testing import HOSTILE, PASSWORD
+    from clearsite.testing import HOSTILE, PASSWORD
 
     base, world = server
     ARTIFACTS.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.db import open_database
 from clearsite.store.users import authenticate, ensure_first_admin, resolve_token, token_digest
-from clearsite.web.cli import audit_app, token_app, user_app
+from clearsite.cli.web_admin import audit_app, token_app, user_app
 
 
 def root() -> typer.Typer:
@@ -32,7 +32,7 @@ def root() -> typer.Typer:
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    from clearsite.models import Site
+    from clearsite.core.models import Site
     from clearsite.store.sites import add_site
 
     with open_database(url).begin() as conn:
@@ -104,7 +104,7 @@ def test_serve_starts_on_loopback_prints_the_password_once_and_stops(url: str) -
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = [sys.executable, "-c", "import typer; from clearsite.web.cli import serve; typer.run(serve)",
+    command = [sys.executable, "-c", "import typer; from clearsite.cli.web_admin import serve; typer.run(serve)",
                "--host", "127.0.0.1", "--port", str(port), "--db", url]
     env = {k: v for k, v in os.environ.items() if k != "CLEARSITE_ADMIN_PASSWORD"}
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -13,10 +13,10 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings
 
-from clearsite.knowledge import load_knowledge
+from clearsite.formats.knowledge import load_knowledge
 from clearsite.store.db import open_database
 from clearsite.web import Settings, create_app
-from clearsite.web.testing import AS_OF, build_world
+from clearsite.testing import AS_OF, build_world
 
 _DIR = Path(tempfile.mkdtemp(prefix="clearsite-openapi-"))
 atexit.register(shutil.rmtree, _DIR, True)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from clearsite.store import tables
 from clearsite.store.db import open_database
 from clearsite.web import Settings, cache, create_app
-from clearsite.web.testing import AS_OF, DEPT_A, DEPT_B, PASSWORD, build_world
+from clearsite.testing import AS_OF, DEPT_A, DEPT_B, PASSWORD, build_world
 
 
 def login(client: TestClient, user: str) -> None:

@@ -28,7 +28,7 @@ from clearsite.discover.netio import (
     read_some,
 )
 from clearsite.discover.tls import record_certificate
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 
 
 @dataclass(frozen=True, slots=True)

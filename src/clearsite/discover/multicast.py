@@ -18,7 +18,7 @@ from clearsite.discover.netio import clean_text
 from clearsite.discover.options import HostReport, ScanOptions
 from clearsite.discover.scope import ScopeError, parse_networks
 from clearsite.discover.udp import record_dhip, record_sadp, record_wsd
-from clearsite.models import Evidence, Signal
+from clearsite.core.models import Evidence, Signal
 
 Recorder = Callable[[Callable[[Signal, str, str], None], bytes, str], bool]
 

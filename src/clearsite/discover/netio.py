@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from clearsite.discover.options import HostReport, ScanOptions, ScanStats
-from clearsite.models import Evidence, Signal
+from clearsite.core.models import Evidence, Signal
 
 MAX_VALUE_CHARS = 512
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from clearsite.models import Evidence
+from clearsite.core.models import Evidence
 
 # Web (80, 443, 8080, 8443), RTSP (554), Hikvision SDK (8000), Xiongmai ONVIF (8899),
 # Dahua DVRIP (37777), Xiongmai DVR-IP/Sofia (34567).

@@ -18,7 +18,7 @@ from clearsite.discover.netio import (
     printable_banner,
     read_head,
 )
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 
 
 def _request(method: str, url: str, cseq: int, user_agent: str) -> bytes:

@@ -12,7 +12,7 @@ import hashlib
 from cryptography import x509
 
 from clearsite.discover.netio import HostContext
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 
 
 def certificate_names(der: bytes) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from clearsite.discover import dhip, sadp, snmp, wsd
 from clearsite.discover.http import normalise_mac
 from clearsite.discover.netio import HostContext
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 
 AddEvidence = Callable[[Signal, str, str], None]
 

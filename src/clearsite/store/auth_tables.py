@@ -67,7 +67,7 @@ class AttestationRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))  # None: for every department
     supplier: Mapped[str] = mapped_column(String(200))
-    statement: Mapped[str] = mapped_column(String(200))  # a clearsite.screen Statement value
+    statement: Mapped[str] = mapped_column(String(200))  # a clearsite.core.screen Statement value
     signed: Mapped[date] = mapped_column(Date)
     expires: Mapped[date] = mapped_column(Date)  # valid until the day before
     source: Mapped[str] = mapped_column(String(500))  # the document or system it was read from

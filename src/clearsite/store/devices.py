@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from clearsite.identify import IdentityTemplate, identify_template, links_from_chain, register_row_evidence
-from clearsite.knowledge import Knowledge
-from clearsite.models import Evidence, Signal
+from clearsite.core.identify import IdentityTemplate, identify_template, links_from_chain, register_row_evidence
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Evidence, Signal
 from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows
 from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, select
 
-from clearsite.models import Network, Site
-from clearsite.sources.register import site_key
+from clearsite.core.models import Network, Site
+from clearsite.formats.register import site_key
 from clearsite.store.tables import Department, NetworkRow, SiteRow
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, select
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.sites import find_site
 from clearsite.store.tables import Department
-from clearsite.track.audit import record
+from clearsite.store.audit import record
 
 _hasher = PasswordHasher()
 # Checked against when the user does not exist, so a wrong name costs as long as a wrong password.

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
-from clearsite.pipeline import device_json
+from clearsite.services.pipeline import device_json
 from clearsite.store.sites import SiteError
 from clearsite.store.users import Scope, UserError, add_user, create_token, find_user, revoke_token
-from clearsite.track import audit
+from clearsite.store import audit
 from clearsite.web import changes, queries, screening
 from clearsite.web.access import Principal, needs
 from clearsite.web.schemas import (

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearsite import __name__ as _package
-from clearsite.knowledge import Knowledge
+from clearsite.core.knowledge import Knowledge
 from clearsite.web import api, pages
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.settings import Settings

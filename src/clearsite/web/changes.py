@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from clearsite.knowledge import Knowledge
-from clearsite.knowledge.names import normalise_mac
-from clearsite.models import Evidence, Network, Site
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.names import normalise_mac
+from clearsite.core.models import Evidence, Network, Site
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.store.devices import (
     NewObservation,
@@ -28,7 +28,7 @@ from clearsite.store.devices import (
 from clearsite.store.sites import add_site
 from clearsite.store.tables import Department, DeviceRow, ObservationRow, SiteRow
 from clearsite.store.users import Role
-from clearsite.track.audit import canonical, record
+from clearsite.store.audit import canonical, record
 from clearsite.web import cache, queries
 from clearsite.web.access import Principal
 from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
@@ -113,7 +113,7 @@ def record_removal(engine: Engine, principal: Principal, device_id: int, removed
 
 
 def add_attestation(engine: Engine, principal: Principal, body: AttestationIn) -> int:
-    from clearsite.screen import Statement  # refuse a statement screening would not understand
+    from clearsite.core.screen import Statement  # refuse a statement screening would not understand
 
     try:
         Statement(body.statement)

@@ -19,10 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader
 
-from clearsite.pipeline import device_json
+from clearsite.services.pipeline import device_json
 from clearsite.store.users import Scope, UserError, change_password
 from clearsite.store.users import authenticate as check_password
-from clearsite.track import audit
+from clearsite.store import audit
 from clearsite.web import changes, plans, public, queries, screening, session
 from clearsite.web.access import LoginRequired, Principal, authenticate, needs, read_session
 from clearsite.web.schemas import SitePatch

@@ -1,6 +1,6 @@
 """The plan page: the latest stored removal plan, when the planner has stored one.
 
-Plans are stored by `clearsite.planning` (table `plans`); until that exists in this build, or
+Plans are stored by `clearsite.services.planning` (table `plans`); until that exists in this build, or
 while no plan is stored, there is no plan page and no link to it. A plan's visits name sites, so
 officers see only their own department's visits; milestones and totals are programme-wide counts.
 """

@@ -1,6 +1,6 @@
 """The public-report preview: what the published statement would say for the sites in the viewer's scope.
 
-Built by `clearsite.publish.public`, which keeps only department, cleared date and forecast from
+Built by `clearsite.render.public`, which keeps only department, cleared date and forecast from
 each site, so the preview is redacted by the same construction as the published report.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from clearsite.knowledge import Knowledge
-from clearsite.knowledge.schema import RuleKind
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.knowledge.schema import RuleKind
 from clearsite.store.tables import Department, DeviceRow, FindingRow, OutcomeRow, SiteRow
 from clearsite.web.access import Principal
 from clearsite.web.queries import OUTSTANDING
@@ -23,7 +23,7 @@ from clearsite.web.settings import Settings
 
 def preview(conn: Connection, principal: Principal, knowledge: Knowledge, settings: Settings) -> dict[str, Any] | None:
     """The statement as a dict (the open-data JSON form), for the first removal timeline with affected sites."""
-    from clearsite.publish.public import SiteProgress, build_public_statement, statement_to_dict
+    from clearsite.render.public import SiteProgress, build_public_statement, statement_to_dict
 
     as_of = settings.today()
     for policy in knowledge.policies.values():

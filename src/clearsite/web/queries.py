@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, String, func, select, type_coerce
 
-from clearsite.knowledge import Knowledge
-from clearsite.knowledge.schema import RuleKind
-from clearsite.models import Identity, Site
-from clearsite.pipeline import DeviceView
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.knowledge.schema import RuleKind
+from clearsite.core.models import Identity, Site
+from clearsite.services.pipeline import DeviceView
 from clearsite.store.devices import device_evidence, evidence_links
 from clearsite.store.tables import (
     Department,
@@ -86,7 +86,7 @@ def get_site(conn: Connection, principal: Principal, site_id: int) -> dict[str, 
 
 
 def site_domain(site: dict[str, Any]) -> Site:
-    from clearsite.models import Network
+    from clearsite.core.models import Network
 
     return Site(site["name"], site["department"], site["region"], site["holds_secret"], site["dv_hub"],
                 site["ministerial"], site["socpa"], tuple(Network(n["cidr"], n["core"]) for n in site["networks"]),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
-from clearsite.models import Signal
+from clearsite.core.models import Signal
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -1,4 +1,4 @@
-"""Procurement screening from the web: the shell around `clearsite.screen` (pure), fed from the store.
+"""Procurement screening from the web: the shell around `clearsite.core.screen` (pure), fed from the store.
 
 The screen core needs the site (its sensitivity changes the answer), the knowledge base, a date
 and the supplier attestations on record; this module gathers those and turns the decisions into
@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from clearsite.knowledge import Knowledge
-from clearsite.models import Site
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Site
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.web import cache, queries
 from clearsite.web.access import Principal
@@ -25,7 +25,7 @@ UNNAMED_SITE = Site("(no site named)", "(none)", holds_secret=True)
 
 
 class ScreeningUnavailable(RuntimeError):
-    """clearsite.screen is not installed in this build."""
+    """clearsite.core.screen is not installed in this build."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,11 @@ class ScreenResult:
 
 def _core():  # type: ignore[no-untyped-def]
     try:
-        import clearsite.screen as core
+        import clearsite.core.screen as core
     except ImportError as exc:
-        raise ScreeningUnavailable("procurement screening (clearsite.screen) is not available in this build") from exc
+        raise ScreeningUnavailable("procurement screening (clearsite.core.screen) is not available in this build") from exc
     if not hasattr(core, "screen"):
-        raise ScreeningUnavailable("procurement screening (clearsite.screen) is not available in this build")
+        raise ScreeningUnavailable("procurement screening (clearsite.core.screen) is not available in this build")
     return core
 
 
@@ -81,7 +81,9 @@ def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
 
 def lines_from_file(data: bytes, file_name: str) -> tuple[list[Any], list[str]]:
     """Lines read from a quote file, and one message per row it could not read (QuoteError if none)."""
-    read = _core().read_quote(data, file_name)
+    from clearsite.formats.quotes import read_quote
+
+    read = read_quote(data, file_name)
     return list(read.lines), read.messages()
 
 

@@ -1,0 +1,256 @@
+"""Device × site × network × install date × policy → findings, each with a status, a due date and reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from clearsite.core.assess.designations import designations_at
+from clearsite.core.assess.nil import determine
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.knowledge.schema import Obligation, Policy, RuleKind, SiteScope
+from clearsite.core.models import DeviceFacts, Finding, Identity, Network, NilSubject, Status
+
+FIRM_CONFIDENCE = 0.5  # below this a "subject" verdict goes to a human instead
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Is this device in a policy's scope, and why."""
+
+    subject: NilSubject
+    basis: str | None
+    reasons: tuple[str, ...]
+
+
+def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong_macau: str = "review",
+                produced: date | None = None) -> Verdict:
+    """Was the device produced by a company subject to the National Intelligence Law?
+
+    The determination is made at the production (install) date when known, else at `as_of`.
+    """
+    at = produced or as_of
+    if identity.producer_id is None:
+        candidates = [(p, s) for p, s in identity.alternatives if s >= 0.15]
+        subject_candidates = [p for p, _ in candidates
+                              if determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES]
+        if subject_candidates:
+            return Verdict(NilSubject.REVIEW, None, (
+                "producer not settled; the evidence allows "
+                + ", ".join(knowledge.companies[p].name for p in subject_candidates)
+                + ", which are subject to the National Intelligence Law",
+            ))
+        return Verdict(NilSubject.UNKNOWN, None, ("producer unknown: not enough evidence",))
+
+    det = determine(identity.producer_id, at, knowledge, hong_kong_macau)  # type: ignore[arg-type]
+    reasons = det.reasons
+    rivals = [(p, s) for p, s in identity.alternatives if s >= 0.3]
+    if det.result == NilSubject.YES and identity.confidence < FIRM_CONFIDENCE and rivals and all(
+            determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES  # type: ignore[arg-type]
+            for p, _ in rivals) and max(s for _, s in rivals) + identity.confidence >= FIRM_CONFIDENCE:
+        # The evidence disagrees on which maker, but every maker it allows is subject: the verdict stands.
+        names = ", ".join(knowledge.companies[p].name for p, _ in rivals)
+        return Verdict(NilSubject.YES, det.basis, (*reasons, f"the maker is unsettled ({names} also possible), "
+                                                             "but every candidate is subject to the law"))
+    if det.result == NilSubject.YES and identity.confidence < FIRM_CONFIDENCE:
+        return Verdict(NilSubject.REVIEW, det.basis,
+                       (*reasons, f"identification is weak (confidence {identity.confidence:.2f}); confirm on site"))
+    if det.result == NilSubject.NO:
+        subject_alternatives = [
+            p for p, s in identity.alternatives
+            if s >= 0.3 and determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES  # type: ignore[arg-type]
+        ]
+        if subject_alternatives:
+            names = ", ".join(knowledge.companies[p].name for p in subject_alternatives)
+            return Verdict(NilSubject.REVIEW, det.basis, (*reasons, f"but evidence also points to {names}"))
+        if identity.confidence < FIRM_CONFIDENCE:
+            return Verdict(NilSubject.UNKNOWN, det.basis,
+                           (*reasons, f"identification is weak (confidence {identity.confidence:.2f})"))
+    return Verdict(det.result, det.basis, reasons)
+
+
+def policy_verdict(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_of: date) -> Verdict:
+    """Is the device within the policy's subject test?
+
+    Reads only the identity's producer, confidence and alternatives and the install date (the
+    Assessment memo key): keep it so, or widen that key.
+    """
+    test = policy.subject_test
+    if test.kind == "nil":
+        return nil_verdict(facts.identity, knowledge, as_of, test.hong_kong_macau, facts.install_date)
+    identity = facts.identity
+    if identity.producer_id is None:
+        return Verdict(NilSubject.UNKNOWN, None, ("producer unknown: not enough evidence",))
+    at = facts.install_date or as_of
+    if test.kind == "designation":
+        covered = designations_at(identity.producer_id, as_of, knowledge, set(test.programs))
+        reasons = tuple(c.describe(knowledge, identity.producer_id) for c in covered)
+    else:
+        chain = {identity.producer_id, *knowledge.controllers(identity.producer_id, at)}
+        named = [e for e in test.entities if e in chain]
+        reasons = tuple(f"produced by {knowledge.companies[e].name} or a company it controls" for e in named)
+    if not reasons:
+        name = knowledge.companies[identity.producer_id].name
+        return Verdict(NilSubject.NO, None, (f"{name} is not covered by {policy.id}",))
+    if identity.confidence < FIRM_CONFIDENCE:
+        return Verdict(NilSubject.REVIEW, None,
+                       (*reasons, f"identification is weak (confidence {identity.confidence:.2f}); confirm on site"))
+    return Verdict(NilSubject.YES, None, reasons)
+
+
+def _in_scope_at(obligation: Obligation, sensitive: bool) -> bool:
+    if obligation.sites == SiteScope.SENSITIVE:
+        return sensitive
+    if obligation.sites == SiteScope.NOT_SENSITIVE:
+        return not sensitive
+    return True
+
+
+def _situation(obligation: Obligation, facts: DeviceFacts) -> Hashable:
+    """All that the obligation's rule reads from the device: _rule sees only this, so it is also a memo key."""
+    if obligation.rule == RuleKind.NO_NEW_DEPLOYMENT:
+        return facts.install_date
+    if obligation.rule == RuleKind.NO_CORE_CONNECTION:
+        if not facts.ip:
+            return ("no ip", facts.site.has_core_network)
+        return ("ip", facts.site.network_for(facts.ip))
+    return None
+
+
+def _rule(obligation: Obligation, situation: Any, as_of: date) -> tuple[Status, date | None, str]:
+    """The status a subject device gets under one obligation, from its _situation."""
+    start = obligation.valid_from
+    if obligation.rule == RuleKind.NO_NEW_DEPLOYMENT:
+        installed: date | None = situation
+        if installed is None:
+            return Status.REVIEW, None, f"install date unknown: cannot tell whether it was deployed on or after {start}"
+        if start is None or installed >= start:
+            return Status.BREACH, None, f"installed {installed}, on or after {start}"
+        return Status.COMPLIANT, None, f"installed {installed}, before {start}"
+    if obligation.rule == RuleKind.NO_CORE_CONNECTION:
+        kind, detail = situation
+        if kind == "no ip":
+            if detail:  # the site has a core network
+                return Status.REVIEW, None, "no IP address recorded, and the site has a departmental core network"
+            return Status.COMPLIANT, None, "the site has no declared core network"
+        network: Network | None = detail
+        if network is None:
+            return Status.REVIEW, None, "its address is in none of the site's declared networks"
+        if network.core:
+            return Status.BREACH, None, f"its address is on the departmental core network {network.cidr}"
+        return Status.COMPLIANT, None, f"its address is on {network.cidr}, not a core network"
+    if obligation.rule == RuleKind.REMOVE_BY:
+        if obligation.deadline is None:
+            return Status.DUE, None, "removal required; no deadline published"
+        if as_of > obligation.deadline:
+            return Status.OVERDUE, obligation.deadline, f"still in place after the {obligation.deadline} deadline"
+        return Status.DUE, obligation.deadline, f"remove by {obligation.deadline}"
+    return Status.ADVISORY, None, obligation.action
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A finding without the device it is about: what one obligation says, and why."""
+
+    obligation: str
+    status: Status
+    due: date | None
+    reasons: tuple[str, ...]
+
+
+def _applies(obligation: Obligation, sensitive: bool, as_of: date) -> bool:
+    """Does the obligation bind at `as_of` at a site of this sensitivity?"""
+    return not (obligation.valid_from and as_of < obligation.valid_from) and _in_scope_at(obligation, sensitive)
+
+
+def _removed(facts: DeviceFacts, as_of: date) -> date | None:
+    return facts.removed_on if facts.removed_on and facts.removed_on <= as_of else None
+
+
+def _outcome(obligation: Obligation, verdict: Verdict, removed: date | None, situation: Any, as_of: date) -> Outcome:
+    """One obligation's finding for a device with this verdict, removal date and rule situation."""
+    label = f"{obligation.id}: {obligation.title}"
+
+    def outcome(status: Status, due: date | None, *reasons: str) -> Outcome:
+        return Outcome(obligation.id, status, due, (label, *reasons))
+
+    if removed:
+        return outcome(Status.COMPLIANT, None, f"removed on {removed}")
+    if verdict.subject == NilSubject.NO:
+        return outcome(Status.COMPLIANT, None, *verdict.reasons)
+    if verdict.subject in (NilSubject.REVIEW, NilSubject.UNKNOWN):
+        return outcome(Status.REVIEW, obligation.deadline, *verdict.reasons)
+    status, due, why = _rule(obligation, situation, as_of)
+    return outcome(status, due, why, *verdict.reasons,
+                   *(() if status == Status.COMPLIANT else (f"action: {obligation.action}",)))
+
+
+def assess_device(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_of: date) -> list[Finding]:
+    """One finding per obligation of the policy that applies to this device's site at `as_of`."""
+    verdict: Verdict | None = None
+    findings: list[Finding] = []
+    removed = _removed(facts, as_of)
+    for obligation in policy.obligations:
+        if not _applies(obligation, facts.site.sensitive, as_of):
+            continue
+        if verdict is None:
+            verdict = policy_verdict(facts, policy, knowledge, as_of)
+        o = _outcome(obligation, verdict, removed, _situation(obligation, facts), as_of)
+        findings.append(Finding(facts.device_id, facts.site.name, policy.id, o.obligation, o.status, o.due, o.reasons))
+    return findings
+
+
+class Assessment:
+    """assess_device for a whole estate under one policy, each distinct combination of inputs worked out once.
+
+    A million devices share a few thousand identities, install dates and networks. The memo keys are
+    exactly what the pure pieces read: policy_verdict reads the identity's producer, confidence and
+    alternatives and the install date; _outcome reads the verdict, the removal date and the _situation.
+    """
+
+    def __init__(self, policy: Policy, knowledge: Knowledge, as_of: date) -> None:
+        self.policy, self.knowledge, self.as_of = policy, knowledge, as_of
+        self._verdicts: dict[tuple[object, ...], Verdict] = {}
+        self._distinct: dict[Verdict, Verdict] = {}
+        self._binding: dict[bool, list[Obligation]] = {}  # obligations in force, by site sensitivity
+        self._outcomes: dict[tuple[object, ...], Outcome] = {}
+
+    def outcomes(self, facts: DeviceFacts) -> list[Outcome]:
+        """The same findings as assess_device(facts, policy, …), less the device id and site name."""
+        found: list[Outcome] = []
+        verdict: Verdict | None = None
+        removed = _removed(facts, self.as_of)
+        sensitive = facts.site.sensitive
+        obligations = self._binding.get(sensitive)
+        if obligations is None:
+            obligations = self._binding[sensitive] = [
+                o for o in self.policy.obligations if _applies(o, sensitive, self.as_of)]
+        for obligation in obligations:
+            if verdict is None:
+                identity = facts.identity
+                verdict_key = (identity.producer_id, identity.confidence, identity.alternatives, facts.install_date)
+                verdict = self._verdicts.get(verdict_key)
+                if verdict is None:
+                    # Many keys give equal verdicts (every date before an ownership change): one object each,
+                    # so the outcome memo, keyed on the verdict's id, is shared by all of them.
+                    found_verdict = policy_verdict(facts, self.policy, self.knowledge, self.as_of)
+                    verdict = self._verdicts[verdict_key] = self._distinct.setdefault(found_verdict, found_verdict)
+            # The situation matters only when the rule is reached; computing it (an address lookup) for every
+            # device would cost more than the memo saves.
+            situation = _situation(obligation, facts) if not removed and verdict.subject == NilSubject.YES else None
+            key = (obligation.id, id(verdict), removed, situation)
+            outcome = self._outcomes.get(key)
+            if outcome is None:
+                outcome = self._outcomes[key] = _outcome(obligation, verdict, removed, situation, self.as_of)
+            found.append(outcome)
+        return found
+
+
+def assess(devices: Iterable[DeviceFacts], policies: Iterable[Policy], knowledge: Knowledge, as_of: date) -> Iterator[Finding]:
+    """All findings for many devices under many policies."""
+    policy_list = list(policies)
+    for facts in devices:
+        for policy in policy_list:
+            yield from assess_device(facts, policy, knowledge, as_of)

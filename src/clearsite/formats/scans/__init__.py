@@ -1,0 +1,43 @@
+"""Scanner output and network tables: nmap/masscan XML, masscan JSON/list, switch MAC/ARP/DHCP tables.
+
+`parse_scan` tells the kind apart by its first bytes; each parser returns a `ScanResult`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from clearsite.formats.scans.masscan import parse_masscan, sniff_masscan
+from clearsite.formats.scans.nmap import parse_nmap_xml
+from clearsite.formats.scans.records import MAX_FILE_BYTES, RowError, ScanParseError, ScanResult, as_bytes
+from clearsite.formats.scans.switch_tables import parse_switch_table
+
+
+def parse_scan(data: bytes | str, source_name: str) -> ScanResult:
+    """Any supported scan output, told apart by its first bytes: nmap/masscan XML, masscan JSON/list, CSV."""
+    raw = as_bytes(data, source_name)
+    head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        return parse_nmap_xml(raw, source_name)
+    if sniff_masscan(head):
+        return parse_masscan(raw, source_name)
+    return parse_switch_table(raw, source_name)
+
+
+def parse_scan_file(path: str | Path) -> ScanResult:
+    """parse_scan on a file, cited by its name; refuses files too large to be a scan export."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScanParseError(f"{path.name}: {size} bytes is larger than any scan export we accept")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScanParseError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
+    return parse_scan(data, path.name)
+
+
+__all__ = [
+    "RowError", "ScanParseError", "ScanResult", "parse_masscan", "parse_nmap_xml", "parse_scan",
+    "parse_scan_file", "parse_switch_table",
+]
