@@ -13,18 +13,18 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from clearsite.core.assess import Assessment, Outcome, nil_verdict
+from clearsite.core.errors import InputError
+from clearsite.core.assess import Assessment, Outcome
 from clearsite.core.identify import identify_template, register_row_evidence
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Policy
-from clearsite.core.models import DeviceFacts, Finding, Identity, Site
+from clearsite.core.models import DeviceFacts, Finding, Site
 from clearsite.services.parallel import can_fork, forked, worker_count
 from clearsite.formats.register import RegisterError, RegisterRow, RowProblem, open_register, site_key
 from clearsite.store.bulk import allocate_ids, bulk_work, constant, dumps, insert_rows
@@ -32,19 +32,19 @@ from clearsite.store.devices import (
     NewObservation,
     ObservationWriter,
     add_source,
-    device_evidence,
-    evidence_links,
     fingerprint,
     identity_values,
     now,
     write_identities,
 )
+from clearsite.store.reads import EVERYTHING, DeviceView, read_devices
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
+from clearsite.services.devices import device_json, iter_devices
 from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow, SourceRow
 from clearsite.store import audit
 
 
-class ImportRefused(ValueError):
+class ImportRefused(InputError, ValueError):
     """The whole file was refused (--strict, or nothing usable); nothing was stored."""
 
 
@@ -234,111 +234,6 @@ def _unpicklable(job: _RowJob) -> Callable[[BaseException], Exception]:
     return lambda exc: RegisterError(f"{job.name}: {type(exc).__name__}: {exc}")
 
 
-# --------------------------------------------------------------------------- reading devices
-
-
-@dataclass(slots=True)  # not frozen, which would make a million of them take 7x longer
-class DeviceView:
-    """A device as users and scripts see it (the `clearsite devices` contract). Not changed once made."""
-
-    id: int
-    site: str
-    ip: str | None
-    mac: str | None
-    serial: str | None
-    location: str | None
-    install_date: date | None
-    removed_on: date | None
-    identity: Identity
-    evidence: list[dict[str, Any]]
-
-
-def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = True,
-                 conn: Connection | None = None) -> Iterator[tuple[DeviceView, Site]]:
-    """Devices with their identities, in id order, optionally for one site; read in pages."""
-    if conn is None:
-        with engine.connect() as own:
-            yield from iter_devices(engine, site, with_evidence, own)
-        return
-    sites = load_sites(conn)
-    site_id = find_site(conn, site) if site is not None else None
-    yield from _device_views(conn, sites, with_evidence, site_id=site_id)
-
-
-def _device_views(conn: Connection, sites: dict[int, Site], with_evidence: bool, *, site_id: int | None = None,
-                  ids: range | None = None) -> Iterator[tuple[DeviceView, Site]]:
-    """Devices (of one site, or with ids in a range) in id order, read in pages.
-
-    Plain driver SQL: SQLAlchemy's row and type processing would cost more than the read itself on a
-    million devices. So dates may come as ISO text (SQLite) and JSON as text (SQLite) or decoded lists.
-    """
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    sql = ("SELECT d.id, d.site_id, d.ip, d.mac, d.serial, d.location, d.install_date, d.removed_on, i.label_brand, "
-           "i.producer_id, i.model, i.device_class, i.confidence, i.contradictions, i.alternatives"
-           f"{', i.evidence' if with_evidence else ''} FROM devices d LEFT JOIN identities i ON i.device_id = d.id "
-           f"WHERE d.id > {marker}{f' AND d.site_id = {marker}' if site_id is not None else ''}"
-           f"{f' AND d.id < {marker}' if ids is not None else ''} ORDER BY d.id LIMIT {PAGE:d}")
-    last = ids.start - 1 if ids is not None else 0
-    # A million devices share a few thousand identities, built once each and keyed on their columns as text.
-    identities: dict[tuple[Any, ...], Identity] = {}
-    while True:
-        params = (last, *(() if site_id is None else (site_id,)), *(() if ids is None else (ids.stop,)))
-        rows = conn.exec_driver_sql(sql, params).all()
-        if not rows:
-            return
-        evidence_by_device = device_evidence(conn, [r[0] for r in rows]) if with_evidence else {}
-        for row in rows:
-            device_id, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
-            identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
-            identity = identities.get(identity_key)
-            if identity is None:
-                label_brand, producer_id, model, device_class, confidence, contradictions, alternatives = identity_key
-                identity = identities[identity_key] = Identity(
-                    label_brand, producer_id, model, device_class or "unknown", confidence or 0.0, (),
-                    tuple(orjson.loads(contradictions)) if contradictions and contradictions != "[]" else (),
-                    tuple((a[0], a[1]) for a in orjson.loads(alternatives)) if alternatives and alternatives != "[]"
-                    else ())
-            if with_evidence:
-                chain = row[15] or "[]"
-                links = evidence_links(orjson.loads(chain) if chain.__class__ is str else chain,
-                                       evidence_by_device[device_id])
-            site_of = sites[device_site]
-            yield DeviceView(device_id, site_of.name, ip, mac, serial, location, _date(install_date),
-                             _date(removed_on), identity, links if with_evidence else []), site_of
-        last = rows[-1][0]
-
-
-@lru_cache(maxsize=65_536)
-def _iso_date(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _date(value: date | str | None) -> date | None:
-    """A date column read by the driver: SQLite gives ISO text (a few thousand distinct values in an estate)."""
-    return _iso_date(value) if value.__class__ is str else value  # type: ignore[arg-type, return-value]
-
-
-PAGE = 20_000
-
-
-def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
-    identity = view.identity
-    verdict = nil_verdict(identity, knowledge, as_of, produced=view.install_date)
-    producer = None
-    if identity.producer_id:
-        company = knowledge.companies[identity.producer_id]
-        producer = {"id": company.id, "name": company.name, "country": company.incorporated_in}
-    return {
-        "id": view.id, "site": view.site, "ip": view.ip, "mac": view.mac, "serial": view.serial,
-        "label_brand": identity.label_brand, "model": identity.model, "device_class": identity.device_class,
-        "producer": producer, "nil_subject": verdict.subject.value, "nil_basis": verdict.basis,
-        "nil_reasons": list(verdict.reasons), "confidence": identity.confidence,
-        "contradictions": list(identity.contradictions), "location": view.location,
-        "install_date": view.install_date.isoformat() if view.install_date else None,
-        "evidence": view.evidence,
-    }
-
-
 # --------------------------------------------------------------------------- assessment
 
 
@@ -383,6 +278,7 @@ class _Assessor:
             yield assessment.policy.id, assessment.outcomes(facts)
 
 
+PAGE = 20_000  # device ids per unit of assessment work
 PARALLEL_FROM_DEVICES = 20_000  # fewer are assessed in this process: starting workers costs more
 
 # An outcome as stored: policy, obligation, status, due, reasons (JSON text).
@@ -411,7 +307,7 @@ def _assessed_pages(job: _AssessJob, conn: Connection, part: int, parts: int) ->
         fresh: list[_StoredOutcome] = []
         devices: list[int] = []
         outcome_numbers: list[int] = []
-        for view, site in _device_views(conn, sites, False, ids=page):
+        for view, site in read_devices(conn, EVERYTHING, with_evidence=False, ids=page, sites=sites):
             for policy, outcomes in assess(view, site):
                 for o in outcomes:
                     number = numbers.get(id(o))

@@ -15,7 +15,8 @@ from sqlalchemy import Engine, insert, select
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import RuleKind
 from clearsite.core.models import Finding, Status
-from clearsite.services.pipeline import iter_devices, iter_findings
+from clearsite.services.devices import iter_devices
+from clearsite.services.pipeline import iter_findings
 from clearsite.formats.planfile import PlanFile, parse_plan_file
 from clearsite.core.plan import SiteInfo, WorkItem, compare_scenarios, device_risk, make_plan
 from clearsite.render.plan_export import plan_to_json, site_clear_dates

@@ -1,0 +1,76 @@
+"""Devices as every door shows them: read through the store's one scoped reader, shaped as `device_json`.
+
+`clearsite devices`, the web pages and /api/v1/devices all call these, so "what is a device?" has
+one answer: add a field in `store.reads.DeviceView` and `device_json`, and every door shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from clearsite.core.assess import nil_verdict
+from clearsite.core.identify import identify
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Evidence, Identity, Site
+from clearsite.store.reads import EVERYTHING, DeviceView, Scope, read_devices
+from clearsite.store.sites import find_site
+
+__all__ = ["DeviceView", "Scope", "device_json", "devices_page", "identify_item", "iter_devices", "one_device"]
+
+
+def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = True,
+                 conn: Connection | None = None, scope: Scope = EVERYTHING) -> Iterator[tuple[DeviceView, Site]]:
+    """Devices in the scope with their identities, in id order, optionally of one site (by name)."""
+    if conn is None:
+        with engine.connect() as own:
+            yield from iter_devices(engine, site, with_evidence, own, scope)
+        return
+    site_id = find_site(conn, site) if site is not None else None
+    yield from read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id)
+
+
+def devices_page(conn: Connection, scope: Scope, *, site_id: int | None = None, after: int = 0, limit: int = 100,
+                 with_evidence: bool = True) -> list[DeviceView]:
+    """At most `limit` devices in the scope with ids after `after` (a page of a listing)."""
+    return [view for view, _ in read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id, after=after,
+                                             limit=limit)]
+
+
+def one_device(conn: Connection, scope: Scope, device_id: int) -> DeviceView | None:
+    """The device, or None when it is absent or outside the scope (the two are answered alike)."""
+    return next((view for view, _ in read_devices(conn, scope, device_id=device_id)), None)
+
+
+def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
+    """A device in the `clearsite devices --format json` shape (also /api/v1/devices)."""
+    identity = view.identity
+    verdict = nil_verdict(identity, knowledge, as_of, produced=view.install_date)
+    producer = None
+    if identity.producer_id:
+        company = knowledge.companies[identity.producer_id]
+        producer = {"id": company.id, "name": company.name, "country": company.incorporated_in}
+    return {
+        "id": view.id, "site": view.site, "ip": view.ip, "mac": view.mac, "serial": view.serial,
+        "label_brand": identity.label_brand, "model": identity.model, "device_class": identity.device_class,
+        "producer": producer, "nil_subject": verdict.subject.value, "nil_basis": verdict.basis,
+        "nil_reasons": list(verdict.reasons), "confidence": identity.confidence,
+        "contradictions": list(identity.contradictions), "location": view.location,
+        "install_date": view.install_date.isoformat() if view.install_date else None,
+        "evidence": view.evidence,
+    }
+
+
+def identify_item(evidence: list[Evidence], knowledge: Knowledge, *, installed: date | None, as_of: date,
+                  mac: str | None = None, serial: str | None = None) -> dict[str, Any]:
+    """One item identified without the database (`clearsite identify`), in the device shape; where it is: None."""
+    identity: Identity = identify(evidence, knowledge, installed)
+    view = DeviceView(0, "", None, mac, serial, None, installed, None, identity,
+                      [link.as_dict() for link in identity.evidence])
+    result = device_json(view, knowledge, as_of)
+    for key in ("id", "site", "ip", "location"):
+        result[key] = None
+    return result

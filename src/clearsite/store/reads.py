@@ -1,0 +1,151 @@
+"""The one device reader, and the scope every read of sites, devices and findings applies.
+
+A `Scope` says which sites a reader may see: every site, one department's, or one site's (a site
+agent's). The reader applies it itself, as NetBox restricts every queryset before a view sees it:
+no caller remembers, or forgets, a department filter on its own. `site_clause` gives the same rule
+for the store's other queries, joined to `sites`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, false, true
+
+from clearsite.core.models import Identity, Site
+from clearsite.store.bulk import dumps
+from clearsite.store.devices import device_evidence, evidence_links
+from clearsite.store.sites import load_sites
+from clearsite.store.tables import SiteRow
+
+__all__ = ["EVERYTHING", "NOTHING", "PAGE", "DeviceView", "Scope", "read_devices", "site_clause"]
+
+PAGE = 20_000  # devices per query: large enough that a million devices take 50 round trips
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which sites a reader may see.
+
+    The default sees every site; `department_id` narrows to one department's sites, `site_id` to one
+    site (a site agent); `nothing` sees no site at all (a role with no department).
+    """
+
+    department_id: int | None = None
+    site_id: int | None = None
+    nothing: bool = False
+
+
+EVERYTHING = Scope()
+NOTHING = Scope(nothing=True)
+
+
+def site_clause(scope: Scope) -> ColumnElement[bool]:
+    """The scope as a condition on `sites` (for queries that join it)."""
+    if scope.nothing:
+        return false()
+    condition: ColumnElement[bool] = true()
+    if scope.department_id is not None:
+        condition = SiteRow.department_id == scope.department_id
+    if scope.site_id is not None:
+        condition = condition & (SiteRow.id == scope.site_id)
+    return condition
+
+
+@dataclass(slots=True)  # not frozen, which would make a million of them take 7x longer
+class DeviceView:
+    """A device as users and scripts see it (the `clearsite devices` contract). Not changed once made."""
+
+    id: int
+    site: str
+    ip: str | None
+    mac: str | None
+    serial: str | None
+    location: str | None
+    install_date: date | None
+    removed_on: date | None
+    identity: Identity
+    evidence: list[dict[str, Any]]
+    site_id: int = 0
+
+
+def read_devices(conn: Connection, scope: Scope = EVERYTHING, *, with_evidence: bool = True,
+                 site_id: int | None = None, ids: range | None = None, after: int = 0, limit: int | None = None,
+                 device_id: int | None = None, sites: dict[int, Site] | None = None
+                 ) -> Iterator[tuple[DeviceView, Site]]:
+    """Devices in the scope in id order, read in pages: optionally of one site, with ids in a range,
+    after an id, at most `limit` of them, or the one device `device_id`.
+
+    Plain driver SQL: SQLAlchemy's row and type processing would cost more than the read itself on a
+    million devices. So dates may come as ISO text (SQLite) and JSON as text (SQLite) or decoded lists.
+    """
+    if scope.nothing or (limit is not None and limit <= 0):
+        return
+    if sites is None:
+        sites = load_sites(conn)
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    conditions = [f"d.id > {marker}"]
+    fixed: list[Any] = []
+    for column, value in (("d.site_id", site_id), ("d.site_id", scope.site_id), ("d.id", device_id)):
+        if value is not None:
+            conditions.append(f"{column} = {marker}")
+            fixed.append(value)
+    if scope.department_id is not None:
+        conditions.append(f"d.site_id IN (SELECT s.id FROM sites s WHERE s.department_id = {marker})")
+        fixed.append(scope.department_id)
+    if ids is not None:
+        conditions.append(f"d.id < {marker}")
+        fixed.append(ids.stop)
+    page = PAGE if limit is None else min(PAGE, limit)
+    sql = ("SELECT d.id, d.site_id, d.ip, d.mac, d.serial, d.location, d.install_date, d.removed_on, i.label_brand, "
+           "i.producer_id, i.model, i.device_class, i.confidence, i.contradictions, i.alternatives"
+           f"{', i.evidence' if with_evidence else ''} FROM devices d LEFT JOIN identities i ON i.device_id = d.id "
+           f"WHERE {' AND '.join(conditions)} ORDER BY d.id LIMIT {page:d}")
+    last = max(after, ids.start - 1 if ids is not None else 0)
+    remaining = limit
+    # A million devices share a few thousand identities, built once each and keyed on their columns as text.
+    identities: dict[tuple[Any, ...], Identity] = {}
+    while remaining is None or remaining > 0:
+        rows = conn.exec_driver_sql(sql, (last, *fixed)).all()
+        if not rows:
+            return
+        if remaining is not None:
+            rows = rows[:remaining]
+            remaining -= len(rows)
+        evidence_by_device = device_evidence(conn, [r[0] for r in rows]) if with_evidence else {}
+        for row in rows:
+            device, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
+            identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
+            identity = identities.get(identity_key)
+            if identity is None:
+                label_brand, producer_id, model, device_class, confidence, contradictions, alternatives = identity_key
+                identity = identities[identity_key] = Identity(
+                    label_brand, producer_id, model, device_class or "unknown", confidence or 0.0, (),
+                    tuple(orjson.loads(contradictions)) if contradictions and contradictions != "[]" else (),
+                    tuple((a[0], a[1]) for a in orjson.loads(alternatives)) if alternatives and alternatives != "[]"
+                    else ())
+            if with_evidence:
+                chain = row[15] or "[]"
+                links = evidence_links(orjson.loads(chain) if chain.__class__ is str else chain,
+                                       evidence_by_device[device])
+            site_of = sites[device_site]
+            yield DeviceView(device, site_of.name, ip, mac, serial, location, _date(install_date),
+                             _date(removed_on), identity, links if with_evidence else [], device_site), site_of
+        if len(rows) < page:
+            return
+        last = rows[-1][0]
+
+
+@lru_cache(maxsize=65_536)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _date(value: date | str | None) -> date | None:
+    """A date column read by the driver: SQLite gives ISO text (a few thousand distinct values in an estate)."""
+    return _iso_date(value) if value.__class__ is str else value  # type: ignore[arg-type, return-value]
