@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from clearsite.core.errors import ProbeError
 from clearsite.discover.options import HostReport, ScanOptions, ScanStats
 from clearsite.core.models import Evidence, Signal
 
@@ -99,7 +100,7 @@ class HostContext:
             connection.close()
 
 
-class PortUnreachable(Exception):
+class PortUnreachable(ProbeError):
     """The TCP handshake did not complete in time: a filtered or absent port, not an open one."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from clearsite.core.errors import InputError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -17,7 +19,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_ADDRESSES = 65_536
 
 
-class ScopeError(ValueError):
+class ScopeError(InputError, ValueError):
     """A target lies outside the site's declared networks, or the request is malformed or too large."""
 
 

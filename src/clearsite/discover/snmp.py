@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clearsite.core.errors import ProbeError
+
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 PORT = 161
@@ -20,7 +22,7 @@ GET_REQUEST, GET_RESPONSE = 0xA0, 0xA2
 VERSION_2C = 1
 
 
-class SnmpError(ValueError):
+class SnmpError(ProbeError, ValueError):
     """The bytes are not a well-formed SNMP message."""
 
 

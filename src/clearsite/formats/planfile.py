@@ -36,12 +36,13 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from clearsite.core.errors import InputError
 from clearsite.core.plan import types as t
 from clearsite.core.plan.calendar import parse_fy
 from clearsite.core.plan.scenario import ExtraCrew, Scenario
 
 
-class PlanFileError(ValueError):
+class PlanFileError(InputError, ValueError):
     """The plan file is wrong; `errors` holds one "field.path: problem" line per mistake."""
 
     def __init__(self, source: str, errors: list[str]) -> None:

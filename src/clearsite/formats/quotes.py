@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clearsite.core.errors import InputError
 from clearsite.core.screen.types import QuoteLine
 from clearsite.formats.register import RegisterError, clean_cell, read_table
 
@@ -51,7 +52,7 @@ _YES = frozenset({"yes", "y", "true", "1", "core", "connected", "on core"})
 _NO = frozenset({"no", "n", "false", "0", "none", "not connected", "isolated", "standalone", "n/a", "na", "-"})
 
 
-class QuoteError(ValueError):
+class QuoteError(InputError, ValueError):
     """The file cannot be read as a quote at all; the message names the file and what to fix."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dateutil import parser as date_parser
 
+from clearsite.core.errors import InputError
 from clearsite.core.names import normalise_mac
 
 FIELDS = ("brand", "model", "serial", "mac", "ip", "site", "location", "install_date", "description",
@@ -53,7 +54,7 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
-class RegisterError(ValueError):
+class RegisterError(InputError, ValueError):
     """The file cannot be read as a register at all; the message names the file and what to fix."""
 
 

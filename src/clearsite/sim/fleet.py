@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from clearsite.core.errors import InputError
 from clearsite.discover.loop import run as run_fast
 from clearsite.sim.device import SimDevice
 from clearsite.sim.personas import BY_KEY, PERSONAS, Persona
@@ -32,7 +33,7 @@ MAX_HOSTS = 65_536
 FD_HEADROOM = 4_000  # per shard, for accepted connections
 
 
-class FleetError(ValueError):
+class FleetError(InputError, ValueError):
     pass
 
 

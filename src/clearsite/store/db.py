@@ -13,13 +13,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from clearsite.core.errors import UnavailableError
+
 DEFAULT_URL = "sqlite:///clearsite.db"
 ENV_VAR = "CLEARSITE_DATABASE_URL"
 SQLITE_PAGE_SIZE = 16_384
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(UnavailableError, RuntimeError):
     """The database could not be opened or migrated; the message says which and why."""
 
 

@@ -7,13 +7,18 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, select
 
+from clearsite.core.errors import ConflictError, InputError
 from clearsite.core.models import Network, Site
 from clearsite.formats.register import site_key
 from clearsite.store.tables import Department, NetworkRow, SiteRow
 
 
-class SiteError(ValueError):
+class SiteError(InputError, ValueError):
     """A site cannot be added or found; the message says which and why."""
+
+
+class SiteExists(ConflictError, SiteError):
+    """The name is already taken by another site."""
 
 
 def _check_cidr(cidr: str) -> str:
@@ -30,7 +35,7 @@ def add_site(conn: Connection, site: Site) -> int:
     if not site.department.strip():
         raise SiteError("a site needs --department")
     if conn.scalar(select(SiteRow.id).where(SiteRow.name_key == site_key(site.name))) is not None:
-        raise SiteError(f"site {site.name!r} already exists")
+        raise SiteExists(f"site {site.name!r} already exists")
     networks = [Network(_check_cidr(n.cidr), n.core) for n in site.networks]
     department_id = conn.scalar(select(Department.id).where(Department.name == site.department))
     if department_id is None:

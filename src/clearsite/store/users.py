@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, func, select
 
+from clearsite.core.errors import InputError
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.sites import find_site
 from clearsite.store.tables import Department
@@ -55,7 +56,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 }
 
 
-class UserError(ValueError):
+class UserError(InputError, ValueError):
     """A user or token cannot be made as asked; the message says why."""
 
 

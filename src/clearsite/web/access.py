@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
+from clearsite.core.errors import AccessError
 from clearsite.store.users import ROLE_SCOPES, Role, Scope, User, get_user, resolve_token, token_digest
 from clearsite.web import cache, session
 from clearsite.web.settings import Settings
@@ -39,15 +40,17 @@ class Principal:
         return scope in self.scopes
 
 
-class LoginRequired(Exception):
+class LoginRequired(AccessError):
     """A page was asked for without a session: send the person to the login page."""
 
+    http_status = 401
 
-class PasswordChangeRequired(Exception):
+
+class PasswordChangeRequired(AccessError):
     """Signed in with a one-time password: the person must choose their own before anything else."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(AccessError):
     """A page the principal may not use (shown as a 403 page; the API answers 403 JSON)."""
 
 

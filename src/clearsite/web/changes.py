@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from clearsite.core.errors import ConflictError, NotFoundError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.names import normalise_mac
 from clearsite.core.models import Evidence, Network, Site
@@ -34,11 +35,11 @@ from clearsite.web.access import Principal
 from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
 
 
-class NotFound(LookupError):
+class NotFound(NotFoundError, LookupError):
     """Absent, or outside the principal's scope (the two are answered alike)."""
 
 
-class Conflict(ValueError):
+class Conflict(ConflictError, ValueError):
     """The request contradicts what is stored (an agent id reused for different content)."""
 
 

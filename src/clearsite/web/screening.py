@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from clearsite.core.errors import UnavailableError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Site
 from clearsite.store.auth_tables import AttestationRow
@@ -24,7 +25,7 @@ from clearsite.web.schemas import QuoteLineIn
 UNNAMED_SITE = Site("(no site named)", "(none)", holds_secret=True)
 
 
-class ScreeningUnavailable(RuntimeError):
+class ScreeningUnavailable(UnavailableError, RuntimeError):
     """clearsite.core.screen is not installed in this build."""
 
 

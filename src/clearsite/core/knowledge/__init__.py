@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from clearsite.core.errors import KnowledgeError
 from clearsite.core.names import name_key
 from clearsite.core.knowledge.schema import (
     Brand,
@@ -42,10 +43,6 @@ FILES = (
 )
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class KnowledgeError(ValueError):
-    """A knowledge file is malformed; the message names the file, entry and field."""
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: it is a cache key for lookups

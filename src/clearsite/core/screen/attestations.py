@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from dateutil import parser as date_parser
 
+from clearsite.core.errors import InputError
 from clearsite.core.names import name_key
 from clearsite.core.screen.types import Attestation, Statement
 
@@ -36,7 +37,7 @@ for _statement, _words in (
         _STATEMENT_WORDS[re.sub(r"[^0-9a-z]+", "", _word.casefold())] = _statement
 
 
-class AttestationError(ValueError):
+class AttestationError(InputError, ValueError):
     """An attestation file or entry is malformed; the message names the file, entry and field."""
 
 

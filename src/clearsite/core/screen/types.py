@@ -11,10 +11,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from clearsite.core.errors import InputError
 from clearsite.core.models import NilSubject
 
 
-class ScreenError(ValueError):
+class ScreenError(InputError, ValueError):
     """Screening cannot run as asked (an unknown policy id, say); the message says what to fix."""
 
 

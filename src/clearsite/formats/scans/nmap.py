@@ -17,6 +17,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml.common import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
+from clearsite.core.errors import ClearsiteError, InputError
 from clearsite.core.names import normalise_mac
 from clearsite.core.models import Evidence, Signal
 from clearsite.formats.scans.records import (
@@ -57,7 +58,7 @@ _CERT_NAMES = {
 _UPNP_FIELDS = {"manufacturer": Signal.VENDOR, "model name": Signal.MODEL, "name": Signal.DESCRIPTION}
 
 
-class _Refused(Exception):
+class _Refused(InputError):
     """The file is shaped like an attack or is not nmap XML at all."""
 
 
@@ -138,7 +139,7 @@ def parse_nmap_xml(data: bytes | str, source_name: str, *, strict: bool = False)
         return _parse(fixed, source_name, strict, repaired=note or "")
 
 
-class _NeedsRepair(Exception):
+class _NeedsRepair(ClearsiteError):
     """An nmap file with a byte XML forbids: worth one more pass after _repair_text."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clearsite.core.errors import InputError
 from clearsite.core.models import Evidence, ScannedHost, Signal
 
 # Long enough for any real banner or certificate subject; short enough that one hostile device
@@ -29,7 +30,7 @@ _PLACE = re.compile(r"^(.* port \d+/[a-z]+)(?: |$)")
 _REALM = re.compile(r'realm\s*=\s*"([^"]*)"|realm\s*=\s*([^,\s]+)', re.IGNORECASE)
 
 
-class ScanParseError(ValueError):
+class ScanParseError(InputError, ValueError):
     """A scan file that cannot be used; the message is one line and names the file (and row)."""
 
 
