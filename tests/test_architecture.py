@@ -1,0 +1,114 @@
+"""The rules import-linter cannot see: only store/ speaks SQL, and the web reads no store table.
+
+The layer rules themselves (who may import whom) live in pyproject.toml and run as `lint-imports`.
+These tests read the source as syntax trees rather than grepping it, so `dict.update(...)`,
+`list.insert(...)` or FastAPI's `@router.delete(...)` are not taken for SQL, while every way our code
+actually builds a statement is.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "clearsite"
+STORE = PACKAGE / "store"
+
+# SQLAlchemy's statement constructors, as imported names (`select(...)`) or off the module (`sa.select(...)`).
+STATEMENT_BUILDERS = {"select", "insert", "update", "delete", "text"}
+# Table methods that build a statement: `SiteRow.__table__.update()`; called with no arguments, unlike
+# dict.update(x) or list.insert(i, x).
+TABLE_STATEMENT_METHODS = {"select", "insert", "update", "delete"}
+SQLALCHEMY_MODULE_NAMES = {"sa", "sqlalchemy"}
+
+
+def python_files(root: Path) -> Iterator[Path]:
+    yield from sorted(root.rglob("*.py"))
+
+
+def outside_store() -> Iterator[Path]:
+    return (path for path in python_files(PACKAGE) if STORE not in path.parents)
+
+
+def where(path: Path, node: ast.AST) -> str:
+    shown = path.relative_to(PACKAGE.parent) if PACKAGE in path.parents else path
+    return f"{shown}:{getattr(node, 'lineno', 0)}"
+
+
+def sql_in(path: Path) -> Iterator[str]:
+    """Each place in one file that builds or runs SQL, as `path:line what`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
+            for alias in node.names:
+                if alias.name in STATEMENT_BUILDERS:
+                    yield f"{where(path, node)} imports {alias.name} from {node.module}"
+        elif isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Name) and function.id in STATEMENT_BUILDERS:
+                yield f"{where(path, node)} calls {function.id}(...)"
+            elif isinstance(function, ast.Attribute):
+                owner = function.value
+                if function.attr == "exec_driver_sql":
+                    yield f"{where(path, node)} calls exec_driver_sql"
+                elif (function.attr in STATEMENT_BUILDERS and isinstance(owner, ast.Name)
+                      and owner.id in SQLALCHEMY_MODULE_NAMES):
+                    yield f"{where(path, node)} calls {owner.id}.{function.attr}(...)"
+                elif function.attr in TABLE_STATEMENT_METHODS and not node.args and not node.keywords:
+                    yield f"{where(path, node)} calls .{function.attr}() on a table"
+
+
+def table_modules() -> set[str]:
+    """The store modules that define tables, found by what they contain so a new one is covered too."""
+    found = set()
+    for path in python_files(STORE):
+        source = path.read_text(encoding="utf-8")
+        if "__tablename__" in source or "DeclarativeBase" in source or "Table(" in source:
+            found.add(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+    return found
+
+
+def imported_modules(path: Path) -> Iterator[tuple[ast.AST, set[str]]]:
+    """Each import statement in the file, with every module it may name (`from package import module`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield node, {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node, {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+
+
+def test_the_store_is_the_only_code_that_speaks_sql() -> None:
+    found = [place for path in outside_store()
+             for place in sorted(sql_in(path), key=lambda place: int(place.split(":")[1].split()[0]))]
+    assert not found, "SQL outside store/ (move it into a store function):\n" + "\n".join(found)
+
+
+def test_the_sql_check_sees_each_way_a_statement_is_built(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from sqlalchemy import select, text\n"
+        "import sqlalchemy as sa\n"
+        "rows = conn.execute(select(Row.id))\n"
+        "conn.exec_driver_sql('BEGIN IMMEDIATE')\n"
+        "conn.execute(Row.__table__.update().where(Row.id == 1).values(x=2))\n"
+        "conn.execute(sa.delete(Row))\n"
+        "conn.execute(text('SELECT 1'))\n"
+        # Not SQL: ordinary containers, a hash and a route decorator.
+        "seen.update(other)\nlines.insert(0, 'x')\ndigest.update(b'x')\n"
+        "@router.delete('/tokens/{token_id}')\ndef revoke(): ...\n",
+        encoding="utf-8",
+    )
+    lines = sorted(int(place.split(":")[1].split()[0]) for place in sql_in(sample))
+    assert lines == [1, 1, 3, 4, 5, 6, 7]
+
+
+def test_the_web_imports_no_store_table_module() -> None:
+    tables = table_modules()
+    assert tables >= {"clearsite.store.tables", "clearsite.store.auth_tables"}
+    found = [f"{where(path, node)} imports {', '.join(sorted(names & tables))}"
+             for path in python_files(PACKAGE / "web")
+             for node, names in imported_modules(path)
+             if names & tables]
+    assert not found, "The web reads tables through services, not store tables:\n" + "\n".join(found)
