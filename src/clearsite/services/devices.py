@@ -16,14 +16,14 @@ from clearsite.core.assess import nil_verdict
 from clearsite.core.identify import identify
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, Identity, Site
-from clearsite.store.reads import EVERYTHING, DeviceView, Scope, read_devices
+from clearsite.store.reads import EVERYTHING, DeviceView, SiteScope, read_devices
 from clearsite.store.sites import find_site
 
-__all__ = ["DeviceView", "Scope", "device_json", "devices_page", "identify_item", "iter_devices", "one_device"]
+__all__ = ["DeviceView", "SiteScope", "device_json", "devices_page", "identify_item", "iter_devices", "one_device"]
 
 
 def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = True,
-                 conn: Connection | None = None, scope: Scope = EVERYTHING) -> Iterator[tuple[DeviceView, Site]]:
+                 conn: Connection | None = None, scope: SiteScope = EVERYTHING) -> Iterator[tuple[DeviceView, Site]]:
     """Devices in the scope with their identities, in id order, optionally of one site (by name)."""
     if conn is None:
         with engine.connect() as own:
@@ -33,14 +33,14 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
     yield from read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id)
 
 
-def devices_page(conn: Connection, scope: Scope, *, site_id: int | None = None, after: int = 0, limit: int = 100,
+def devices_page(conn: Connection, scope: SiteScope, *, site_id: int | None = None, after: int = 0, limit: int = 100,
                  with_evidence: bool = True) -> list[DeviceView]:
     """At most `limit` devices in the scope with ids after `after` (a page of a listing)."""
     return [view for view, _ in read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id, after=after,
                                              limit=limit)]
 
 
-def one_device(conn: Connection, scope: Scope, device_id: int) -> DeviceView | None:
+def one_device(conn: Connection, scope: SiteScope, device_id: int) -> DeviceView | None:
     """The device, or None when it is absent or outside the scope (the two are answered alike)."""
     return next((view for view, _ in read_devices(conn, scope, device_id=device_id)), None)
 

@@ -9,17 +9,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.store import audit
-from clearsite.core.models import Evidence, Network, Signal, Site
-from clearsite.core.reconcile import Reconciliation, RegisteredItem, SeenItem, reconcile
+from clearsite.core.models import Evidence, Signal, Site
 from clearsite.core.models import ScannedHost
 from clearsite.formats.scans import ScanParseError, parse_scan_file
+from clearsite.services.reconciliation import reconcile_site, reconciliation_json  # moved; kept for callers
 from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint, write_identities
 from clearsite.store.sites import find_site, load_sites
-from clearsite.store.tables import DeviceRow, ObservationRow
 
 SCAN_KINDS = ("nmap", "masscan", "switch", "scan", "agent")
 
@@ -88,60 +87,6 @@ def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str
     report = record_hosts(engine, knowledge, site, kind, path.name, data_hash, hosts, actor)
     report.problems = [str(e) for e in hosts.errors]
     return report
-
-
-def reconcile_site(engine: Engine, site_name: str, within: Iterable[str] = ()) -> Reconciliation:
-    """Register rows against what networks showed at one site: matched, seen-not-registered, registered-not-seen.
-
-    `within` limits both sides to addresses in those ranges (what a partial scan covered); items
-    without an address stay in.
-    """
-    ranges = [Network(cidr) for cidr in within]
-
-    def covered(ip: str | None) -> bool:
-        return not ranges or ip is None or any(r.contains(ip) for r in ranges)
-
-    registered: list[RegisteredItem] = []
-    seen: list[SeenItem] = []
-    with engine.connect() as conn:
-        site_id = find_site(conn, site_name)
-        name = load_sites(conn)[site_id].name
-        query = (select(ObservationRow.device_id, ObservationRow.kind, ObservationRow.data, DeviceRow.location)
-                 .join(DeviceRow, DeviceRow.id == ObservationRow.device_id)
-                 .where(ObservationRow.site_id == site_id).order_by(ObservationRow.id))
-        for device_id, kind, data, location in conn.execute(query):
-            fields = data.get("fields", {})
-            if kind == "register_row":
-                label = " ".join(filter(None, (fields.get("brand"), fields.get("model"), location)))
-                registered.append(RegisteredItem(device_id, name, fields.get("serial"), fields.get("mac"),
-                                                 fields.get("ip"), label or None))
-            else:
-                seen.append(SeenItem(device_id, name, fields.get("serial"), fields.get("mac"), fields.get("ip"),
-                                     fields.get("hostname")))
-    registered = [i for i in _one_per_device(registered) if covered(i.ip)]
-    seen = [i for i in _one_per_device(seen) if covered(i.ip)]
-    return reconcile(registered, seen)
-
-
-def _one_per_device(items: list) -> list:  # type: ignore[type-arg]
-    """A device observed many times is one item (its latest observation): reconciliation is per thing."""
-    latest = {}
-    for item in items:
-        latest[item.device_id] = item
-    return list(latest.values())
-
-
-def reconciliation_json(rec: Reconciliation) -> dict[str, object]:
-    def item(i: RegisteredItem | SeenItem) -> dict[str, object]:
-        return {"device_id": i.device_id, "serial": i.serial, "mac": i.mac, "ip": i.ip, "label": i.label}
-
-    return {
-        "matched": [{"registered": item(m.registered), "seen": item(m.seen), "key": m.key.value,
-                     "disagreements": list(m.disagreements)} for m in rec.matched],
-        "seen_not_registered": [item(i) for i in rec.seen_not_registered],
-        "registered_not_seen": [item(i) for i in rec.registered_not_seen],
-        "conflicts": [str(c) for c in rec.conflicts],
-    }
 
 
 __all__ = ["HostsReport", "ScanParseError", "import_scan_file", "reconcile_site", "record_hosts",

@@ -1,6 +1,6 @@
 """The one device reader, and the scope every read of sites, devices and findings applies.
 
-A `Scope` says which sites a reader may see: every site, one department's, or one site's (a site
+A `SiteScope` says which sites a reader may see: every site, one department's, or one site's (a site
 agent's). The reader applies it itself, as NetBox restricts every queryset before a view sees it:
 no caller remembers, or forgets, a department filter on its own. `site_clause` gives the same rule
 for the store's other queries, joined to `sites`.
@@ -23,13 +23,13 @@ from clearsite.store.devices import device_evidence, evidence_links
 from clearsite.store.sites import load_sites
 from clearsite.store.tables import SiteRow
 
-__all__ = ["EVERYTHING", "NOTHING", "PAGE", "DeviceView", "Scope", "read_devices", "site_clause"]
+__all__ = ["EVERYTHING", "NOTHING", "PAGE", "DeviceView", "SiteScope", "read_devices", "site_clause"]
 
 PAGE = 20_000  # devices per query: large enough that a million devices take 50 round trips
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
+class SiteScope:
     """Which sites a reader may see.
 
     The default sees every site; `department_id` narrows to one department's sites, `site_id` to one
@@ -41,11 +41,11 @@ class Scope:
     nothing: bool = False
 
 
-EVERYTHING = Scope()
-NOTHING = Scope(nothing=True)
+EVERYTHING = SiteScope()
+NOTHING = SiteScope(nothing=True)
 
 
-def site_clause(scope: Scope) -> ColumnElement[bool]:
+def site_clause(scope: SiteScope) -> ColumnElement[bool]:
     """The scope as a condition on `sites` (for queries that join it)."""
     if scope.nothing:
         return false()
@@ -74,7 +74,7 @@ class DeviceView:
     site_id: int = 0
 
 
-def read_devices(conn: Connection, scope: Scope = EVERYTHING, *, with_evidence: bool = True,
+def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_evidence: bool = True,
                  site_id: int | None = None, ids: range | None = None, after: int = 0, limit: int | None = None,
                  device_id: int | None = None, sites: dict[int, Site] | None = None
                  ) -> Iterator[tuple[DeviceView, Site]]:
