@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from clearsite.core.assess import assess_device, determine, designations_at, nil_verdict
+from clearsite.core.assess import assess_device, designations_at, determine, nil_verdict
 from clearsite.core.identify import identify, register_evidence
 from clearsite.core.models import DeviceFacts, Network, NilSubject, Site, Status
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
 
-from clearsite.store.db import open_database
 from clearsite.store.audit import GENESIS, entry_hash, record, verify
+from clearsite.store.db import open_database
 
 
 @pytest.fixture

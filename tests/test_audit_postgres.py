@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 def test_the_web_app_and_audit_log_on_postgres(postgres_url: str, tmp_path: Path, packaged_kb) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
-    from clearsite.store.db import open_database
     from clearsite.store.audit import record, verify
-    from clearsite.web import Settings, create_app
+    from clearsite.store.db import open_database
     from clearsite.testing import AS_OF, build_world
+    from clearsite.web import Settings, create_app
 
     engine = open_database(postgres_url)
     world = build_world(engine, packaged_kb, tmp_path)

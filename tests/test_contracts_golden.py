@@ -33,8 +33,8 @@ from typer.testing import CliRunner
 from clearsite.cli import app as cli_app
 from clearsite.sim import BY_KEY, Fleet
 from clearsite.store.db import open_database
-from clearsite.web import Settings, create_app
 from clearsite.testing import AS_OF, DEPT_A, PASSWORD, World, build_world
+from clearsite.web import Settings, create_app
 
 GOLDEN = Path(__file__).parent / "golden"
 DATA = Path(__file__).parent / "data"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clearsite.core.models import Site
 from clearsite.formats.knowledge import DATA_DIR
 from clearsite.services import demo_data
-from clearsite.core.models import Site
 
 DATA = Path(__file__).parent / "data"
 LABELLED = DATA / "labelled_register.csv"
@@ -42,7 +42,7 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, list[list[s
 
 def _dicts(records: list[list[str]]) -> list[dict[str, str]]:
     header = records[0]
-    return [dict(zip(header, r)) for r in records[1:] if len(r) == len(header) and r != header]
+    return [dict(zip(header, r, strict=True)) for r in records[1:] if len(r) == len(header) and r != header]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_labelled_register_is_big_enough(labelled: list[dict[str, str]]) -> None
 def test_labelled_register_values_are_valid(labelled: list[dict[str, str]]) -> None:
     # Producer ids must be the knowledge base's, or the measurement compares different spellings.
     company_ids = {c["id"] for c in yaml.safe_load(COMPANIES.read_text(encoding="utf-8"))}
-    assert NON_PRC_IDS <= company_ids
+    assert company_ids >= NON_PRC_IDS
     for number, row in enumerate(labelled, start=2):
         assert row["expected_nil"] in {"yes", "no", "review", "unknown"}, number
         assert row["note"].strip(), number

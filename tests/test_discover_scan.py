@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from clearsite.core.models import Signal
 from clearsite.discover import (
     HostReport,
     ScanOptions,
@@ -27,7 +28,6 @@ from clearsite.discover import (
     describe_probes,
     scan,
 )
-from clearsite.core.models import Signal
 from clearsite.sim import PERSONAS, Fleet, SimDevice
 
 pytestmark = pytest.mark.network

@@ -18,17 +18,12 @@ import pytest
 import yaml
 
 from clearsite.core.knowledge import FILES, Knowledge, KnowledgeError
-from clearsite.formats.knowledge import DATA_DIR, load_knowledge
-from clearsite.core.names import name_key, normalise_model
 from clearsite.core.knowledge.schema import Fingerprint, ModelPattern
+from clearsite.core.names import name_key, normalise_model
+from clearsite.formats.knowledge import DATA_DIR, load_knowledge
 
 # The 53 entities of shared/research/entities.csv: the knowledge base must keep every one.
-RESEARCH_ENTITY_IDS = """
-hikvision cethik cetc ezviz hikrobot hikmicro hikvision_uk hikvision_europe pyronix dahua imou dahua_uk
-chengdu_dahua_wisdom lorex luminys china_mobile uniview qianfang tiandy kedacom sunell tvt milesight xiongmai
-jovision infinova swann hytera sepura huawei hisilicon zte quectel tplink_cn tplink_systems anker xiaomi imilab
-yi_kami reolink foscam dji autel sensetime megvii cloudwalk yitu iflytek netposa meiya_pico yixin leon zhongdun
-""".split()
+RESEARCH_ENTITY_IDS = ["hikvision", "cethik", "cetc", "ezviz", "hikrobot", "hikmicro", "hikvision_uk", "hikvision_europe", "pyronix", "dahua", "imou", "dahua_uk", "chengdu_dahua_wisdom", "lorex", "luminys", "china_mobile", "uniview", "qianfang", "tiandy", "kedacom", "sunell", "tvt", "milesight", "xiongmai", "jovision", "infinova", "swann", "hytera", "sepura", "huawei", "hisilicon", "zte", "quectel", "tplink_cn", "tplink_systems", "anker", "xiaomi", "imilab", "yi_kami", "reolink", "foscam", "dji", "autel", "sensetime", "megvii", "cloudwalk", "yitu", "iflytek", "netposa", "meiya_pico", "yixin", "leon", "zhongdun"]
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,35 @@ from datetime import date, timedelta
 
 import pytest
 
-from clearsite.core.plan import Budget, ClassRates, CostTable, Crew, ExtraCrew, Milestone, Period, PlanInputs, PlanSettings, Scenario, SiteInfo, WorkItem, apply_scenario, compare_scenarios, make_plan, parse_scenario
-from clearsite.formats.planfile import PlanFileError, parse_plan_file
-from clearsite.render.plan_export import comparison_to_json, comparison_to_table, plan_to_csv, plan_to_json, plan_to_table, plan_to_xlsx, site_clear_dates
+from clearsite.core.plan import (
+    Budget,
+    ClassRates,
+    CostTable,
+    Crew,
+    ExtraCrew,
+    Milestone,
+    Period,
+    PlanInputs,
+    PlanSettings,
+    Scenario,
+    SiteInfo,
+    WorkItem,
+    apply_scenario,
+    compare_scenarios,
+    make_plan,
+    parse_scenario,
+)
 from clearsite.core.plan.synthetic import make_instance
+from clearsite.formats.planfile import PlanFileError, parse_plan_file
+from clearsite.render.plan_export import (
+    comparison_to_json,
+    comparison_to_table,
+    plan_to_csv,
+    plan_to_json,
+    plan_to_table,
+    plan_to_xlsx,
+    site_clear_dates,
+)
 from tests.test_plan_checker import START, check_plan, small_instance
 
 RATES = CostTable(

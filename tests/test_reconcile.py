@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from clearsite.core.models import Evidence, Signal
+from clearsite.core.models import Evidence, ScannedHost, Signal
 from clearsite.core.reconcile import (
     Conflict,
     JoinKey,
@@ -12,7 +12,6 @@ from clearsite.core.reconcile import (
     SeenItem,
     reconcile,
 )
-from clearsite.core.models import ScannedHost
 
 
 def reg(device_id: str, **fields: str | None) -> RegisteredItem:

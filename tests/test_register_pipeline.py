@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select, update
 
-from clearsite.services import demo_data, pipeline
 from clearsite.core.assess import assess_device
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import DeviceFacts
+from clearsite.services import demo_data, pipeline
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, ObservationRow

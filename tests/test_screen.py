@@ -13,7 +13,16 @@ import xlsxwriter
 
 from clearsite.core.knowledge.schema import Designation
 from clearsite.core.models import NilSubject, Site
-from clearsite.core.screen import Attestation, AttestationError, Decision, QuoteLine, ScreenError, Statement, parse_attestations, screen
+from clearsite.core.screen import (
+    Attestation,
+    AttestationError,
+    Decision,
+    QuoteLine,
+    ScreenError,
+    Statement,
+    parse_attestations,
+    screen,
+)
 from clearsite.formats.quotes import QuoteError, read_quote
 
 ON = date(2026, 11, 29)
@@ -324,14 +333,14 @@ def test_an_xlsx_quote_is_read_and_formula_text_stays_text():
 
 def test_json_lines_are_read_one_object_per_line():
     data = (
-        '{"Vendor": "Norbain", "Make": "Axis", "Model": "P3245-LVE", "Qty": 2}\n'
-        '\n'
-        'not json\n'
-        '[1, 2]\n'
-        '{"supplier": "Norbain", "brand": "<script>x</script>", "description": "camera", "quantity": "3 pcs",'
-        ' "extra": {"nested": true}}\n'
-        '{"supplier": "Norbain", "unit_price": 4}\n'
-    ).encode()
+        b'{"Vendor": "Norbain", "Make": "Axis", "Model": "P3245-LVE", "Qty": 2}\n'
+        b'\n'
+        b'not json\n'
+        b'[1, 2]\n'
+        b'{"supplier": "Norbain", "brand": "<script>x</script>", "description": "camera", "quantity": "3 pcs",'
+        b' "extra": {"nested": true}}\n'
+        b'{"supplier": "Norbain", "unit_price": 4}\n'
+    )
     read = read_quote(data, "quote.jsonl")
     assert [(line.brand, line.quantity, line.source) for line in read.lines] == [
         ("Axis", 2, "quote.jsonl line 1"), ("<script>x</script>", 3, "quote.jsonl line 5")]

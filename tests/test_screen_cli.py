@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from clearsite.core.models import Network, Site
 from clearsite.cli.screen import ScreenInputError, screen_command
+from clearsite.core.models import Network, Site
 from clearsite.store.db import open_database
 from clearsite.store.sites import SiteError, add_site
 

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearsite.core.assess.nil import determine
-from clearsite.formats.knowledge import load_knowledge
 from clearsite.core.models import NilSubject, Site
 from clearsite.core.screen import Attestation, Decision, QuoteLine, Statement, screen
+from clearsite.formats.knowledge import load_knowledge
 from clearsite.formats.quotes import QuoteError, read_quote
 
 KB = load_knowledge()

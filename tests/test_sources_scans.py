@@ -18,11 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearsite.core.models import Evidence, Signal
+from clearsite.core.models import Evidence, ScannedHost, Signal
+from clearsite.formats.scans import ScanParseError, ScanResult, parse_scan, parse_scan_file
 from clearsite.formats.scans.masscan import parse_masscan
 from clearsite.formats.scans.nmap import parse_nmap_xml
-from clearsite.core.models import ScannedHost
-from clearsite.formats.scans import ScanParseError, ScanResult, parse_scan, parse_scan_file
 from clearsite.formats.scans.switch_tables import parse_switch_table
 
 DATA = Path(__file__).parent / "data" / "scans"

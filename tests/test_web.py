@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from clearsite.store.db import open_database
 from clearsite.store.audit import entries, verify
-from clearsite.web import Settings, create_app
+from clearsite.store.db import open_database
 from clearsite.testing import AS_OF, DEPT_A, HOSTILE, PASSWORD, World, build_world
+from clearsite.web import Settings, create_app
 
 
 @pytest.fixture(scope="module")

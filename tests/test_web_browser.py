@@ -36,8 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, packaged_kb) -> Iterator[tu
     import uvicorn
 
     from clearsite.store.db import open_database
-    from clearsite.web import Settings, create_app
     from clearsite.testing import AS_OF, build_world
+    from clearsite.web import Settings, create_app
 
     tmp = tmp_path_factory.mktemp("browser")
     engine = open_database(f"sqlite:///{tmp / 'web.db'}")

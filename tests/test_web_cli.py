@@ -15,10 +15,10 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from clearsite.cli.web_admin import audit_app, token_app, user_app
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.db import open_database
 from clearsite.store.users import authenticate, ensure_first_admin, resolve_token, token_digest
-from clearsite.cli.web_admin import audit_app, token_app, user_app
 
 
 def root() -> typer.Typer:

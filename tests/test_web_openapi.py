@@ -9,14 +9,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings
 
 from clearsite.formats.knowledge import load_knowledge
 from clearsite.store.db import open_database
-from clearsite.web import Settings, create_app
 from clearsite.testing import AS_OF, build_world
+from clearsite.web import Settings, create_app
+
+schemathesis = pytest.importorskip("schemathesis")
 
 _DIR = Path(tempfile.mkdtemp(prefix="clearsite-openapi-"))
 atexit.register(shutil.rmtree, _DIR, True)

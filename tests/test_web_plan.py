@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from clearsite.store import tables
 from clearsite.store.db import open_database
-from clearsite.web import Settings, cache, create_app
 from clearsite.testing import AS_OF, DEPT_A, DEPT_B, PASSWORD, build_world
+from clearsite.web import Settings, cache, create_app
 
 
 def login(client: TestClient, user: str) -> None:

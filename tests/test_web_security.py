@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from clearsite.store.auth_tables import ApiTokenRow
 from clearsite.store.db import open_database
-from clearsite.web import Settings, create_app
 from clearsite.testing import AS_OF, PASSWORD, World, build_world
+from clearsite.web import Settings, create_app
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ import unicodedata
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Trailing words that do not tell one maker from another ("Dahua Technology Co., Ltd." is Dahua).
 _GENERIC_TAIL = frozenset(
-    """co company corp corporation inc incorporated ltd limited llc plc gmbh ag ab bv nv sa sas spa
-    pty kk oy as srl sro technology technologies tech digital electronics electronic communications
-    security systems system international group holdings holding vision video products""".split()
+    ["co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc", "plc", "gmbh", "ag", "ab", "bv", "nv", "sa", "sas", "spa", "pty", "kk", "oy", "as", "srl", "sro", "technology", "technologies", "tech", "digital", "electronics", "electronic", "communications", "security", "systems", "system", "international", "group", "holdings", "holding", "vision", "video", "products"]
 )
 _MODEL_JUNK = re.compile(r"[\s_]+")
 _HEX = re.compile(r"[0-9A-Fa-f]")

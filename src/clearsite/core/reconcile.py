@@ -23,8 +23,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from clearsite.core.names import normalise_mac
 from clearsite.core.models import Signal
+from clearsite.core.names import normalise_mac
 
 if TYPE_CHECKING:
     from clearsite.core.models import ScannedHost

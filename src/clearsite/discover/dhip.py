@@ -36,7 +36,7 @@ def unframe(data: bytes) -> dict[str, Any] | None:
     if len(data) < HEADER_LEN or data[4:8] != MAGIC:
         return None
     (declared,) = struct.unpack_from("<I", data, 16)
-    body = data[HEADER_LEN : HEADER_LEN + declared] if 0 < declared else data[HEADER_LEN:]
+    body = data[HEADER_LEN : HEADER_LEN + declared] if declared > 0 else data[HEADER_LEN:]
     decoded = safe_json(body)
     return decoded if isinstance(decoded, dict) else None
 

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from clearsite.core.models import Signal
 from clearsite.discover import textparse
 from clearsite.discover.netio import (
     Connection,
@@ -28,7 +29,6 @@ from clearsite.discover.netio import (
     read_some,
 )
 from clearsite.discover.tls import record_certificate
-from clearsite.core.models import Signal
 
 
 @dataclass(frozen=True, slots=True)

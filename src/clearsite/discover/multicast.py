@@ -13,12 +13,12 @@ import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from clearsite.core.models import Evidence, Signal
 from clearsite.discover import dhip, sadp, wsd
 from clearsite.discover.netio import clean_text
 from clearsite.discover.options import HostReport, ScanOptions
 from clearsite.discover.scope import ScopeError, parse_networks
 from clearsite.discover.udp import record_dhip, record_sadp, record_wsd
-from clearsite.core.models import Evidence, Signal
 
 Recorder = Callable[[Callable[[Signal, str, str], None], bytes, str], bool]
 

@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from clearsite.core.errors import ProbeError
-from clearsite.discover.options import HostReport, ScanOptions, ScanStats
 from clearsite.core.models import Evidence, Signal
+from clearsite.discover.options import HostReport, ScanOptions, ScanStats
 
 MAX_VALUE_CHARS = 512
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

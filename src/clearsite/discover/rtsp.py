@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from clearsite.core.models import Signal
 from clearsite.discover.netio import (
     HostContext,
     PortUnreachable,
@@ -18,7 +19,6 @@ from clearsite.discover.netio import (
     printable_banner,
     read_head,
 )
-from clearsite.core.models import Signal
 
 
 def _request(method: str, url: str, cseq: int, user_agent: str) -> bytes:

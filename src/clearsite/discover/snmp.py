@@ -126,6 +126,10 @@ def build_get(community: str, request_id: int, oids: list[str]) -> bytes:
     return build_message(Message(VERSION_2C, community.encode(), GET_REQUEST, request_id, 0, varbinds))
 
 
+def _as_int(raw: bytes) -> int:
+    return int.from_bytes(raw, "big", signed=True) if raw else 0
+
+
 def parse_message(data: bytes) -> Message:
     tag, content, _ = read_tlv(data, 0)
     if tag != SEQUENCE:
@@ -143,9 +147,8 @@ def parse_message(data: bytes) -> Message:
         if bind_tag != SEQUENCE or len(pair) != 2 or pair[0][0] != OID:
             raise SnmpError("bad variable binding")
         varbinds.append((decode_oid(pair[0][1]), pair[1][0], pair[1][1]))
-    as_int = lambda raw: int.from_bytes(raw, "big", signed=True) if raw else 0
     return Message(
-        as_int(parts[0][1]), parts[1][1], pdu_type, as_int(fields[0][1]), as_int(fields[1][1]), varbinds
+        _as_int(parts[0][1]), parts[1][1], pdu_type, _as_int(fields[0][1]), _as_int(fields[1][1]), varbinds
     )
 
 

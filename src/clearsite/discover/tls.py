@@ -11,8 +11,8 @@ import hashlib
 
 from cryptography import x509
 
-from clearsite.discover.netio import HostContext
 from clearsite.core.models import Signal
+from clearsite.discover.netio import HostContext
 
 
 def certificate_names(der: bytes) -> tuple[str, str] | None:

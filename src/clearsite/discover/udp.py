@@ -11,10 +11,10 @@ import asyncio
 import secrets
 from collections.abc import Callable
 
+from clearsite.core.models import Signal
 from clearsite.discover import dhip, sadp, snmp, wsd
 from clearsite.discover.http import normalise_mac
 from clearsite.discover.netio import HostContext
-from clearsite.core.models import Signal
 
 AddEvidence = Callable[[Signal, str, str], None]
 

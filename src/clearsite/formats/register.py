@@ -8,10 +8,10 @@ import io
 import ipaddress
 import re
 from collections.abc import Iterator
-from itertools import islice
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from dateutil import parser as date_parser
@@ -128,7 +128,7 @@ def _parse_date(text: str, today: date) -> date | None:
         value = parsed.date()
         if _MONTH_ONLY.match(text):
             value = value.replace(day=1)
-    if not (_MIN_YEAR <= value.year) or value > latest:
+    if not (value.year >= _MIN_YEAR) or value > latest:
         raise ValueError(f"implausible install date: {text!r}")
     return value
 
@@ -194,7 +194,7 @@ def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
 
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for bad files
+    except Exception as exc:
         raise RegisterError(f"{file_name}: not a readable spreadsheet: {' '.join(str(exc).split())[:200]}") from exc
     for name in book.sheet_names:
         rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)

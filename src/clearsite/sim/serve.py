@@ -7,6 +7,7 @@ persona does not serve truly closed: a connect there is refused, as on a real de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import resource
 import socket
@@ -34,10 +35,8 @@ def raise_nofile_limit() -> int:
 
 async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
-    try:
+    with contextlib.suppress(OSError, TimeoutError, asyncio.CancelledError):
         await asyncio.wait_for(writer.wait_closed(), 2.0)
-    except (OSError, TimeoutError, asyncio.CancelledError):
-        pass
 
 
 async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes] | None:
@@ -222,10 +221,8 @@ class FleetServer:
         for server in self.servers:
             server.close()
         for server in self.servers:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
-            except TimeoutError:
-                pass
         self.servers.clear()
         self.transports.clear()
 

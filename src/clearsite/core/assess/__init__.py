@@ -2,7 +2,13 @@
 
 from clearsite.core.assess.designations import Coverage, designations_at
 from clearsite.core.assess.engine import (
-    Assessment, Outcome, Verdict, assess, assess_device, nil_verdict, policy_verdict,
+    Assessment,
+    Outcome,
+    Verdict,
+    assess,
+    assess_device,
+    nil_verdict,
+    policy_verdict,
 )
 from clearsite.core.assess.nil import determine
 

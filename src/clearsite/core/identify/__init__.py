@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from clearsite.core.identify.engine import (
-    MIN_PRODUCER_CONFIDENCE, IdentityTemplate, identify, identify_template, links_from_chain,
+    MIN_PRODUCER_CONFIDENCE,
+    IdentityTemplate,
+    identify,
+    identify_template,
+    links_from_chain,
 )
 from clearsite.core.models import Evidence, Signal
 
@@ -37,5 +41,12 @@ def register_row_evidence(source: str, fields: dict[str, str | None]) -> list[Ev
                              mac=fields.get("mac"), description=description or None, firmware=fields.get("firmware"))
 
 
-__all__ = ["identify", "identify_template", "links_from_chain", "IdentityTemplate", "register_evidence",
-           "register_row_evidence", "MIN_PRODUCER_CONFIDENCE"]
+__all__ = [
+    "MIN_PRODUCER_CONFIDENCE",
+    "IdentityTemplate",
+    "identify",
+    "identify_template",
+    "links_from_chain",
+    "register_evidence",
+    "register_row_evidence",
+]

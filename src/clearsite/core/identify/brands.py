@@ -10,11 +10,11 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.names import name_key, name_words
 from clearsite.core.knowledge.schema import Brand, BrandProducer
+from clearsite.core.names import name_key, name_words
 
 # Words that are never a brand on their own, so a description like "IP camera" finds nothing.
-_NOT_BRANDS = frozenset("camera cam cctv dome bullet ptz nvr dvr ip turret the and with for".split())
+_NOT_BRANDS = frozenset(["camera", "cam", "cctv", "dome", "bullet", "ptz", "nvr", "dvr", "ip", "turret", "the", "and", "with", "for"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +94,10 @@ def producers_for(
     """The brand's producers that fit this model and date; True when an unknown date left it open."""
     fitting: list[BrandProducer] = []
     for producer in brand.producers:
-        if producer.models:
-            if not model or not any(knowledge.compiled[f"brandmodel:{m}"].search(model) for m in producer.models):
-                continue
+        if producer.models and (
+            not model or not any(knowledge.compiled[f"brandmodel:{m}"].search(model) for m in producer.models)
+        ):
+            continue
         if not producer.valid_at(when):
             continue
         fitting.append(producer)

@@ -18,9 +18,9 @@ from weakref import WeakKeyDictionary
 from clearsite.core.identify import oui
 from clearsite.core.identify.brands import BrandMatch, find_brand_in_text, producers_for, resolve_brand
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.names import normalise_mac, normalise_model
 from clearsite.core.knowledge.schema import Brand, Fingerprint, ModelPattern
 from clearsite.core.models import Evidence, EvidenceLink, Identity, Signal
+from clearsite.core.names import normalise_mac, normalise_model
 
 BRAND_WEIGHT = 0.85  # a badge is good evidence of the producer behind it, scaled by the relabel's confidence
 VENDOR_WEIGHT = 0.7  # a vendor name a device reports about itself
@@ -427,7 +427,7 @@ def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | N
     producer = max(best_members, key=lambda p: (tally.badge.get(p, 0.0), p != best_root, _noisy_or(direct[p])))
     contradictions: list[str] = []
     confidence = best
-    for root, members in ranked[1:]:
+    for _, members in ranked[1:]:
         other = group_score(members)
         confidence *= 1.0 - 0.5 * other
         contradictions.append(

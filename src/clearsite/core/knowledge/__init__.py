@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from clearsite.core.errors import KnowledgeError
-from clearsite.core.names import name_key
 from clearsite.core.knowledge.schema import (
     Brand,
     Company,
@@ -30,6 +29,7 @@ from clearsite.core.knowledge.schema import (
     Policy,
     Program,
 )
+from clearsite.core.names import name_key
 
 FILES = (
     "companies.yaml",

@@ -39,7 +39,7 @@ class Dated(Strict):
     valid_to: date | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Dated":
+    def _ordered(self) -> Dated:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
         return self
@@ -50,9 +50,7 @@ class Dated(Strict):
             return True
         if self.valid_from and when < self.valid_from:
             return False
-        if self.valid_to and when >= self.valid_to:
-            return False
-        return True
+        return not (self.valid_to and when >= self.valid_to)
 
 
 def _check_regex(value: str) -> str:
@@ -158,7 +156,7 @@ class PatternExamples(Strict):
     captures: dict[str, dict[str, str]] = {}
 
     @model_validator(mode="after")
-    def _captures_name_match_examples(self) -> "PatternExamples":
+    def _captures_name_match_examples(self) -> PatternExamples:
         for example in self.captures:
             if example not in self.match:
                 raise ValueError(f"captures names {example!r}, which is not one of the match examples")

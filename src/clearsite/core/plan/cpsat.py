@@ -116,7 +116,7 @@ def solve_cpsat(
         obj_vars.append(u)
         obj_coefs.append(int(risk_int[v]) * (H + 1))
         model.add_exactly_one([*choices, u])
-    for (v, c, w), var in x.items():
+    for (v, _, w), var in x.items():
         obj_vars.append(var)
         obj_coefs.append(int(risk_int[v]) * (w + 1))
 

@@ -16,7 +16,13 @@ import time
 
 import numpy as np
 
-from clearsite.core.plan.heuristic import Board, _forward, _restore, density_order, latest_week_keeping_milestones
+from clearsite.core.plan.heuristic import (
+    Board,
+    _forward,
+    _restore,
+    density_order,
+    latest_week_keeping_milestones,
+)
 from clearsite.core.plan.prepare import UNLIMITED, Problem
 from clearsite.core.plan.schedule import NOT_CLEARED, Schedule, evaluate, site_clear_weeks
 

@@ -28,9 +28,9 @@ from clearsite.core.assess import Coverage, designations_at, nil_verdict
 from clearsite.core.assess.nil import determine
 from clearsite.core.identify import identify
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.names import name_key
 from clearsite.core.knowledge.schema import Policy, RuleKind, SiteScope
 from clearsite.core.models import Identity, NilSubject, Site
+from clearsite.core.names import name_key
 from clearsite.core.screen.attestations import index_attestations, supplier_key
 from clearsite.core.screen.lines import Kind, clip, core_in_text, line_evidence, line_kind
 from clearsite.core.screen.suppliers import match_supplier
@@ -170,7 +170,7 @@ def _allow_summary(product: _Product | None) -> str:
 class _Verdict:
     """The decision so far and the reasons, in the order they were found."""
 
-    __slots__ = ("decision", "reasons", "decisive")
+    __slots__ = ("decision", "decisive", "reasons")
 
     def __init__(self) -> None:
         self.decision = Decision.ALLOW
@@ -286,7 +286,7 @@ def _judge_product(product: _Product, connects: bool | None, ctx: _Context, verd
         for coverage in product.designations:
             verdict.note("designation: " + _describe(coverage, product.producer.id, knowledge))
         listed = [c for c in product.designations if c.designation.program in ctx.debarment]
-        for coverage in listed:
+        for _ in listed:
             verdict.add(Decision.REVIEW, f"debarment list: the producer {product.producer.name} is listed; check "
                                          "whether it is an associated person or intended sub-contractor of the supplier")
 

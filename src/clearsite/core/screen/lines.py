@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from clearsite.core.identify import register_evidence
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.names import normalise_model
 from clearsite.core.models import Evidence, Signal
+from clearsite.core.names import normalise_model
 
 MAX_TEXT = 500  # the register reader's cell limit: longer text is noise, and regexes stay cheap
 SOURCE = "quote line"  # one fixed source keeps identification's memo keyed on content alone
@@ -155,7 +155,5 @@ def core_in_text(text: str) -> bool | None:
     """Whether free text says the item will join a core network: True, False (said it will not), or None."""
     for match in _CORE.finditer(text):
         clause_start = max(text.rfind(c, 0, match.start()) for c in ".;,") + 1
-        if _NEGATION.search(text[clause_start:match.start()]):
-            return False
-        return True
+        return not _NEGATION.search(text[clause_start:match.start()])
     return None

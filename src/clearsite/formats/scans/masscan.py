@@ -16,16 +16,15 @@ from typing import Any
 from clearsite.core.models import Evidence, Signal
 from clearsite.formats.scans.nmap import parse_nmap_xml
 from clearsite.formats.scans.records import (
-    banner_evidence,
     ProblemLog,
     ScannedHost,
     ScanParseError,
     ScanResult,
     as_bytes,
+    banner_evidence,
     clip,
     decode_text,
     merge_by_ip,
-    response_evidence,
     unescape_hex,
 )
 

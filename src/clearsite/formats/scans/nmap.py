@@ -18,15 +18,15 @@ from defusedxml.common import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from clearsite.core.errors import ClearsiteError, InputError
-from clearsite.core.names import normalise_mac
 from clearsite.core.models import Evidence, Signal
+from clearsite.core.names import normalise_mac
 from clearsite.formats.scans.records import (
-    banner_evidence,
     RowError,
     ScannedHost,
     ScanParseError,
     ScanResult,
     as_bytes,
+    banner_evidence,
     clip,
     merge_by_ip,
     response_evidence,

@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from clearsite.core.errors import InputError
-from clearsite.core.models import Evidence, ScannedHost, Signal
+from clearsite.core.models import ScannedHost, Signal
 
 # Long enough for any real banner or certificate subject; short enough that one hostile device
 # cannot bloat the evidence store.

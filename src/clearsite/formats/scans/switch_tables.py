@@ -15,8 +15,8 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 
-from clearsite.core.names import normalise_mac
 from clearsite.core.models import Evidence, Signal
+from clearsite.core.names import normalise_mac
 from clearsite.formats.scans.records import (
     ProblemLog,
     ScannedHost,
