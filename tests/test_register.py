@@ -62,14 +62,47 @@ Axis,P3245-LVE,,not-a-mac,HQ,someday
     assert parsed.header_row == 3
     assert parsed.columns == {"brand": "Manufacturer", "model": "Part No", "serial": "S/N", "mac": "MAC Address",
                               "site": "Building", "install_date": "Install Date"}
-    assert [r.row_number for r in parsed.rows] == [4, 6, 8]
+    assert [r.row_number for r in parsed.rows] == [4, 8]
     first = parsed.rows[0]
     assert first.values["mac"] == "4C:BD:8F:00:3D:44" and first.install_date == date(2021, 3, 4)
-    assert [p.row_number for p in parsed.problems] == [7]
-    assert parsed.problems[0].describe("reg.csv") == "reg.csv: row 7: repeated header row"
-    assert parsed.rows[2].warnings == ("install date ignored: not a date: 'someday'",
+    assert [p.row_number for p in parsed.problems] == [6, 7]
+    assert parsed.problems[0].describe("reg.csv") == "reg.csv: row 6: a totals line ('TOTAL'), not a device; skipped"
+    assert parsed.problems[1].describe("reg.csv") == "reg.csv: row 7: repeated header row"
+    assert parsed.rows[1].warnings == ("install date ignored: not a date: 'someday'",
                                        "MAC ignored: 'not-a-mac' is not a MAC address")
     assert parsed.blank_rows == 1
+
+
+JUNK_REGISTER = """Make,Model,Serial,MAC,Site,Notes
+Hikvision,DS-2CD2143G2-I,,,HQ,dome
+n/a,n/a,n/a,n/a,n/a,n/a
+N/A,N/A,,,,
+TOTAL,,,,HQ,74 devices
+Grand total: 74 devices,,,,,
+Sub-total,,,,Annex,
+Total Security,TS-100,,,HQ,a maker whose name starts with Total
+Total,,TS123456,,HQ,a Total badge with a serial is a device
+Axis,N/A,ACCC8E123456,,HQ,model unknown but the serial is real
+Unknown,DS-2CD2143G2-I,,,HQ,make not known
+TotalCam,,,,HQ,
+"""
+
+
+def test_placeholder_and_totals_rows_are_skipped_and_named():
+    parsed = parse_register(csv_bytes(JUNK_REGISTER), "r.csv")
+    skipped = {p.row_number: p.reason for p in parsed.problems}
+    assert skipped[3] == "only placeholders ('n/a, n/a, n/a, n/a, n/a, n/a'), not a device; skipped"
+    assert skipped[4] == "only placeholders ('N/A, N/A'), not a device; skipped"
+    assert skipped[5] == "a totals line ('TOTAL, HQ, 74 devices'), not a device; skipped"
+    assert skipped[6].startswith("a totals line ('Grand total: 74 devices')")
+    assert skipped[7].startswith("a totals line ('Sub-total, Annex')")
+    kept = {r.row_number: r.values for r in parsed.rows}
+    assert sorted(kept) == [2, 8, 9, 10, 11, 12]  # near misses: real devices stay
+    assert kept[8]["brand"] == "Total Security" and kept[9]["serial"] == "TS123456"
+    assert kept[10] == {"brand": "Axis", "serial": "ACCC8E123456", "site": "HQ",
+                        "description": "model unknown but the serial is real"}
+    assert "brand" not in kept[11] and kept[11]["model"] == "DS-2CD2143G2-I"
+    assert kept[12]["brand"] == "TotalCam"
 
 
 def test_row_without_any_identifying_field_is_junk():

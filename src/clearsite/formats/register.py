@@ -52,6 +52,13 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 _CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+# What people type into a cell they have nothing for: it says nothing about a device.
+PLACEHOLDERS = frozenset(("n/a", "na", "n.a.", "n/k", "none", "nil", "null", "unknown", "tbc", "tba", "tbd", "-",
+                          "--", "---", "?", "??", "???", "\u2013", "\u2014", "not known", "not applicable"))
+# A totals line: "TOTAL", "Grand total: 74 devices", "Sub-total (site A)" … with a count somewhere on the row.
+_TOTAL_LABEL = re.compile(r"(?:grand\s+|sub-?\s*)?totals?\s*:?\s*(?:\d[\d,]*(?:\s+\w+)?)?", re.IGNORECASE)
+_TOTAL_START = re.compile(r"(?:grand\s+|sub-?\s*)?totals?\b", re.IGNORECASE)
+_COUNT = re.compile(r"\b\d[\d,]*\s+(?:devices?|cameras?|units?|items?|assets?|rows?|entries)\b", re.IGNORECASE)
 
 
 class RegisterError(InputError, ValueError):
@@ -351,10 +358,26 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         except ValueError:
             warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
             values.pop("ip")
+    for fld in ("brand", "model", "serial"):
+        if fld in values and values[fld].casefold() in PLACEHOLDERS:
+            del values[fld]  # "N/A" in the model column is no model, but the row's serial still makes it a device
     if not ("brand" in values or "model" in values or "serial" in values or "mac" in values):  # IDENTIFYING
         shown = ", ".join(t for t in texts if t)[:80]
+        if all(t.casefold() in PLACEHOLDERS for t in texts if t):
+            return RowProblem(number, f"only placeholders ({shown!r}), not a device; skipped")
         return RowProblem(number, f"no make, model, serial or MAC ({shown!r}); skipped")
+    if "serial" not in values and "mac" not in values and _is_totals_line(texts):
+        shown = ", ".join(t for t in texts if t)[:80]
+        return RowProblem(number, f"a totals line ({shown!r}), not a device; skipped")
     return RegisterRow(number, values, install, tuple(warnings))
+
+
+def _is_totals_line(texts: list[str]) -> bool:
+    """A row that counts devices rather than being one: it opens with a total label and has no serial or MAC."""
+    first = next(t for t in texts if t)
+    if _TOTAL_LABEL.fullmatch(first):
+        return True
+    return bool(_TOTAL_START.match(first)) and any(_COUNT.search(t) for t in texts if t)
 
 
 def load_mapping(path: Path) -> dict[str, str]:
