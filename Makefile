@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := test,plan,web,postgres,bench
 
-.PHONY: demo test test-fast bench system-deps clean
+.PHONY: demo check test test-fast bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,14 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/clearsite demo --out demo-out
 
-test: $(STAMP) system-deps
+# The code checks CI runs before the tests: style (ruff), types (mypy: strict on core and store) and
+# the layer rules (import-linter; its contracts are in pyproject.toml).
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: check system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
