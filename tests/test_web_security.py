@@ -4,9 +4,8 @@ and unauthenticated or wrongly-scoped requests are refused — through pages and
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -225,30 +224,68 @@ def test_a_bad_or_garbled_token_is_refused(env) -> None:  # type: ignore[no-unty
         assert client.get("/api/v1/sites", headers={"Authorization": header}).status_code == 401
 
 
-def test_an_expired_token_is_refused(env) -> None:  # type: ignore[no-untyped-def]
+class FakeClock:
+    """A clock the test moves by hand, so nothing depends on how fast a loaded machine runs."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_expired_token_is_refused(env, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from clearsite.store import users
+    from clearsite.web import cache
+
     client, world, _ = env
     client.cookies.clear()
-    created = client.post("/api/v1/tokens", json={"username": "audrey", "name": "short", "days": 1.2 / 86400},
+    wall = datetime(2024, 9, 1, 12, 0)
+    monkeypatch.setattr(users, "_now", lambda: wall)  # the clock tokens are issued and checked by
+    monkeypatch.setattr(cache, "clock", FakeClock(0.0))  # and a memory that never forgets on its own
+    created = client.post("/api/v1/tokens", json={"username": "audrey", "name": "short", "days": 1},
                           headers=bearer(world, "admin")).json()
     headers = {"Authorization": f"Bearer {created['token']}"}
     assert client.get("/api/v1/sites", headers=headers).status_code == 200
-    time.sleep(1.3)  # it lives 1.2 s; the grant remembered from the first call must not outlive it
+    wall += timedelta(days=1)  # the grant remembered from the first call must not outlive the token
     assert client.get("/api/v1/sites", headers=headers).status_code == 401
 
 
-def test_a_token_disabled_in_the_database_by_another_process_stops_within_the_cache_ttl(env) -> None:  # type: ignore[no-untyped-def]
+def test_a_token_disabled_in_the_database_by_another_process_stops_within_the_cache_ttl(  # type: ignore[no-untyped-def]
+        env, monkeypatch: pytest.MonkeyPatch) -> None:
     from clearsite.web import cache
 
     client, world, engine = env
     client.cookies.clear()
+    clock = FakeClock(1000.0)
+    monkeypatch.setattr(cache, "clock", clock)
     created = client.post("/api/v1/tokens", json={"username": "audrey", "name": "elsewhere"},
                           headers=bearer(world, "admin")).json()
     headers = {"Authorization": f"Bearer {created['token']}"}
     assert client.get("/api/v1/sites", headers=headers).status_code == 200
     with engine.begin() as conn:  # as the CLI or a second worker would
         conn.execute(update(ApiTokenRow).where(ApiTokenRow.id == created["id"]).values(revoked_at=datetime(2024, 1, 1)))
-    cache.forget_all()  # what TTL seconds of waiting would do
+    clock.now += cache.TTL
     assert client.get("/api/v1/sites", headers=headers).status_code == 401
+
+
+def test_the_memory_of_hot_reads_answers_from_memory_until_its_ttl_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearsite.web import cache
+
+    clock = FakeClock(50.0)
+    monkeypatch.setattr(cache, "clock", clock)
+    computed: list[int] = []
+
+    def compute() -> int:
+        computed.append(len(computed))
+        return len(computed)
+
+    key = ("test", "ttl")
+    assert cache.remembered(key, compute) == 1
+    clock.now += cache.TTL - 0.01
+    assert cache.remembered(key, compute) == 1 and len(computed) == 1
+    clock.now += 0.01
+    assert cache.remembered(key, compute) == 2 and len(computed) == 2
 
 
 @pytest.mark.parametrize(("user", "method", "path", "body"), [

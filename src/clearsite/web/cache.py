@@ -16,10 +16,12 @@ TTL = 5.0
 MAX_ENTRIES = 10_000
 T = TypeVar("T")
 _entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
+# Seconds on a clock that only moves forward; tests replace it to pass TTL without waiting.
+clock: Callable[[], float] = time.monotonic
 
 
 def remembered(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    now = time.monotonic()
+    now = clock()
     hit = _entries.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]  # type: ignore[no-any-return]
