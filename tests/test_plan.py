@@ -22,6 +22,7 @@ from clearsite.core.plan import (
     ExtraCrew,
     Milestone,
     Period,
+    Plan,
     PlanInputs,
     PlanSettings,
     Scenario,
@@ -120,6 +121,15 @@ def random_instance(seed: int) -> tuple[PlanInputs, PlanSettings]:
 
 
 # --- contract and constraints ------------------------------------------------------------------
+
+
+def test_a_plan_read_back_from_its_json_contract_is_the_same_plan() -> None:
+    inputs, settings = small_instance()
+    plan = make_plan(inputs, settings)
+    stored = json.loads(plan_to_json(plan))
+    again = Plan.from_dict(stored)
+    assert again.to_dict() == stored
+    assert again.visits and again.visits[0].week == plan.visits[0].week  # dates come back as dates
 
 
 def test_plan_json_has_the_contract_keys() -> None:

@@ -7,13 +7,13 @@ import json
 import random
 import re
 import shutil
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, timedelta
 from xml.etree import ElementTree
 
 import pytest
 
-from clearsite.core.plan import make_plan
+from clearsite.core.plan import Plan, make_plan
 from clearsite.render.charts import (
     BurndownPoint,
     MilestoneMark,
@@ -142,7 +142,7 @@ def test_internal_report_has_full_detail_and_escapes_it() -> None:
     records, secrets = sensitive_records()
     records.append(SiteProgress("<b>Bold</b> House", "Home Office", extra={"note": "=cmd|' /C calc'!A0"}))
     inputs, settings = small_instance()
-    plan = make_plan(inputs, settings).to_dict()
+    plan = make_plan(inputs, settings)
     report = build_internal_report(records, as_of=AS_OF, milestones=MILESTONES, plan=plan)
     files = internal_files(report)
     html = files["index.html"]
@@ -173,10 +173,11 @@ def test_burndown_svg_is_well_formed_escaped_and_marks_milestones() -> None:
     assert 'stroke-dasharray="6 4"' in svg
 
 
-def test_gantt_and_plan_burndown_from_a_plan_dict() -> None:
+def test_gantt_and_plan_burndown_from_a_typed_plan() -> None:
     inputs, settings = small_instance()
-    plan = make_plan(inputs, settings).to_dict()
-    plan["visits"][0]["region"] = plan["capacity"][0]["region"] = '"><script>x</script>'
+    data = make_plan(inputs, settings).to_dict()
+    data["visits"][0]["region"] = data["capacity"][0]["region"] = '"><script>x</script>'
+    plan = Plan.from_dict(data)
     for svg in (gantt_svg(plan), plan_burndown_svg(plan)):
         ElementTree.fromstring(svg)
         assert "<script>" not in svg
@@ -186,11 +187,12 @@ def test_gantt_and_plan_burndown_from_a_plan_dict() -> None:
 
 def test_empty_charts_still_render() -> None:
     ElementTree.fromstring(burndown_svg([], [], total_sites=0))
-    ElementTree.fromstring(gantt_svg({"visits": [], "capacity": []}))
+    plan = make_plan(*small_instance())
+    ElementTree.fromstring(gantt_svg(replace(plan, visits=(), capacity=(), milestones=())))
 
 
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert (librsvg2-bin)")
 def test_charts_rasterise_to_png() -> None:
     inputs, settings = small_instance()
-    png = svg_to_png(gantt_svg(make_plan(inputs, settings).to_dict()))
+    png = svg_to_png(gantt_svg(make_plan(inputs, settings)))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

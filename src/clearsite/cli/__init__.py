@@ -477,8 +477,7 @@ def plan(
     if charts:
         from clearsite.render.charts import svg_to_png
 
-        result = json.loads(plan_to_json(base))
-        svgs = {"burndown": plan_burndown_svg(result), "gantt": gantt_svg(result)}
+        svgs = {"burndown": plan_burndown_svg(base), "gantt": gantt_svg(base)}
         write_files(charts, {f"{name}.svg": svg for name, svg in svgs.items()})
         try:
             for name, svg in svgs.items():

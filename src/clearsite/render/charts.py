@@ -12,11 +12,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from clearsite.core.plan.result import Plan
 
 WIDTH, HEIGHT = 960, 420
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 70, 220, 50, 60
@@ -174,59 +175,50 @@ def _month_ticks(first: date, last: date) -> list[date]:
 
 
 def burndown_from_plan(
-    plan: Mapping[str, Any], actual: Sequence[BurndownPoint] = ()
+    plan: Plan, actual: Sequence[BurndownPoint] = ()
 ) -> tuple[list[BurndownPoint], list[MilestoneMark], int, int]:
-    """Forecast burn-down from a plan in its JSON form: a site is clear on the Friday of its last
-    visit, a device on the Friday of its visit. Returns (points, milestones, total sites, devices)."""
-    totals = plan.get("totals", {})
-    total_sites = int(totals.get("affected_sites", 0))
-    already = int(totals.get("already_cleared_sites", 0))
-    devices_total = int(totals.get("devices", 0))
-    unscheduled_sites = {u["site"] for u in plan.get("unscheduled", [])}
+    """Forecast burn-down from a plan: a site is clear on the Friday of its last visit, a device on
+    the Friday of its visit. Returns (points, milestones, total sites, devices)."""
+    total_sites = int(plan.totals.get("affected_sites", 0))
+    already = int(plan.totals.get("already_cleared_sites", 0))
+    devices_total = int(plan.totals.get("devices", 0))
+    unscheduled_sites = {u.site for u in plan.unscheduled}
     site_last: dict[str, date] = {}
     devices_by_day: dict[date, int] = defaultdict(int)
-    for v in plan.get("visits", []):
-        done = date.fromisoformat(v["week"]) + timedelta(days=4)
-        devices_by_day[done] += len(v["devices"])
-        if v["site"] not in site_last or done > site_last[v["site"]]:
-            site_last[v["site"]] = done
+    for v in plan.visits:
+        done = v.week + timedelta(days=4)
+        devices_by_day[done] += len(v.devices)
+        if v.site not in site_last or done > site_last[v.site]:
+            site_last[v.site] = done
     sites_by_day: dict[date, int] = defaultdict(int)
     for site, done in site_last.items():
         if site not in unscheduled_sites:
             sites_by_day[done] += 1
-    start = (
-        date.fromisoformat(plan["start"]) if "start" in plan else min(devices_by_day, default=date.today())
-    )
-    points = [BurndownPoint(start, total_sites - already, devices_total, forecast=not actual)]
+    points = [BurndownPoint(plan.start, total_sites - already, devices_total, forecast=not actual)]
     sites_left, devices_left = total_sites - already, devices_total
     for day in sorted(set(sites_by_day) | set(devices_by_day)):
         sites_left -= sites_by_day.get(day, 0)
         devices_left -= devices_by_day.get(day, 0)
         points.append(BurndownPoint(day, sites_left, devices_left, forecast=True))
-    marks = [
-        MilestoneMark(date.fromisoformat(m["date"]), float(m["target_share"]))
-        for m in plan.get("milestones", [])
-    ]
+    marks = [MilestoneMark(m.date, m.target_share) for m in plan.milestones]
     return [*actual, *points], marks, total_sites, devices_total
 
 
-def plan_burndown_svg(
-    plan: Mapping[str, Any], title: str = "Removal plan: affected sites and devices remaining"
-) -> str:
+def plan_burndown_svg(plan: Plan, title: str = "Removal plan: affected sites and devices remaining") -> str:
     points, marks, sites, devices = burndown_from_plan(plan)
     return burndown_svg(points, marks, total_sites=sites, total_devices=devices, title=title)
 
 
-def gantt_svg(plan: Mapping[str, Any], title: str = "Crew load by region and week") -> str:
+def gantt_svg(plan: Plan, title: str = "Crew load by region and week") -> str:
     """One row per region, one column per week; a cell's shade is the share of the region's crew
     hours used, and its tooltip gives visits, sites and hours. Milestones are vertical lines."""
-    capacity: dict[tuple[str, str], float] = {}
-    for c in plan.get("capacity", []):
-        capacity[c["region"], c["week"]] = float(c["hours"])
-    load: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for v in plan.get("visits", []):
-        cell = load[v["region"], v["week"]]
-        cell[0] += float(v["hours"])
+    capacity: dict[tuple[str, date], float] = {}
+    for c in plan.capacity:
+        capacity[c.region, c.week] = c.hours
+    load: dict[tuple[str, date], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for v in plan.visits:
+        cell = load[v.region, v.week]
+        cell[0] += v.hours
         cell[1] += 1
     regions = sorted({r for r, _ in capacity} | {r for r, _ in load})
     weeks = sorted({w for _, w in capacity} | {w for _, w in load})
@@ -250,7 +242,7 @@ def gantt_svg(plan: Mapping[str, Any], title: str = "Crew load by region and wee
             cap = capacity.get((region, w), 0.0)
             share = min(1.0, hours / cap) if cap > 0 else (1.0 if hours else 0.0)
             fill = SITES_COLOUR if cap > 0 or not hours else DEVICES_COLOUR
-            tip = f"{region}, week of {w}: {int(visits)} visit(s), {hours:.1f} of {cap:.1f} crew hours"
+            tip = f"{region}, week of {w.isoformat()}: {int(visits)} visit(s), {hours:.1f} of {cap:.1f} crew hours"
             out.append(
                 f'<rect x="{week_x[w]}" y="{y0 + 2}" width="{cell_w - 1}" height="{row_h - 4}" fill="{fill}" '
                 f'fill-opacity="{0.08 + 0.92 * share:.2f}"><title>{_text(tip)}</title></rect>'
@@ -259,19 +251,19 @@ def gantt_svg(plan: Mapping[str, Any], title: str = "Crew load by region and wee
     every = max(1, -(-64 // cell_w))  # a label every ~64 px
     for i, w in enumerate(weeks):
         if i % every == 0:
-            label = date.fromisoformat(w).strftime("%d %b %y")
+            label = w.strftime("%d %b %y")
             out.append(f'<text x="{week_x[w]}" y="{bottom + 18}" font-size="10">{_text(label)}</text>')
-    for m in plan.get("milestones", []):
-        key = _week_of(m["date"], weeks)
+    for m in plan.milestones:
+        key = _week_of(m.date, weeks)
         if key is not None:
             xx = week_x[key] + cell_w
-            label = "milestone {}: {:.0%} of sites".format(m["date"], float(m["target_share"]))
+            label = f"milestone {m.date.isoformat()}: {m.target_share:.0%} of sites"
             out.append(
                 f'<line x1="{xx}" y1="{MARGIN_TOP - 6}" x2="{xx}" y2="{bottom}" stroke="{TARGET_COLOUR}" stroke-width="2">'
                 f"<title>{_text(label)}</title></line>"
             )
             out.append(
-                f'<text x="{xx + 3}" y="{MARGIN_TOP - 8}" fill="{TARGET_COLOUR}" font-size="10">{_text(m["date"])}</text>'
+                f'<text x="{xx + 3}" y="{MARGIN_TOP - 8}" fill="{TARGET_COLOUR}" font-size="10">{_text(m.date.isoformat())}</text>'
             )
     out.append(
         f'<text x="{label_w}" y="{bottom + 40}" font-size="11" fill="#505a5f">'
@@ -281,12 +273,11 @@ def gantt_svg(plan: Mapping[str, Any], title: str = "Crew load by region and wee
     return "\n".join(out)
 
 
-def _week_of(day: str, weeks: Sequence[str]) -> str | None:
-    """The last charted week whose Friday is on or before `day`."""
-    target = date.fromisoformat(day)
+def _week_of(target: date, weeks: Sequence[date]) -> date | None:
+    """The last charted week whose Friday is on or before `target`."""
     found = None
     for w in weeks:
-        if date.fromisoformat(w) + timedelta(days=4) <= target:
+        if w + timedelta(days=4) <= target:
             found = w
     return found
 

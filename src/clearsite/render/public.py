@@ -26,6 +26,7 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from clearsite.core.plan.result import Plan
 from clearsite.render.charts import BurndownPoint, MilestoneMark, burndown_svg, gantt_svg, plan_burndown_svg
 
 OTHER = "Other departments"
@@ -348,7 +349,7 @@ class InternalReport:
     title: str
     sites: tuple[SiteProgress, ...]
     public: PublicStatement  # the same aggregates, for comparison
-    plan: Mapping[str, Any] | None
+    plan: Plan | None
 
 
 def build_internal_report(
@@ -356,7 +357,7 @@ def build_internal_report(
     *,
     as_of: date,
     milestones: Sequence[tuple[date, float]] = (),
-    plan: Mapping[str, Any] | None = None,
+    plan: Plan | None = None,
     title: str = "Removal of surveillance equipment: internal progress",
 ) -> InternalReport:
     sites = tuple(

@@ -118,13 +118,13 @@ def _plan_and_publish(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of
     plan_to_xlsx(base, out_dir / "removal-schedule.xlsx")
     result = json.loads(plan_to_json(base))
     write_files(out_dir / "plan", {"plan.json": plan_to_json(base), "comparison.txt": comparison_to_table(plans),
-                                   "burndown.svg": plan_burndown_svg(result), "gantt.svg": gantt_svg(result)})
+                                   "burndown.svg": plan_burndown_svg(base), "gantt.svg": gantt_svg(base)})
     records = [SiteProgress(r["site"], r["department"], r["cleared_on"], r["forecast_on"], r["region"], r["devices"])
                for r in progress_records(work, base)]
     marks = [(m.date, m.target_share) for m in plan_file.milestones]
     write_files(out_dir / "public", public_files(build_public_statement(records, as_of=as_of, milestones=marks)))
     write_files(out_dir / "internal", internal_files(build_internal_report(records, as_of=as_of, milestones=marks,
-                                                                          plan=result)))
+                                                                          plan=base)))
     err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites ({result['status']}, gap "
               f"{result['gap']:.1%}), compared {len(plans) - 1} scenario(s), published the public and internal "
               "statements", markup=False)

@@ -10,21 +10,22 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import RuleKind
 from clearsite.core.models import Finding, Status
-from clearsite.services.devices import iter_devices
-from clearsite.services.pipeline import iter_findings
-from clearsite.formats.planfile import PlanFile, parse_plan_file
 from clearsite.core.plan import SiteInfo, WorkItem, compare_scenarios, device_risk, make_plan
-from clearsite.render.plan_export import plan_to_json, site_clear_dates
 from clearsite.core.plan.result import Plan
 from clearsite.core.plan.scenario import parse_scenario
-from clearsite.store.devices import now
-from clearsite.store.tables import PlanRow
+from clearsite.formats.planfile import PlanFile, parse_plan_file
+from clearsite.render.plan_export import site_clear_dates
+from clearsite.services.devices import iter_devices
+from clearsite.services.pipeline import iter_findings
 from clearsite.store import audit
+from clearsite.store.devices import now
+from clearsite.store.plans import BASELINE, StoredPlan, insert_plan
+from clearsite.store.plans import current_plan as stored_current_plan
 
 OPEN = (Status.BREACH, Status.OVERDUE, Status.DUE)
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)
@@ -127,25 +128,27 @@ def plan_removals(engine: Engine, knowledge: Knowledge, plan_file: PlanFile | No
 
 
 def store_plan(engine: Engine, plan: Plan, as_of: date, plan_file: PlanFile, actor: str = "cli") -> int:
-    result = json.loads(plan_to_json(plan))
+    """Store a plan as a new version (typed in, its JSON contract in the row), with its audit entry."""
     settings = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(plan_file.settings).items()}
+    result = plan.to_dict()
     with engine.begin() as conn:
-        plan_id = int(conn.execute(insert(PlanRow).values(
-            created_at=now(), as_of=as_of, scenario=plan.scenario or "baseline", status=result["status"],
-            objective=float(result["objective"]), gap=float(result["gap"]), settings=settings, result=result,
-        )).inserted_primary_key[0])
+        plan_id = insert_plan(conn, plan, as_of=as_of, created_at=now(), settings=settings)
         audit.record(conn, actor, "plan.store", f"plan:{plan_id}", None,
-                     {"scenario": plan.scenario or "baseline", "status": result["status"],
+                     {"scenario": plan.scenario or BASELINE, "status": result["status"],
                       "objective": result["objective"], "gap": result["gap"], "visits": len(result["visits"])})
     return plan_id
 
 
-def latest_plan(engine: Engine, scenario: str = "baseline") -> dict[str, Any] | None:
-    """The newest stored plan of a scenario (the base plan by default)."""
+def current_plan(engine: Engine) -> StoredPlan | None:
+    """The current plan: the newest baseline plan, never a what-if stored by `plan --compare`."""
     with engine.connect() as conn:
-        row = conn.execute(select(PlanRow.result).where(PlanRow.scenario.in_([scenario, "base"]))
-                           .order_by(PlanRow.id.desc()).limit(1)).first()
-    return row[0] if row else None
+        return stored_current_plan(conn)
+
+
+def latest_plan(engine: Engine) -> dict[str, Any] | None:
+    """The current plan in its JSON form (for callers that still read plans as dicts)."""
+    stored = current_plan(engine)
+    return stored.plan.to_dict() if stored is not None else None
 
 
 def progress_records(work: RemovalWork, plan: Plan | None) -> list[dict[str, Any]]:

@@ -207,5 +207,52 @@ class Plan:
         }
 
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """A plan back from its JSON contract (as `to_dict` wrote it; plans stored by older versions
+        may lack keys added since, which take their defaults). Numbers come back as rounded there."""
+        solver = data.get("solver") or {}
+        return cls(
+            status=data["status"],
+            objective=float(data["objective"]),
+            lower_bound=float(data.get("lower_bound", data["objective"])),
+            gap=float(data["gap"]),
+            exposure=float(data.get("exposure", 0.0)),
+            penalty=float(data.get("penalty", 0.0)),
+            start=date.fromisoformat(data["start"]),
+            weeks=int(data.get("weeks", 0)),
+            capacity=tuple(CapacityRow(c["region"], date.fromisoformat(c["week"]), float(c["hours"]),
+                                       float(c.get("used", 0.0))) for c in data.get("capacity", [])),
+            visits=tuple(Visit(v["site"], v.get("department", ""), v["region"], date.fromisoformat(v["week"]),
+                               v["crew"], float(v["hours"]), float(v["cost"]), tuple(v["devices"]))
+                         for v in data.get("visits", [])),
+            milestones=tuple(MilestoneResult(date.fromisoformat(m["date"]), float(m["target_share"]),
+                                             float(m.get("forecast_share", 0.0)), bool(m.get("met", False)),
+                                             int(m.get("target_sites", 0)), int(m.get("forecast_sites", 0)),
+                                             m.get("note", "")) for m in data.get("milestones", [])),
+            shortfalls=tuple(Shortfall(
+                date.fromisoformat(s["milestone"]), s["kind"], s["reason"], s.get("region"), s.get("fy"),
+                _day(s.get("period_start")), _day(s.get("period_end")), int(s.get("extra_crews", 0)),
+                float(s.get("extra_hours", 0.0)), float(s.get("extra_budget", 0.0)), float(s.get("minimum", 0.0)),
+                bool(s.get("verified", False)), _day(s.get("later_date"))) for s in data.get("shortfalls", [])),
+            unscheduled=tuple(UnscheduledDevice(u["device"], u["site"], u["reason"])
+                              for u in data.get("unscheduled", [])),
+            budget=tuple(BudgetRow(b["fy"], b.get("budget"), float(b.get("spend", 0.0)))
+                         for b in data.get("budget", [])),
+            solver=SolverStats(
+                solver.get("method", ""), solver.get("lower_bound_method", ""), solver.get("cpsat_status"),
+                int(solver.get("cpsat_variables", 0)), int(solver.get("visits", 0)), int(solver.get("sites", 0)),
+                int(solver.get("devices", 0)), int(solver.get("weeks", 0)), float(solver.get("wall_time", 0.0)),
+                float(solver.get("heuristic_objective", 0.0)), tuple(solver.get("notes", ()))),
+            totals={k: int(v) for k, v in (data.get("totals") or {}).items()},
+            scenario=data.get("scenario"),
+            milestone_penalty=float(data.get("milestone_penalty", 0.0)),
+        )
+
+
 def _num(x: float) -> float:
     return round(float(x), 6)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
