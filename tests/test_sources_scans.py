@@ -175,10 +175,10 @@ def test_nmap_accepts_text_as_well_as_bytes() -> None:
     ],
 )
 def test_hostile_xml_is_refused_quickly_with_one_line_naming_the_file(name: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ScanParseError) as caught:
         parse_nmap_xml(read(name), name)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     message = str(caught.value)
     assert message.startswith(f"{name}: refused")
     assert "\n" not in message
@@ -213,20 +213,20 @@ def test_empty_or_broken_xml_is_a_parse_error(data: bytes) -> None:
 def test_fifty_megabytes_of_nonsense_fails_fast() -> None:
     junk = os.urandom(1 << 20) * 50
     for parse in (parse_nmap_xml, parse_masscan, parse_switch_table, parse_scan):
-        started = time.perf_counter()
+        started = time.process_time()
         with pytest.raises(ScanParseError) as caught:
             parse(junk, "junk.bin")
-        assert time.perf_counter() - started < 3.0, parse.__name__
+        assert time.process_time() - started < 3.0, parse.__name__
         assert str(caught.value).startswith("junk.bin: ")
 
 
 def test_fifty_megabytes_of_text_nonsense_fails_fast() -> None:
     junk = (b"lorem ipsum dolor sit amet, " * 37 + b"\n") * 50_000
     for parse in (parse_nmap_xml, parse_masscan, parse_switch_table):
-        started = time.perf_counter()
+        started = time.process_time()
         with pytest.raises(ScanParseError):
             parse(junk, "junk.txt")
-        assert time.perf_counter() - started < 3.0, parse.__name__
+        assert time.process_time() - started < 3.0, parse.__name__
 
 
 def test_absurdly_deep_nesting_is_refused() -> None:
@@ -250,10 +250,10 @@ def test_a_large_nmap_file_streams_host_by_host() -> None:
     )
     body = "".join(host.format(a=i >> 16, b=(i >> 8) & 255, c=i & 255) for i in range(20_000))
     data = f'<?xml version="1.0"?>\n<!DOCTYPE nmaprun>\n<nmaprun scanner="nmap">\n{body}</nmaprun>\n'.encode()
-    started = time.perf_counter()
+    started = time.process_time()
     result = parse_nmap_xml(data, "big.xml")
     assert len(result) == 20_000
-    assert time.perf_counter() - started < 15.0
+    assert time.process_time() - started < 15.0
 
 
 # --- masscan ----------------------------------------------------------------------------------
