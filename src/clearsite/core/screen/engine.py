@@ -261,12 +261,17 @@ def _judge_product(product: _Product, connects: bool | None, ctx: _Context, verd
         verdict.note(reason)
     subject = product.subject
     verdict.note(f"NIL test: {subject.value}: " + "; ".join(product.nil_reasons))
-    unidentified = product.producer is None and subject == NilSubject.UNKNOWN
+    # Unidentified whether nothing names a maker (NIL unknown) or the names fit several makers (NIL
+    # review): either way no policy can clear the equipment, even on a date before any is in force.
+    unidentified = product.producer is None
     if unidentified and product.kind == Kind.EQUIPMENT:
         verdict.add(Decision.REVIEW, "cannot identify the producer of this equipment: a person must check it "
                                      "before it is bought")
-    elif unidentified:
+    elif unidentified and subject == NilSubject.UNKNOWN:
         verdict.note(f"a {product.kind.value} line, not visual surveillance equipment: the producer test does not apply")
+    elif unidentified:
+        verdict.note(f"a {product.kind.value} line, not visual surveillance equipment: an unsettled producer alone "
+                     "does not stop it")
 
     for policy in ctx.policies:
         kind = policy.subject_test.kind
