@@ -9,11 +9,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.formats.knowledge import load_knowledge
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
+
+# No property test may fail because a busy machine ran one example slowly: hypothesis's per-example
+# deadline and its too-slow health check are timing, not behaviour.
+settings.register_profile("clearsite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("clearsite")
 
 
 @pytest.fixture(scope="session")
