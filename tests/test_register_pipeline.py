@@ -12,7 +12,8 @@ from sqlalchemy import Engine, create_engine, func, select, update
 from clearsite.core.assess import assess_device
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import DeviceFacts
-from clearsite.services import demo_data, pipeline
+from clearsite.services import assessment, demo_data, imports
+from clearsite.services.devices import iter_devices
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, ObservationRow
@@ -51,9 +52,9 @@ def test_batch_boundaries_do_not_change_devices_identities_or_findings(tmp_path:
     results = []
     for batch in (100_000, 7):
         engine = _database(tmp_path / f"b{batch}.db")
-        report = pipeline.import_register(engine, register, packaged_kb, today=AS_OF, batch=batch)
-        pipeline.assess_all(engine, packaged_kb, AS_OF)
-        findings = list(pipeline.stored_findings(engine))
+        report = imports.import_register(engine, register, packaged_kb, today=AS_OF, batch=batch)
+        assessment.assess_all(engine, packaged_kb, AS_OF)
+        findings = list(assessment.stored_findings(engine))
         results.append((report.stored, report.new_devices, _state(engine), findings))
         engine.dispose()
     assert results[0] == results[1]
@@ -64,15 +65,15 @@ def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Know
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     engine = _database(tmp_path / "c.db")
-    pipeline.import_register(engine, register, packaged_kb, today=AS_OF)
+    imports.import_register(engine, register, packaged_kb, today=AS_OF)
     with engine.begin() as conn:  # a removed device, so that branch is memoised too
         conn.execute(update(DeviceRow).where(DeviceRow.id.in_([3, 4])).values(removed_on=date(2025, 1, 2)))
-    counts = pipeline.assess_all(engine, packaged_kb, AS_OF)
-    stored = list(pipeline.stored_findings(engine))
+    counts = assessment.assess_all(engine, packaged_kb, AS_OF)
+    stored = list(assessment.stored_findings(engine))
     direct = []
-    for view, site in pipeline.iter_devices(engine, with_evidence=False):
+    for view, site in iter_devices(engine, with_evidence=False):
         facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
-        for policy in pipeline.policies_for(packaged_kb, None, site.jurisdiction):
+        for policy in assessment.policies_for(packaged_kb, None, site.jurisdiction):
             direct.extend(f.as_dict() for f in assess_device(facts, policy, packaged_kb, AS_OF))
     assert len(stored) == len(direct) == sum(counts.values()) > 300
     assert stored == direct
@@ -88,15 +89,15 @@ def test_parallel_import_and_assessment_store_exactly_what_in_process_ones_store
     lines = register.read_text(encoding="utf-8").splitlines()
     register.write_text("\n".join([*lines, *lines[1:4], *(f"X{line}" for line in lines[1:6]), ",,,", "junk"]) + "\n",
                         encoding="utf-8")
-    monkeypatch.setattr(pipeline, "_CHUNK_ROWS", 7)  # many chunks, so the merge order matters
-    monkeypatch.setattr(pipeline, "PAGE", 11)  # many pages of devices to assess, likewise
+    monkeypatch.setattr(imports, "_CHUNK_ROWS", 7)  # many chunks, so the merge order matters
+    monkeypatch.setattr(assessment, "PAGE", 11)  # many pages of devices to assess, likewise
 
     results = []
     for name, parallel_from, workers in (("inline", 10**9, 1), ("two", 0, 2), ("three", 0, 3)):
         engine = _database(tmp_path / f"{name}.db")
-        report = pipeline.import_register(engine, register, packaged_kb, today=AS_OF, batch=40,
+        report = imports.import_register(engine, register, packaged_kb, today=AS_OF, batch=40,
                                           parallel_from=parallel_from, workers=workers)
-        counts = pipeline.assess_all(engine, packaged_kb, AS_OF, parallel_from=parallel_from, workers=workers)
+        counts = assessment.assess_all(engine, packaged_kb, AS_OF, parallel_from=parallel_from, workers=workers)
         with engine.connect() as conn:
             identities = [tuple(r) for r in conn.execute(select(IdentityRow).order_by(IdentityRow.device_id))]
             findings = [tuple(r)[:-1] for r in conn.execute(select(FindingRow).order_by(FindingRow.id))]
@@ -114,15 +115,15 @@ def test_assessment_workers_are_not_forked_while_this_process_holds_a_sqlite_con
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     engine = _database(tmp_path / "held.db")
-    pipeline.import_register(engine, register, packaged_kb, today=AS_OF)
+    imports.import_register(engine, register, packaged_kb, today=AS_OF)
     with engine.connect() as held:  # e.g. a caller reading while it assesses: children would inherit its locks
         held.execute(select(func.count()).select_from(FindingRow))
-        assert not pipeline._fork_safe(engine)
-        counts = pipeline.assess_all(engine, packaged_kb, AS_OF, parallel_from=0, workers=2)  # runs in-process
+        assert not assessment._fork_safe(engine)
+        counts = assessment.assess_all(engine, packaged_kb, AS_OF, parallel_from=0, workers=2)  # runs in-process
     assert sum(counts.values()) > 0
     engine.dispose()
-    assert pipeline._fork_safe(engine)
-    assert not pipeline._fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
+    assert assessment._fork_safe(engine)
+    assert not assessment._fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
 
 
 def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge):
@@ -132,8 +133,8 @@ def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: 
     register.write_text("\n".join([lines[0], "junk", *lines[1:]]) + "\n", encoding="utf-8")
     engine = _database(tmp_path / "strict.db")
     try:
-        pipeline.import_register(engine, register, packaged_kb, today=AS_OF, strict=True, parallel_from=0, workers=2)
-    except pipeline.ImportRefused as refused:
+        imports.import_register(engine, register, packaged_kb, today=AS_OF, strict=True, parallel_from=0, workers=2)
+    except imports.ImportRefused as refused:
         assert "row 2" in str(refused)
     else:
         raise AssertionError("a strict import of a register with a junk row must be refused")

@@ -16,7 +16,7 @@ from clearsite.services import pipeline
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Network, Site
 from clearsite.store.sites import add_site
-from clearsite.store.tables import SiteRow
+from clearsite.store.tables import DeviceRow, SiteRow
 from clearsite.store.users import ROLE_SCOPES, Role, add_user, create_token, find_user
 from clearsite.web.access import Principal
 from clearsite.web.changes import push_observations, write_transaction
@@ -79,7 +79,7 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
     ])
     pipeline.assess_all(engine, knowledge, as_of)
     with engine.connect() as conn:
-        world.hostile_device = conn.scalar(select(pipeline.DeviceRow.id).where(pipeline.DeviceRow.ip == "10.1.0.99"))
+        world.hostile_device = conn.scalar(select(DeviceRow.id).where(DeviceRow.ip == "10.1.0.99"))
         assert conn.scalar(select(SiteRow.id).where(SiteRow.name == "Alpha HQ")) == world.sites["Alpha HQ"]
     return world
 

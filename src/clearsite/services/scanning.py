@@ -18,7 +18,7 @@ from clearsite.discover import HostReport, ScanOptions, check_scope, describe_pr
 from clearsite.discover.loop import run
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Signal
-from clearsite.services.observations import record_hosts
+from clearsite.services.imports import record_hosts
 from clearsite.core.models import ScannedHost
 from clearsite.store.sites import find_site, load_sites
 

@@ -1,26 +1,25 @@
-"""Storing observations, merging them into devices, and recomputing identities.
+"""Storing observations and merging them into devices; the raw reads identification needs.
 
-Everything one import does happens in the caller's transaction, so a failure leaves the database
+Everything one intake does happens in the caller's transaction, so a failure leaves the database
 as it was. Observations carry a content fingerprint, so storing the same file twice adds nothing.
+The store decides nothing about what a device is: services identify devices from the raw data
+read here and hand back the identity rows to write (store.identities).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
-from clearsite.core.identify import IdentityTemplate, identify_template, links_from_chain, register_row_evidence
-from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Evidence, Signal
+from clearsite.core.models import Evidence
 from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows
-from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
+from clearsite.store.tables import DeviceRow, ObservationRow, SourceRow
 
 CHUNK = 5000
 _PLACEHOLDER = re.compile(r"^(?:n/?a|none|null|unknown|not known|tbc|tba|unreadable|-+|\?+|0+|x+)$", re.I)
@@ -28,7 +27,7 @@ _NOT_SERIAL_CHAR = re.compile(r"[^0-9A-Za-z]")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def clean_serial(text: str | None) -> str | None:
@@ -59,15 +58,10 @@ class NewObservation:
     ip: str | None = None
     install_date: date | None = None
     location: str | None = None
-    # Prepared ahead (by a register import worker): the stored data as JSON text, and the identity this
-    # observation alone gives (identity_values). Its evidence then follows from `data` when needed.
+    # Prepared ahead (by a register import worker): the stored data as JSON text, and the identity row
+    # columns this observation alone gives (services.identification.identity_values).
     data: str | None = None
     identity: tuple[Any, ...] | None = None
-
-    def all_evidence(self) -> list[Evidence]:
-        if self.data is None:
-            return list(self.evidence)
-        return evidence_of(json.loads(self.data))
 
 
 def observation_data(obs: NewObservation) -> str:
@@ -89,10 +83,17 @@ class StoreResult:
     stored: int = 0
     duplicates: int = 0
     new_devices: int = 0
-    fresh_evidence: dict[int, list[Evidence]] = field(default_factory=dict)  # devices made by this batch
+    # Devices made by this batch, with the observations that made them (to identify from those alone) …
+    fresh_observations: dict[int, list[NewObservation]] = field(default_factory=dict)
     fresh_install: dict[int, date] = field(default_factory=dict)
-    fresh_identity: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # new devices of one prepared observation
+    # … or, for a device made by one prepared observation, the identity row columns it already carries.
+    fresh_identity: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     earlier_devices: set[int] = field(default_factory=set)  # devices that existed before this batch
+
+    @property
+    def touched(self) -> set[int]:
+        """Every device this batch stored an observation for."""
+        return self.earlier_devices | set(self.fresh_observations) | set(self.fresh_identity)
 
 
 def _device_key(obs: NewObservation, serial: str | None) -> str:
@@ -263,9 +264,8 @@ class ObservationWriter:
         for device_id, group in fresh_observations.items():
             if len(group) == 1 and group[0].identity is not None:  # its identity is already known
                 result.fresh_identity[device_id] = group[0].identity
-                result.fresh_evidence[device_id] = []
             else:
-                result.fresh_evidence[device_id] = [e for obs in group for e in obs.all_evidence()]
+                result.fresh_observations[device_id] = group
         insert_rows(conn, ObservationRow.__table__, _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
         if result.earlier_devices:
             conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
@@ -277,88 +277,28 @@ class ObservationWriter:
 _DEVICE_COLUMNS = ("id", "site_id", "natural_key", "serial", "mac", "ip", "location", "install_date", "first_seen",
                    "last_seen")
 _OBSERVATION_COLUMNS = ("source_id", "site_id", "device_id", "kind", "locator", "observed_at", "fingerprint", "data")
-_IDENTITY_COLUMNS = ("device_id", "label_brand", "producer_id", "model", "device_class", "confidence", "evidence",
-                     "contradictions", "alternatives", "knowledge_version", "computed_at")
+def set_source_counts(conn: Connection, source_id: int, rows_read: int, rows_stored: int, rows_skipped: int) -> None:
+    conn.execute(update(SourceRow).where(SourceRow.id == source_id).values(
+        rows_read=rows_read, rows_stored=rows_stored, rows_skipped=rows_skipped))
 
 
-def evidence_of(data: dict[str, Any]) -> list[Evidence]:
-    """The evidence a stored observation gives."""
-    if "evidence" in data:
-        return [Evidence(Signal(signal), value, source) for signal, value, source in data["evidence"]]
-    return register_row_evidence(data.get("source", ""), data.get("fields", {}))
+def stored_data_by_fingerprint(conn: Connection, fingerprints: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored data of those observations that are already stored, by fingerprint."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(fingerprints), CHUNK):
+        part = list(fingerprints[start : start + CHUNK])
+        query = select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(part))
+        found.update((row.fingerprint, row.data) for row in conn.execute(query))
+    return found
 
 
-def write_identities(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
-    """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
-    stamp = constant(conn, now())
-    chains: dict[int, tuple[IdentityTemplate, Any]] = {}  # one JSON text per distinct verdict in the batch
-    known = result.fresh_identity
-    rows = [(device_id, *known[device_id], knowledge.version, stamp) if device_id in known else
-            identity_tuple(device_id, identify_template(evidence, knowledge, result.fresh_install.get(device_id)),
-                           knowledge.version, stamp, chains)
-            for device_id, evidence in result.fresh_evidence.items()]
-    insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
-    return len(rows) + refresh_identities(conn, result.earlier_devices, knowledge)
-
-
-def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: Knowledge) -> int:
-    """Recompute the identity of each device from all its stored observations."""
-    ids = sorted(set(device_ids))
-    stamp = constant(conn, now())
-    count = 0
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
-        evidence: dict[int, list[Evidence]] = {i: [] for i in part}
-        installs: dict[int, date] = {}
-        query = select(ObservationRow.device_id, ObservationRow.data).where(ObservationRow.device_id.in_(part)) \
-            .order_by(ObservationRow.id)
-        for device_id, data in conn.execute(query):
-            evidence[device_id].extend(evidence_of(data))
-            if data.get("install_date"):
-                when = date.fromisoformat(data["install_date"])
-                installs[device_id] = min(when, installs.get(device_id, when))
-        chains: dict[int, tuple[IdentityTemplate, Any]] = {}
-        rows = [identity_tuple(device_id, identify_template(evidence[device_id], knowledge, installs.get(device_id)),
-                               knowledge.version, stamp, chains) for device_id in part]
-        conn.execute(delete(IdentityRow).where(IdentityRow.device_id.in_(part)))
-        insert_rows(conn, IdentityRow.__table__, _IDENTITY_COLUMNS, rows, _IDENTITY_JSON)
-        count += len(rows)
-    return count
-
-
-_IDENTITY_JSON = frozenset({"evidence", "contradictions", "alternatives"})
-
-
-def identity_tuple(device_id: int, template: IdentityTemplate, version: str, stamp: datetime | str,
-                   chains: dict[int, tuple[IdentityTemplate, Any]]) -> tuple[Any, ...]:
-    """An identity row; its evidence chain is stored as positions in the device's evidence list."""
-    return (device_id, *identity_values(template, chains), version, stamp)
-
-
-def identity_values(template: IdentityTemplate, chains: dict[int, tuple[IdentityTemplate, Any]]) -> tuple[Any, ...]:
-    """An identity row's columns from label_brand to alternatives, JSON serialised once per template."""
-    cached = chains.get(id(template))
-    if cached is None:
-        identity = template.base
-        cached = chains[id(template)] = (template, (
-            identity.label_brand, identity.producer_id, identity.model, identity.device_class, identity.confidence,
-            dumps(template.chain), dumps(list(identity.contradictions)) if identity.contradictions else "[]",
-            dumps([list(a) for a in identity.alternatives]) if identity.alternatives else "[]"))
-    return cached[1]
-
-
-def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:
-    """Each device's evidence list in observation order: what its stored evidence chain points into."""
-    evidence: dict[int, list[Evidence]] = {i: [] for i in device_ids}
+def observation_data_by_device(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each device's stored observation data, in observation order (what its evidence list is made from)."""
+    data: dict[int, list[dict[str, Any]]] = {i: [] for i in device_ids}
     for start in range(0, len(device_ids), CHUNK):
         part = list(device_ids[start : start + CHUNK])
         query = select(ObservationRow.device_id, ObservationRow.data).where(ObservationRow.device_id.in_(part)) \
             .order_by(ObservationRow.id)
-        for device_id, data in conn.execute(query):
-            evidence[device_id].extend(evidence_of(data))
-    return evidence
-
-
-def evidence_links(chain: list[Any], evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
-    """The stored evidence chain as the `devices` contract shows it."""
-    return [link.as_dict() for link in links_from_chain(chain, evidence)]
+        for device_id, stored in conn.execute(query):
+            data[device_id].append(stored)
+    return data

@@ -8,7 +8,7 @@ for the store's other queries, joined to `sites`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, false, true
 
 from clearsite.core.models import Identity, Site
 from clearsite.store.bulk import dumps
-from clearsite.store.devices import device_evidence, evidence_links
+from clearsite.store.devices import observation_data_by_device
 from clearsite.store.sites import load_sites
 from clearsite.store.tables import SiteRow
 
@@ -57,6 +57,10 @@ def site_clause(scope: SiteScope) -> ColumnElement[bool]:
     return condition
 
 
+# (a stored evidence chain, the device's stored observation data in order) -> the evidence links shown
+EvidenceLinker = Callable[[list[Any], Sequence[dict[str, Any]]], list[dict[str, Any]]]
+
+
 @dataclass(slots=True)  # not frozen, which would make a million of them take 7x longer
 class DeviceView:
     """A device as users and scripts see it (the `clearsite devices` contract). Not changed once made."""
@@ -76,14 +80,18 @@ class DeviceView:
 
 def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_evidence: bool = True,
                  site_id: int | None = None, ids: range | None = None, after: int = 0, limit: int | None = None,
-                 device_id: int | None = None, sites: dict[int, Site] | None = None
-                 ) -> Iterator[tuple[DeviceView, Site]]:
+                 device_id: int | None = None, sites: dict[int, Site] | None = None,
+                 link_evidence: EvidenceLinker | None = None) -> Iterator[tuple[DeviceView, Site]]:
     """Devices in the scope in id order, read in pages: optionally of one site, with ids in a range,
     after an id, at most `limit` of them, or the one device `device_id`.
 
     Plain driver SQL: SQLAlchemy's row and type processing would cost more than the read itself on a
     million devices. So dates may come as ISO text (SQLite) and JSON as text (SQLite) or decoded lists.
+    With evidence, `link_evidence` (services.identification.link_evidence) turns each stored chain and
+    the device's raw observation data into the evidence links shown: the store identifies nothing.
     """
+    if with_evidence and link_evidence is None:
+        raise TypeError("read_devices(with_evidence=True) needs link_evidence")
     if scope.nothing or (limit is not None and limit <= 0):
         return
     if sites is None:
@@ -117,7 +125,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
         if remaining is not None:
             rows = rows[:remaining]
             remaining -= len(rows)
-        evidence_by_device = device_evidence(conn, [r[0] for r in rows]) if with_evidence else {}
+        data_by_device = observation_data_by_device(conn, [r[0] for r in rows]) if with_evidence else {}
         for row in rows:
             device, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
             identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
@@ -131,8 +139,8 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
                     else ())
             if with_evidence:
                 chain = row[15] or "[]"
-                links = evidence_links(orjson.loads(chain) if chain.__class__ is str else chain,
-                                       evidence_by_device[device])
+                links = link_evidence(orjson.loads(chain) if chain.__class__ is str else chain,  # type: ignore[misc]
+                                      data_by_device[device])
             site_of = sites[device_site]
             yield DeviceView(device, site_of.name, ip, mac, serial, location, _date(install_date),
                              _date(removed_on), identity, links if with_evidence else [], device_site), site_of

@@ -19,17 +19,13 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.core.names import normalise_mac
 from clearsite.core.models import Evidence, Network, Site
 from clearsite.store.auth_tables import AttestationRow
-from clearsite.store.devices import (
-    NewObservation,
-    ObservationWriter,
-    add_source,
-    fingerprint,
-    write_identities,
-)
 from clearsite.store.sites import add_site
-from clearsite.store.tables import Department, DeviceRow, ObservationRow, SiteRow
+from clearsite.store.tables import Department, DeviceRow, SiteRow
 from clearsite.store.users import Role
+from clearsite.services import imports
+from clearsite.services.imports import AgentObservation
 from clearsite.store.audit import canonical, record
+from clearsite.store.reads import SiteScope
 from clearsite.web import cache, queries
 from clearsite.web.access import Principal
 from clearsite.web.schemas import AttestationIn, ObservationIn, SiteIn, SitePatch
@@ -138,59 +134,33 @@ def _content_digest(item: ObservationIn) -> str:
     return hashlib.sha256(canonical(item.model_dump(mode="json", exclude={"id"})).encode()).hexdigest()
 
 
-AGENT_KIND = "agent_host"  # as observe.host_observation names a host an agent saw
+def _site_scope(principal: Principal) -> SiteScope:
+    """The sites a principal may write to, as the store's SiteScope (the rule of web.scope.site_filter)."""
+    user = principal.user
+    if user.role in (Role.ADMIN, Role.AUDITOR):
+        return SiteScope()
+    if user.role == Role.OFFICER and user.department_id is not None:
+        return SiteScope(department_id=user.department_id)
+    if user.role == Role.AGENT and user.site_id is not None:
+        return SiteScope(site_id=user.site_id)
+    return SiteScope(nothing=True)
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
                       items: list[ObservationIn]) -> dict[str, Any]:
-    """Store an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
-
-    The same id with different content is refused: an agent's ids name observations, not requests.
-    A host whose address lies outside the site's declared networks is not stored (a scan must stay
-    in scope, and an agent must not place devices at sites it does not watch).
-    """
+    """Store an agent's observations for one site through the one intake (services.imports.push_observations)."""
     if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
         raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
-    ids = [i.id for i in items]
-    if len(set(ids)) != len(ids):
-        raise ValueError("observation ids repeat within one push")
-    with write_transaction(engine) as conn:
-        site = queries.get_site(conn, principal, site_id)
-        if site is None:
-            raise NotFound(f"site {site_id}")
-        declared = queries.site_domain(site)
-        outside = [i.id for i in items if i.ip and declared.network_for(i.ip) is None]
-        items = [i for i in items if i.id not in set(outside)]
-        marks = {fingerprint(site_id, AGENT_KIND, f"client:{i.id}", 0): i for i in items}
-        stored = {row.fingerprint: row.data for row in conn.execute(
-            select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(list(marks))))}
-        for mark, data in stored.items():
-            item = marks[mark]
-            if data.get("fields", {}).get("content_sha256") != _content_digest(item):
-                raise Conflict(f"observation id {item.id!r} was already stored with different content")
-        fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
-        result: dict[str, Any] = {"stored": 0, "duplicates": len(stored), "new_devices": 0, "identified": 0,
-                                  "out_of_scope": outside}
-        if not fresh:
-            return result  # a pure retry: nothing changes, nothing to audit
-        source_id = add_source(conn, "agent", f"push by {principal.user.username}", hashlib.sha256(
-            "|".join(sorted(m for m, _ in fresh)).encode()).hexdigest(), principal.actor, site_id)
-        observations = [_new_observation(site_id, mark, item, principal.user.username) for mark, item in fresh]
-        written = ObservationWriter(conn, source_id).write(observations)
-        result["stored"] = written.stored
-        result["new_devices"] = written.new_devices
-        result["identified"] = write_identities(conn, knowledge, written)
-        record(conn, principal.actor, "observations.push", f"site:{site_id}", None,
-               {"source": source_id, **result, "out_of_scope": outside[:50], "ids": [i.id for _, i in fresh][:50]})
+    pushed = [AgentObservation(
+        id=i.id, content_sha256=_content_digest(i), ip=i.ip, mac=normalise_mac(i.mac) if i.mac else None,
+        mac_as_sent=i.mac, serial=i.serial, location=i.location, observed_at=i.observed_at,
+        evidence=tuple(Evidence(e.signal, e.value, e.source or "") for e in i.evidence)) for i in items]
+    try:
+        result = imports.push_observations(engine, knowledge, _site_scope(principal), site_id,
+                                           principal.user.username, principal.actor, pushed)
+    except imports.SiteNotFound as exc:
+        raise NotFound(str(exc)) from exc
+    except imports.PushConflict as exc:
+        raise Conflict(str(exc)) from exc
+    cache.forget_all()  # this process must not answer from before its own change
     return result
-
-
-def _new_observation(site_id: int, mark: str, item: ObservationIn, agent: str) -> NewObservation:
-    where = f"agent {agent} observation {item.id}"
-    mac = normalise_mac(item.mac) if item.mac else None
-    evidence = tuple(Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where) for e in item.evidence)
-    fields = {"client_id": item.id, "ip": item.ip, "mac": item.mac, "serial": item.serial,
-              "location": item.location, "observed_at": item.observed_at, "content_sha256": _content_digest(item)}
-    return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
-                          evidence=evidence, fingerprint=mark, serial=item.serial, mac=mac, ip=item.ip,
-                          location=item.location)

@@ -14,7 +14,7 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import RuleKind
 from clearsite.core.models import Identity, Site
 from clearsite.services.pipeline import DeviceView
-from clearsite.store.devices import device_evidence, evidence_links
+from clearsite.services.identification import device_evidence, evidence_links
 from clearsite.store.tables import (
     Department,
     DeviceRow,

@@ -1,0 +1,298 @@
+"""Assessment: findings for devices under the policies, stored; and the rule an intake follows.
+
+`assess_all` assesses the whole estate at a date and replaces the findings of those policies.
+`reassess_touched` is what every intake (register import, scanner file, live scan, agent push)
+does after storing observations; its docstring states the rule.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from clearsite.core.assess import Assessment, Outcome
+from clearsite.core.errors import InputError
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.knowledge.schema import Policy
+from clearsite.core.models import DeviceFacts, Finding, Site
+from clearsite.services.devices import device_json, iter_devices
+from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.store import audit
+from clearsite.store.bulk import bulk_work, constant, dumps
+from clearsite.store.devices import now
+from clearsite.store.findings import (
+    OutcomeKey,
+    add_findings,
+    add_outcomes,
+    assessed_as_of,
+    clear_policies,
+    device_id_range,
+    device_policies,
+    new_outcome_ids,
+    outcome_ids,
+    remove_device_findings,
+)
+from clearsite.store.findings import stored_findings as stored_finding_rows
+from clearsite.store.reads import EVERYTHING, DeviceView, read_devices
+from clearsite.store.sites import load_sites
+
+__all__ = ["PARALLEL_FROM_DEVICES", "UnknownPolicy", "assess_all", "iter_findings", "policies_for",
+           "reassess_touched", "stored_findings", "write_report"]
+
+
+class UnknownPolicy(InputError, ValueError):
+    """A policy id the knowledge does not define."""
+
+
+def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdiction: str) -> list[Policy]:
+    """The named policy, or every policy of a department's jurisdiction."""
+    if policy_id:
+        if policy_id not in knowledge.policies:
+            raise UnknownPolicy(f"unknown policy {policy_id!r} (known: {', '.join(sorted(knowledge.policies))})")
+        return [knowledge.policies[policy_id]]
+    return [p for p in knowledge.policies.values() if p.jurisdiction == jurisdiction]
+
+
+def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
+                  conn: Connection | None = None) -> Iterator[Finding]:
+    """Assess every device under the named policy, or under its department's jurisdiction's policies."""
+    assessor = _Assessor(knowledge, as_of, policy_id)
+    for view, site in iter_devices(engine, with_evidence=False, conn=conn):
+        for policy, outcomes in assessor(view, site):
+            for o in outcomes:
+                yield Finding(view.id, site.name, policy, o.obligation, o.status, o.due, o.reasons)
+
+
+class _Assessor:
+    """A device's outcomes under the named policy, or under each policy of its site's jurisdiction.
+
+    The Assessment memos are shared across the whole estate: a few thousand outcome objects serve a
+    million devices, and the same outcome is the same object.
+    """
+
+    def __init__(self, knowledge: Knowledge, as_of: date, policy_id: str | None) -> None:
+        self.knowledge, self.as_of, self.policy_id = knowledge, as_of, policy_id
+        self._by_jurisdiction: dict[str, list[Assessment]] = {}
+
+    def __call__(self, view: DeviceView, site: Site) -> Iterator[tuple[str, list[Outcome]]]:
+        chosen = self._by_jurisdiction.get(site.jurisdiction)
+        if chosen is None:
+            chosen = self._by_jurisdiction[site.jurisdiction] = [
+                Assessment(p, self.knowledge, self.as_of)
+                for p in policies_for(self.knowledge, self.policy_id, site.jurisdiction)]
+        facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
+        for assessment in chosen:
+            yield assessment.policy.id, assessment.outcomes(facts)
+
+
+PAGE = 20_000  # device ids per unit of assessment work
+PARALLEL_FROM_DEVICES = 20_000  # fewer are assessed in this process: starting workers costs more
+
+# An outcome as stored: policy, obligation, status, due, reasons (JSON text).
+_StoredOutcome = tuple[str, str, str, "date | None", str]
+# One page of assessed devices: the outcomes its producer had not sent before (numbered on from the
+# last), then one entry per finding in device order: the device id, and the number of its outcome.
+_AssessedPage = tuple[list[_StoredOutcome], list[int], list[int]]
+
+
+@dataclass(frozen=True)
+class _AssessJob:
+    """What assessing pages of devices needs; forked workers inherit it."""
+
+    knowledge: Knowledge
+    as_of: date
+    policy_id: str | None
+    pages: list[range]  # device ids, one unit of work each
+
+
+def _assessed_pages(job: _AssessJob, conn: Connection, part: int, parts: int) -> Iterator[_AssessedPage]:
+    """Pages part, part + parts, … of the job, assessed (one worker's share, or all of it when parts is 1)."""
+    sites = load_sites(conn)
+    assess = _Assessor(job.knowledge, job.as_of, job.policy_id)
+    numbers: dict[int, int] = {}  # id(outcome) -> its number; the memos keep the outcomes (and so their ids) alive
+    for page in job.pages[part::parts]:
+        fresh: list[_StoredOutcome] = []
+        devices: list[int] = []
+        outcome_numbers: list[int] = []
+        for view, site in read_devices(conn, EVERYTHING, with_evidence=False, ids=page, sites=sites):
+            for policy, outcomes in assess(view, site):
+                for o in outcomes:
+                    number = numbers.get(id(o))
+                    if number is None:
+                        number = numbers[id(o)] = len(numbers)
+                        fresh.append((policy, o.obligation, o.status.value, o.due, dumps(list(o.reasons))))
+                    devices.append(view.id)
+                    outcome_numbers.append(number)
+        yield fresh, devices, outcome_numbers
+
+
+def _assessed_in_worker(engine: Engine, job: _AssessJob, part: int, parts: int) -> Iterator[_AssessedPage]:
+    engine.dispose(close=False)  # the parent's pooled connections are not this process's to use
+    with engine.connect() as conn:
+        yield from _assessed_pages(job, conn, part, parts)
+
+
+def _fork_safe(engine: Engine) -> bool:
+    """May children forked now open their own connections to this database?
+
+    SQLite keeps per-process lock state for each open database file, which a forked child would
+    inherit and misread; so this process must hold no connection to the file when it forks. This
+    checks that none of this engine's is checked out (the caller then closes the idle ones); it
+    cannot see other engines on the same file, which the shell never holds while it assesses. An
+    in-memory SQLite database exists only in its own connection.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    url = engine.url
+    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+        return False
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return checked_out is not None and checked_out() == 0
+
+
+def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
+               actor: str = "cli", *, parallel_from: int = PARALLEL_FROM_DEVICES,
+               workers: int | None = None) -> Counter[tuple[str, str, str]]:
+    """Assess and store findings (replacing earlier ones of the same policies); counts by policy, obligation, status.
+
+    Estates of `parallel_from` devices or more are read and assessed by forked workers (`workers`,
+    default one per CPU), page by page; this process stores their findings in device order, in one
+    transaction.
+    """
+    if policy_id:
+        policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
+    with engine.connect() as conn:
+        low, high = device_id_range(conn)
+    pages = [] if low is None else [range(start, min(start + PAGE, high + 1)) for start in range(low, high + 1, PAGE)]
+    job = _AssessJob(knowledge, as_of, policy_id, pages)
+    count = workers or worker_count()
+    stamp: datetime = now()
+    ids = [policy_id] if policy_id else list(knowledge.policies)
+    with ExitStack() as workers_running:
+        assessed: Iterator[_AssessedPage] | None = None
+        if count > 1 and can_fork() and pages and high - low + 1 >= parallel_from and _fork_safe(engine):
+            engine.dispose()  # closes the idle pooled connections: see _fork_safe
+            assessed = workers_running.enter_context(forked(partial(_assessed_in_worker, engine, job), count,
+                                                            lambda exc: RuntimeError(f"assessment: {exc}")))
+        with engine.begin() as conn, bulk_work(conn):
+            parts = count if assessed is not None else 1
+            if assessed is None:
+                assessed = _assessed_pages(job, conn, 0, 1)
+            clear_policies(conn, ids)
+            stored: dict[_StoredOutcome, int] = {}  # each distinct outcome once, whichever worker found it
+            constants = (constant(conn, as_of), constant(conn, stamp))
+            # Per worker: the stored id of each outcome it numbered, and how often each was found.
+            outcome_ids: list[list[int]] = [[] for _ in range(parts)]
+            found: list[Counter[int]] = [Counter() for _ in range(parts)]
+            for position, (fresh, devices, numbers) in enumerate(assessed):
+                part = position % parts
+                new = [o for o in dict.fromkeys(fresh) if o not in stored]
+                for outcome, outcome_id in zip(new, new_outcome_ids(conn, len(new)), strict=True):
+                    stored[outcome] = outcome_id
+                add_outcomes(conn, [(stored[o], *o, *constants) for o in new])
+                outcome_ids[part].extend(stored[o] for o in fresh)
+                known = outcome_ids[part]
+                add_findings(conn, [(device, known[n]) for device, n in zip(devices, numbers, strict=True)])
+                found[part].update(numbers)
+            audit.record(conn, actor, "findings.assess", "findings", None,
+                         {"as_of": as_of.isoformat(), "policies": ids,
+                          "findings": sum(sum(c.values()) for c in found)})
+    labels = {outcome_id: outcome[:3] for outcome, outcome_id in stored.items()}
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for part_ids, part_found in zip(outcome_ids, found, strict=True):
+        for number, n in part_found.items():
+            counts[labels[part_ids[number]]] += n
+    return counts
+
+
+def stored_findings(engine: Engine, policy_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Findings as last stored, in device order (the `clearsite assess` JSON contract)."""
+    with engine.connect() as conn:
+        for row in stored_finding_rows(conn, policy_id):
+            yield {"device_id": row.device_id, "site": row.name, "policy": row.policy, "obligation": row.obligation,
+                   "status": row.status, "due": row.due.isoformat() if row.due else None, "reasons": row.reasons}
+
+
+def reassess_touched(conn: Connection, knowledge: Knowledge, device_ids: Iterable[int], actor: str,
+                     target: str) -> int:
+    """Re-assess the devices an intake touched, at the date their findings were assessed at; the findings made.
+
+    The rule every intake follows (register import, scanner file, live scan, agent push alike):
+    new evidence never leaves a device's stored findings out of date, and never moves their date.
+    Each touched device is assessed again under every policy with stored findings that applies to it
+    (its site's jurisdiction's policies, and any other policy it already has findings of), at the
+    `as_of` that policy's findings were last assessed at, so an earlier `assess --as-of D` stays an
+    assessment at D. When nothing has been assessed yet, nothing is: `clearsite assess` makes the
+    first findings. The re-assessment is audited as `findings.assess` with the intake's target, in
+    the intake's own transaction.
+    """
+    assessed = {policy: as_of for policy, as_of in assessed_as_of(conn).items() if policy in knowledge.policies}
+    ids = sorted(set(device_ids))
+    if not assessed or not ids:
+        return 0
+    earlier = device_policies(conn, ids)
+    remove_device_findings(conn, ids, list(assessed))
+    known = outcome_ids(conn, assessed)
+    assessments = {policy: Assessment(knowledge.policies[policy], knowledge, as_of) for policy, as_of in assessed.items()}
+    found: list[tuple[int, OutcomeKey]] = []
+    for view, site in _views_of(conn, ids):
+        facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
+        applies = {p for p in assessed if knowledge.policies[p].jurisdiction == site.jurisdiction}
+        for policy in sorted(applies | (earlier.get(view.id, set()) & assessed.keys())):
+            for o in assessments[policy].outcomes(facts):
+                found.append((view.id, (policy, o.obligation, o.status.value, o.due, dumps(list(o.reasons)),
+                                        assessed[policy])))
+    new = [key for key in dict.fromkeys(key for _, key in found) if key not in known]
+    stamp = constant(conn, now())
+    for key, outcome_id in zip(new, new_outcome_ids(conn, len(new)), strict=True):
+        known[key] = outcome_id
+    add_outcomes(conn, [(known[key], *key[:5], constant(conn, key[5]), stamp) for key in new])
+    add_findings(conn, [(device_id, known[key]) for device_id, key in found])
+    for as_of in sorted(set(assessed.values())):
+        policies = sorted(p for p, d in assessed.items() if d == as_of)
+        audit.record(conn, actor, "findings.assess", target, None,
+                     {"as_of": as_of.isoformat(), "policies": policies,
+                      "findings": sum(1 for _, key in found if key[5] == as_of)})
+    return len(found)
+
+
+def _views_of(conn: Connection, ids: list[int]) -> Iterator[tuple[DeviceView, Site]]:
+    """The devices with these (sorted) ids, read a run of nearby ids at a time."""
+    wanted = set(ids)
+    sites = load_sites(conn)
+    start = previous = ids[0]
+    for device_id in [*ids[1:], None]:
+        if device_id is not None and device_id - previous <= _NEARBY_IDS and device_id - start < PAGE:
+            previous = device_id
+            continue
+        for view, site in read_devices(conn, EVERYTHING, with_evidence=False, ids=range(start, previous + 1),
+                                       sites=sites):
+            if view.id in wanted:
+                yield view, site
+        if device_id is not None:
+            start = previous = device_id
+
+
+_NEARBY_IDS = 64  # ids this close are read in one query (the few between them are read and passed over)
+
+
+def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: date, policy_id: str | None = None):  # type: ignore[no-untyped-def]
+    """Assess at `as_of` and write the internal findings report (HTML, CSV, XLSX, JSON) into out_dir."""
+    from clearsite.render.report import write_report as render
+
+    findings = [f.as_dict() for f in iter_findings(engine, knowledge, as_of, policy_id)]
+    devices = [device_json(v, knowledge, as_of) for v, _ in iter_devices(engine)]
+    with engine.connect() as conn:
+        sites = [{"name": s.name, "department": s.department, "region": s.region,
+                  "criteria": list(s.sensitivity_criteria),
+                  "networks": [{"cidr": n.cidr, "core": n.core} for n in s.networks]}
+                 for _, s in sorted(load_sites(conn).items())]
+    return render(out_dir, devices, findings, sites, as_of)

@@ -1,0 +1,110 @@
+"""Identification of stored devices: from their observations' evidence to identity rows.
+
+The store keeps raw observation data and writes the rows computed here; the verdicts come from
+the pure core (core.identify). A register's million rows name a few thousand makes and models, so
+each distinct verdict (an IdentityTemplate) is serialised once and shared by every device it fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from clearsite.core.identify import (
+    IdentityTemplate,
+    identify_template,
+    links_from_chain,
+    register_row_evidence,
+)
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Evidence, Signal
+from clearsite.store.bulk import constant, dumps
+from clearsite.store.devices import NewObservation, StoreResult, now, observation_data_by_device
+from clearsite.store.identities import add_identities, replace_identities
+
+__all__ = ["device_evidence", "evidence_links", "evidence_of", "identify_batch", "identity_values",
+           "link_evidence", "observation_evidence", "refresh_identities"]
+
+CHUNK = 5000
+# id(template) -> (the template, kept alive so its id stays unique; its identity row columns)
+_Chains = dict[int, tuple[IdentityTemplate, tuple[Any, ...]]]
+
+
+def evidence_of(data: dict[str, Any]) -> list[Evidence]:
+    """The evidence a stored observation gives (a register row's follows from its fields)."""
+    if "evidence" in data:
+        return [Evidence(Signal(signal), value, source) for signal, value, source in data["evidence"]]
+    return register_row_evidence(data.get("source", ""), data.get("fields", {}))
+
+
+def observation_evidence(obs: NewObservation) -> list[Evidence]:
+    """The evidence an observation about to be stored gives."""
+    if obs.data is None:
+        return list(obs.evidence)
+    return evidence_of(orjson.loads(obs.data))
+
+
+def identity_values(template: IdentityTemplate, chains: _Chains) -> tuple[Any, ...]:
+    """An identity row's columns from label_brand to alternatives, JSON serialised once per template."""
+    cached = chains.get(id(template))
+    if cached is None:
+        identity = template.base
+        cached = chains[id(template)] = (template, (
+            identity.label_brand, identity.producer_id, identity.model, identity.device_class, identity.confidence,
+            dumps(template.chain), dumps(list(identity.contradictions)) if identity.contradictions else "[]",
+            dumps([list(a) for a in identity.alternatives]) if identity.alternatives else "[]"))
+    return cached[1]
+
+
+def _row(device_id: int, values: tuple[Any, ...], version: str, stamp: datetime | str) -> tuple[Any, ...]:
+    return (device_id, *values, version, stamp)
+
+
+def identify_batch(conn: Connection, knowledge: Knowledge, result: StoreResult) -> int:
+    """Identify what a batch touched: new devices from the batch's own evidence, earlier ones from all theirs."""
+    stamp = constant(conn, now())
+    chains: _Chains = {}
+    rows = [_row(device_id, values, knowledge.version, stamp) for device_id, values in result.fresh_identity.items()]
+    for device_id, group in result.fresh_observations.items():
+        evidence = [e for obs in group for e in observation_evidence(obs)]
+        template = identify_template(evidence, knowledge, result.fresh_install.get(device_id))
+        rows.append(_row(device_id, identity_values(template, chains), knowledge.version, stamp))
+    add_identities(conn, rows)
+    return len(rows) + refresh_identities(conn, result.earlier_devices, knowledge)
+
+
+def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: Knowledge) -> int:
+    """Recompute the identity of each device from all its stored observations."""
+    ids = sorted(set(device_ids))
+    stamp = constant(conn, now())
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        chains: _Chains = {}
+        rows = []
+        for device_id, stored in observation_data_by_device(conn, part).items():
+            evidence = [e for data in stored for e in evidence_of(data)]
+            installs = [date.fromisoformat(d["install_date"]) for d in stored if d.get("install_date")]
+            template = identify_template(evidence, knowledge, min(installs) if installs else None)
+            rows.append(_row(device_id, identity_values(template, chains), knowledge.version, stamp))
+        replace_identities(conn, rows)
+    return len(ids)
+
+
+def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:
+    """Each device's evidence list in observation order: what its stored evidence chain points into."""
+    return {device_id: [e for data in stored for e in evidence_of(data)]
+            for device_id, stored in observation_data_by_device(conn, device_ids).items()}
+
+
+def evidence_links(chain: list[Any], evidence: Sequence[Evidence]) -> list[dict[str, Any]]:
+    """A stored evidence chain as the `devices` contract shows it."""
+    return [link.as_dict() for link in links_from_chain(chain, evidence)]
+
+
+def link_evidence(chain: list[Any], stored: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stored evidence chain, with the device's stored observation data, as the `devices` contract shows it."""
+    return evidence_links(chain, [e for data in stored for e in evidence_of(data)])

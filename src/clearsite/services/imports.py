@@ -1,0 +1,410 @@
+"""The doors that bring observations: a register file, a scanner file or scan, an agent's push.
+
+Each reads its own input, prepares observations, and hands them to `intake.record_observations`,
+which stores, identifies, audits and re-assesses them the same way for all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from clearsite.core.errors import ConflictError, InputError, NotFoundError
+from clearsite.core.identify import identify_template, register_row_evidence
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import Evidence, ScannedHost, Signal, Site
+from clearsite.formats.register import (
+    RegisterError,
+    RegisterReader,
+    RegisterRow,
+    RowProblem,
+    open_register,
+    site_key,
+)
+from clearsite.formats.scans import parse_scan_file
+from clearsite.services.identification import identity_values
+from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
+from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.store.bulk import dumps
+from clearsite.store.devices import NewObservation, fingerprint, stored_data_by_fingerprint
+from clearsite.store.reads import SiteScope
+from clearsite.store.site_reads import get_site
+from clearsite.store.sites import find_site, load_sites, site_ids_by_key
+
+__all__ = ["AGENT_KIND", "AgentObservation", "HostsReport", "ImportRefused", "ImportReport", "PushConflict",
+           "PushRefused", "SiteNotFound", "host_observation", "import_register", "import_scan_file", "in_scope",
+           "push_observations", "record_hosts"]
+
+
+# --------------------------------------------------------------------------- register files
+
+
+class ImportRefused(InputError, ValueError):
+    """The whole file was refused (--strict, or nothing usable); nothing was stored."""
+
+
+@dataclass
+class ImportReport:
+    file: str
+    rows_read: int
+    stored: int
+    duplicates: int
+    new_devices: int
+    identified: int
+    skipped: list[str] = field(default_factory=list)  # one line per junk row
+    warnings: list[str] = field(default_factory=list)
+    already_imported: bool = False
+
+
+PARALLEL_FROM_ROWS = 20_000  # smaller registers are read in this process: starting workers costs more
+_CHUNK_ROWS = 5_000  # file rows per unit of work handed between processes
+
+
+def import_register(
+    engine: Engine,
+    path: Path,
+    knowledge: Knowledge,
+    *,
+    site: str | None = None,
+    mapping: dict[str, str] | None = None,
+    strict: bool = False,
+    actor: str = "cli",
+    today: date | None = None,
+    batch: int = 50_000,
+    parallel_from: int = PARALLEL_FROM_ROWS,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import a CSV/XLSX asset register: junk rows are reported and skipped (or refuse all with strict).
+
+    Rows stream through in batches (store, merge into devices, identify) inside one transaction, so
+    a million-row register fits in memory and a failure anywhere leaves the database as it was.
+    Registers of `parallel_from` lines or more are parsed and identified by forked worker processes
+    (`workers`, default one per CPU); this process merges their rows in file order and writes them.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RegisterError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    name = path.name
+    reader = open_register(data, name, mapping, site_given=site is not None, today=today)
+    report = ImportReport(name, 0, 0, 0, 0, 0)
+    problems: list[RowProblem] = []
+
+    def close(recorded: Recorded) -> Closing:
+        report.skipped = [p.describe(name) for p in problems]
+        if recorded.stored + recorded.duplicates == 0:
+            raise ImportRefused(f"{name}: no usable rows ({len(problems)} skipped); nothing imported")
+        return Closing("register.import", f"source:{recorded.source_id}",
+                       {"file": name, "rows_read": report.rows_read, **recorded.counts(), "skipped": len(problems)},
+                       report.rows_read, len(problems))
+
+    def open_intake(conn: Connection) -> Intake:
+        fixed_site = find_site(conn, site) if site else None
+        job = _RowJob(data, name, mapping, site is not None, today, fixed_site, site_ids_by_key(conn), knowledge)
+        source = Source("register", name, hashlib.sha256(data).hexdigest(), actor, fixed_site,
+                        {"columns": reader.columns, "header_row": reader.header_row})
+        rows = _register_batches(job, reader, report, problems, strict=strict, batch=batch,
+                                 workers=workers or worker_count(), parallel_from=parallel_from)
+        return Intake(source, rows, close)
+
+    recorded = record_observations(engine, knowledge, open_intake)
+    assert recorded is not None
+    report.stored, report.duplicates = recorded.stored, recorded.duplicates
+    report.new_devices, report.identified = recorded.new_devices, recorded.identified
+    report.already_imported = report.stored == 0
+    return report
+
+
+def _register_batches(job: _RowJob, reader: RegisterReader, report: ImportReport, problems: list[RowProblem], *,
+                      strict: bool, batch: int, workers: int, parallel_from: int) -> Iterator[list[NewObservation]]:
+    """The register's usable rows as observations, `batch` at a time; counts rows, warnings and problems."""
+    name = job.name
+    seen: dict[int, int] = {}
+    pending: list[NewObservation] = []
+    with ExitStack() as workers_running:
+        if workers > 1 and can_fork() and job.data.count(b"\n") >= parallel_from:
+            # The workers never touch the database, so forking while the transaction is open is safe.
+            chunks: Iterable[list[_PreparedRow]] = workers_running.enter_context(
+                forked(partial(_prepared_chunks, job), workers, _unpicklable(job)))
+        else:
+            chunks = (_prepare_chunk(chunk, job) for chunk in reader.row_chunks(_CHUNK_ROWS))
+        for chunk in chunks:
+            for row_number, warnings, prepared in chunk:
+                report.rows_read += 1
+                if warnings is None:  # the row itself is junk
+                    problems.append(prepared)  # type: ignore[arg-type]
+                else:
+                    report.warnings.extend(f"{name}: row {row_number}: {w}" for w in warnings)
+                    if isinstance(prepared, RowProblem):
+                        problems.append(prepared)
+                    else:
+                        pending.append(_observation(row_number, prepared, seen))
+                if strict and (problems or report.warnings):
+                    first = problems[0].describe(name) if problems else report.warnings[0]
+                    raise ImportRefused(f"{first} (--strict: nothing imported)")
+                if len(pending) >= batch:
+                    yield pending
+                    pending = []
+    if pending:
+        yield pending
+
+
+@dataclass(frozen=True)
+class _RowJob:
+    """What preparing a register's rows needs; forked workers inherit it (the knowledge is never pickled)."""
+
+    data: bytes
+    name: str
+    mapping: dict[str, str] | None
+    site_given: bool
+    today: date | None
+    fixed_site: int | None
+    site_ids: dict[str, int]
+    knowledge: Knowledge
+
+
+# A prepared row: (row number, its warnings or None when the row itself is junk, RowProblem or _Prepared).
+# _Prepared is a flat tuple, cheap to send between processes:
+# (site_id, first fingerprint, serial, mac, ip, install_date, location, data JSON, identity values).
+_Prepared = tuple[int, str, "str | None", "str | None", "str | None", "date | None", "str | None", str,
+                  tuple[Any, ...]]
+_PreparedRow = tuple[int, "tuple[str, ...] | None", "RowProblem | _Prepared"]
+
+
+def _prepare_chunk(items: list[RegisterRow | RowProblem], job: _RowJob) -> list[_PreparedRow]:
+    """Parse-side work for a chunk of rows: site, fingerprint, stored JSON and the row's own identity."""
+    chains: dict[int, tuple[Any, Any]] = {}  # identity row columns once per template in the chunk
+    out: list[_PreparedRow] = []
+    for item in items:
+        if isinstance(item, RowProblem):
+            out.append((item.row_number, None, item))
+            continue
+        out.append((item.row_number, item.warnings, _prepare_row(item, job, chains)))
+    return out
+
+
+def _prepare_row(row: RegisterRow, job: _RowJob, chains: dict[int, tuple[Any, Any]]) -> RowProblem | _Prepared:
+    site_id = job.fixed_site
+    if site_id is None:
+        written = row.values.get("site", "")
+        site_id = job.site_ids.get(site_key(written))
+        if site_id is None:
+            reason = f"unknown site {written!r}" if written else "no site given"
+            return RowProblem(row.row_number, f"{reason}; skipped")
+    fields = {k: v for k, v in row.values.items() if k != "site"}
+    install = row.install_date
+    evidence = register_row_evidence(f"{job.name} row {row.row_number}", fields)
+    template = identify_template(evidence, job.knowledge, install)
+    data = dumps({"fields": {**fields, "install_date": install.isoformat() if install else None},
+                  "install_date": install, "source": evidence[0].source if evidence else f"row {row.row_number}"})
+    return (site_id, fingerprint(site_id, "register_row", _row_content(fields, install), 0), fields.get("serial"),
+            fields.get("mac"), fields.get("ip"), install, fields.get("location"), data,
+            identity_values(template, chains))
+
+
+def _row_content(fields: dict[str, Any], install: date | str | None) -> str:
+    """What a register row's fingerprint covers (`install` as a date, or as the ISO text stored for it)."""
+    return "\x1f".join([f"{k}={fields[k]}" for k in sorted(fields)]) + f"\x1f{install}"
+
+
+def _observation(row_number: int, prepared: _Prepared, seen: dict[int, int]) -> NewObservation:
+    """A prepared row as an observation; identical rows in one file are separate devices."""
+    site_id, first, serial, mac, ip, install, location, data, identity = prepared
+    # The n-th repeat of a row gets its own fingerprint. Repeats are counted on 64 bits of the first
+    # fingerprint, not the row text, so a million rows cost little memory; a (vanishingly rare) clash
+    # only numbers a row as a repeat, which is still unique and stable.
+    repeat_key = int(first[:16], 16)
+    occurrence = seen.get(repeat_key, 0)
+    seen[repeat_key] = occurrence + 1
+    if occurrence:
+        fields = json.loads(data)["fields"]
+        stored_install = fields.pop("install_date")
+        first = fingerprint(site_id, "register_row", _row_content(fields, stored_install), occurrence)
+    return NewObservation(site_id, "register_row", f"row {row_number}", {}, (), first, serial, mac, ip, install,
+                          location, data, identity)
+
+
+def _prepared_chunks(job: _RowJob, part: int, parts: int) -> Iterator[list[_PreparedRow]]:
+    """Chunks part, part + parts, … of the register, prepared (the work of one forked worker)."""
+    reader = open_register(job.data, job.name, job.mapping, site_given=job.site_given, today=job.today)
+    for chunk in reader.row_chunks(_CHUNK_ROWS, part, parts):
+        yield _prepare_chunk(chunk, job)
+
+
+def _unpicklable(job: _RowJob) -> Callable[[BaseException], Exception]:
+    return lambda exc: RegisterError(f"{job.name}: {type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- scanner files and scans
+
+
+@dataclass
+class HostsReport:
+    source: str
+    hosts: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    new_devices: int = 0
+    identified: int = 0
+    out_of_scope: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def host_observation(host: ScannedHost, site_id: int, kind: str, source: str) -> NewObservation:
+    """A scanned host as an observation; its MAC becomes evidence too (the OUI is a weak signal)."""
+    evidence = list(host.evidence)
+    if host.mac and not any(e.signal == Signal.MAC for e in evidence):
+        evidence.append(Evidence(Signal.MAC, host.mac, f"{source} host {host.ip or host.mac}"))
+    serial = next((e.value for e in evidence if e.signal == Signal.SERIAL), None)
+    fields = {"ip": host.ip, "mac": host.mac, "hostname": host.hostname, "ports": sorted(host.open_ports),
+              "extra": host.extra, "serial": serial}
+    content = json.dumps([fields, [[e.signal.value, e.value] for e in evidence]], sort_keys=True, default=str)
+    return NewObservation(
+        site_id=site_id, kind=f"{kind}_host", locator=host.ip or host.mac or "?", fields=fields,
+        evidence=tuple(evidence), fingerprint=fingerprint(site_id, f"{kind}_host", content, 0),
+        serial=serial, mac=host.mac, ip=host.ip,
+    )
+
+
+def in_scope(site: Site, ip: str | None) -> bool:
+    """A host without an IP (a switch MAC-table row) is placed by the user; one with an IP must be ours."""
+    return ip is None or site.network_for(ip) is not None
+
+
+def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str, source_name: str,
+                 sha256: str, hosts: Iterable[ScannedHost], actor: str = "cli") -> HostsReport:
+    """Record hosts seen at a site (a scanner file, or a live scan's latest hosts) through the one intake."""
+    report = HostsReport(source_name)
+
+    def open_intake(conn: Connection) -> Intake:
+        site_id = find_site(conn, site_name)
+        site = load_sites(conn)[site_id]
+        observations = []
+        for host in hosts:
+            report.hosts += 1
+            if not in_scope(site, host.ip):
+                report.out_of_scope.append(f"{source_name}: host {host.ip}: not in the networks of {site.name}; skipped")
+                continue
+            observations.append(host_observation(host, site_id, kind, source_name))
+
+        def close(recorded: Recorded) -> Closing:
+            return Closing(f"{kind}.import", f"source:{recorded.source_id}",
+                           {"source": source_name, "site": site.name, "hosts": report.hosts, **recorded.counts(),
+                            "out_of_scope": len(report.out_of_scope)},
+                           report.hosts, len(report.out_of_scope))
+
+        return Intake(Source(kind, source_name, sha256, actor, site_id), [observations], close)
+
+    recorded = record_observations(engine, knowledge, open_intake)
+    assert recorded is not None
+    report.stored, report.duplicates = recorded.stored, recorded.duplicates
+    report.new_devices, report.identified = recorded.new_devices, recorded.identified
+    return report
+
+
+def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str, kind: str,
+                     actor: str = "cli") -> HostsReport:
+    """Import nmap XML, masscan JSON/list/XML, or a switch MAC/ARP/DHCP table as observations at a site."""
+    hosts = parse_scan_file(path)
+    data_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+    report = record_hosts(engine, knowledge, site, kind, path.name, data_hash, hosts, actor)
+    report.problems = [str(e) for e in hosts.errors]
+    return report
+
+
+# --------------------------------------------------------------------------- agents' pushes
+
+
+AGENT_KIND = "agent_host"  # as host_observation names a host an agent saw
+
+
+class SiteNotFound(NotFoundError, LookupError):
+    """Absent, or outside the caller's scope (the two are answered alike)."""
+
+
+class PushConflict(ConflictError, ValueError):
+    """An agent id reused for different content: an agent's ids name observations, not requests."""
+
+
+class PushRefused(InputError, ValueError):
+    """A push that cannot be taken as sent."""
+
+
+@dataclass(frozen=True)
+class AgentObservation:
+    """One host an agent observed, as it pushed it (`content_sha256` covers everything but its id)."""
+
+    id: str
+    content_sha256: str
+    ip: str | None = None
+    mac: str | None = None  # normalised
+    mac_as_sent: str | None = None
+    serial: str | None = None
+    location: str | None = None
+    observed_at: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, site_id: int, agent: str,
+                      actor: str, items: Sequence[AgentObservation]) -> dict[str, Any]:
+    """Record an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
+
+    The same id with different content is refused (PushConflict). A host whose address lies outside
+    the site's declared networks is not stored (a scan must stay in scope, and an agent must not
+    place devices at sites it does not watch). A pure retry writes and audits nothing.
+    """
+    ids = [i.id for i in items]
+    if len(set(ids)) != len(ids):
+        raise PushRefused("observation ids repeat within one push")
+    answer: dict[str, Any] = {"stored": 0, "duplicates": 0, "new_devices": 0, "identified": 0, "out_of_scope": []}
+
+    def open_intake(conn: Connection) -> Intake | None:
+        if get_site(conn, scope, site_id) is None:
+            raise SiteNotFound(f"site {site_id}")
+        site = load_sites(conn)[site_id]
+        outside = [i.id for i in items if i.ip and site.network_for(i.ip) is None]
+        answer["out_of_scope"] = outside
+        marks = {fingerprint(site_id, AGENT_KIND, f"client:{i.id}", 0): i for i in items if i.id not in set(outside)}
+        stored = stored_data_by_fingerprint(conn, list(marks))
+        for mark, data in stored.items():
+            if data.get("fields", {}).get("content_sha256") != marks[mark].content_sha256:
+                raise PushConflict(f"observation id {marks[mark].id!r} was already stored with different content")
+        answer["duplicates"] = len(stored)
+        fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
+        if not fresh:
+            return None  # a pure retry: nothing changes, nothing to audit
+        observations = [_agent_observation(site_id, mark, item, agent) for mark, item in fresh]
+
+        def close(recorded: Recorded) -> Closing:
+            counts = {**recorded.counts(), "duplicates": len(stored)}
+            return Closing("observations.push", f"site:{site_id}",
+                           {"source": recorded.source_id, **counts, "out_of_scope": outside[:50],
+                            "ids": [i.id for _, i in fresh][:50]},
+                           len(items), len(outside))
+
+        sha256 = hashlib.sha256("|".join(sorted(m for m, _ in fresh)).encode()).hexdigest()
+        return Intake(Source("agent", f"push by {agent}", sha256, actor, site_id), [observations], close)
+
+    recorded = record_observations(engine, knowledge, open_intake)
+    if recorded is not None:
+        answer.update(stored=recorded.stored, new_devices=recorded.new_devices, identified=recorded.identified)
+    return answer
+
+
+def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: str) -> NewObservation:
+    where = f"agent {agent} observation {item.id}"
+    fields = {"client_id": item.id, "ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial,
+              "location": item.location, "observed_at": item.observed_at, "content_sha256": item.content_sha256}
+    evidence = tuple(Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where) for e in item.evidence)
+    return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
+                          evidence=evidence, fingerprint=mark, serial=item.serial, mac=item.mac, ip=item.ip,
+                          location=item.location)
