@@ -57,7 +57,8 @@ def region_initial_max(p: Problem) -> np.ndarray:
 def visit_weeks(p: Problem) -> np.ndarray:
     """(visits, weeks) bool: weeks a visit could use at all: site open and one crew-week big enough."""
     rmax = region_initial_max(p)
-    return p.masks[p.v_mask] & (rmax[p.v_region] >= p.v_minutes[:, None])
+    weeks: np.ndarray = p.masks[p.v_mask] & (rmax[p.v_region] >= p.v_minutes[:, None])
+    return weeks
 
 
 class _FlowBound:
@@ -216,7 +217,8 @@ def eligible_sites(p: Problem, upto_week: int) -> np.ndarray:
     np.logical_and.at(ok, p.v_site, ok_visit)
     has_visit = np.zeros(p.n_sites, dtype=bool)
     has_visit[p.v_site] = True
-    return ok & p.site_complete & has_visit
+    eligible: np.ndarray = ok & p.site_complete & has_visit
+    return eligible
 
 
 def site_totals(p: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -343,11 +345,9 @@ def _region_cpsat_bound(
     by_week: dict[int, list[tuple[cp_model.IntVar, int]]] = {}
     late_after: dict[int, list[tuple[int, cp_model.IntVar]]] = {}  # site -> (week or H, var)
     hints: list[tuple[cp_model.IntVar, bool]] = []
-    for v in vs:
-        v = int(v)
+    for v in map(int, vs):
         choices = []
-        for w in np.flatnonzero(allowed[v] & (biggest >= p.v_minutes[v])):
-            w = int(w)
+        for w in map(int, np.flatnonzero(allowed[v] & (biggest >= p.v_minutes[v]))):
             x = model.new_bool_var(f"x{v}_{w}")
             choices.append(x)
             by_week.setdefault(w, []).append((x, int(p.v_minutes[v])))

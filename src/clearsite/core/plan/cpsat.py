@@ -92,8 +92,7 @@ def solve_cpsat(
     done_by: list[dict[int, list[cp_model.IntVar]]] = [defaultdict(list) for _ in p.ms_week]
 
     rng = np.random.default_rng(seed)
-    for v in free_idx:
-        v = int(v)
+    for v in map(int, free_idx):
         r = int(p.v_region[v])
         ok = allowed[v] if week_ok is None else allowed[v] & week_ok[v]
         choices: list[cp_model.IntVar] = []
@@ -103,8 +102,7 @@ def solve_cpsat(
             others = [c for c in crews if current is None or c != current[0]]
             picked = rng.choice(others, size=crews_per_visit - (current is not None), replace=False)
             crews = sorted({*(int(c) for c in picked), *([current[0]] if current else [])})
-        for w in np.flatnonzero(ok):
-            w = int(w)
+        for w in map(int, np.flatnonzero(ok)):
             for c in crews:
                 if cap[c, w] < p.v_minutes[v] and (c, w) != current:
                     continue
@@ -146,8 +144,7 @@ def solve_cpsat(
             continue
         done: dict[int, cp_model.IntVar] = {}
         if mw >= 0:
-            for s in np.flatnonzero(touched & p.site_complete & (fixed_late <= mw)):
-                s = int(s)
+            for s in map(int, np.flatnonzero(touched & p.site_complete & (fixed_late <= mw))):
                 vs = [v for v in p.site_visits[s] if free[v]]
                 if any(not done_by[m][v] for v in vs):
                     continue  # some free visit of the site cannot be done by then

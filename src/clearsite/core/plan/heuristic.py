@@ -49,11 +49,12 @@ class Board:
 
     def feasible(self, v: int) -> np.ndarray:
         p = self.p
-        return (
+        weeks: np.ndarray = (
             p.masks[p.v_mask[v]]
             & (self.region_max[p.v_region[v]] >= p.v_minutes[v])
             & (self.budget[p.week_fy] >= p.v_pence[v])
         )
+        return weeks
 
     def earliest(self, v: int, upto: int | None = None) -> int:
         ok = self.feasible(v)

@@ -145,10 +145,9 @@ def budget_exchange(p: Problem, schedule: Schedule, deadline: float, donors_per_
     risk, pence = p.v_risk, p.v_pence
     order = np.flatnonzero(risk > 0)
     order = order[np.argsort(-risk[order], kind="stable")]
-    for v in order:
+    for v in map(int, order):
         if time.monotonic() > deadline:
             break
-        v = int(v)
         current = int(s.week[v])
         at = current if current >= 0 else horizon
         if at == 0:

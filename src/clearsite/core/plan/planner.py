@@ -270,7 +270,7 @@ def _build(
                 devices=p.v_devices[v],
             )
         )
-    capacity = []
+    capacity: list[CapacityRow] = []
     for r, crews in enumerate(p.region_crews):
         hours = p.crew_hours[crews].sum(axis=0) if crews else np.zeros(p.weeks)
         capacity.extend(
@@ -282,8 +282,8 @@ def _build(
     board = Board(p, s)
     for v in np.flatnonzero(s.week < 0):
         reason = _why_unscheduled(p, board, int(v))
-        site = p.site_names[int(p.v_site[v])]
-        unscheduled.extend(UnscheduledDevice(d, site, reason) for d in p.v_devices[v])
+        site_name = p.site_names[int(p.v_site[v])]
+        unscheduled.extend(UnscheduledDevice(d, site_name, reason) for d in p.v_devices[v])
 
     milestones = []
     for m, ms in enumerate(p.milestones):

@@ -139,10 +139,10 @@ def prepare(inputs: PlanInputs, settings: PlanSettings) -> Problem:
         seen_ids.add(item.id)
         if item.device_class not in rates_cache:
             try:
-                r = inputs.rates.rates(item.device_class)
+                class_rates = inputs.rates.rates(item.device_class)
             except KeyError as exc:
                 raise ValueError(f"device {item.id!r}: {exc.args[0]}") from None
-            rates_cache[item.device_class] = (r.hours, r.cost, r.lead_time_weeks)
+            rates_cache[item.device_class] = (class_rates.hours, class_rates.cost, class_rates.lead_time_weeks)
         if item.risk < 0:
             raise ValueError(f"device {item.id!r}: risk must not be negative")
         site_items[item.site].append(item)

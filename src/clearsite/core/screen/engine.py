@@ -25,7 +25,7 @@ from datetime import date
 from functools import lru_cache
 
 from clearsite.core.assess import Coverage, designations_at, nil_verdict
-from clearsite.core.assess.nil import determine
+from clearsite.core.assess.nil import HkMacau, determine
 from clearsite.core.identify import identify
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Policy, RuleKind, SiteScope
@@ -79,7 +79,7 @@ class _Context:
     knowledge: Knowledge
     on: date
     policies: tuple[Policy, ...]
-    hong_kong_macau: str
+    hong_kong_macau: HkMacau
     attestations: dict[str, tuple[Attestation, ...]]
     debarment: frozenset[str]  # programme ids of the site's jurisdiction's debarment lists
     wants_representation: bool  # a designation policy applies: a FAR 52.204-24 representation is expected
@@ -154,7 +154,8 @@ def _screen_line(number: int, line: QuoteLine, ctx: _Context) -> ScreenDecision:
         decision=verdict.decision, producer=product.producer if product else None,
         nil_subject=product.subject if product else NilSubject.UNKNOWN,
         reasons=tuple(verdict.reasons), errors=tuple(errors), source=line.source,
-        summary=verdict.decisive if verdict.decision != Decision.ALLOW else _allow_summary(product),
+        summary=verdict.decisive if verdict.decisive and verdict.decision != Decision.ALLOW
+        else _allow_summary(product),
     )
 
 
@@ -205,10 +206,10 @@ def _line_errors(line: QuoteLine, *texts: str | None) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _product(brand: str | None, model: str | None, sku: str | None, description: str | None, on: date,
-             knowledge: Knowledge, hong_kong_macau: str) -> _Product:
+             knowledge: Knowledge, hong_kong_macau: HkMacau) -> _Product:
     evidence = line_evidence(brand, model, sku, description, knowledge)
     identity = identify(evidence, knowledge, on)  # a new purchase is produced about now
-    verdict = nil_verdict(identity, knowledge, on, hong_kong_macau)  # type: ignore[arg-type]
+    verdict = nil_verdict(identity, knowledge, on, hong_kong_macau)
     kind = line_kind(" ".join(t for t in (description, model, sku) if t))
     producer: Producer | None = None
     designations: tuple[Coverage, ...] = ()
@@ -404,11 +405,11 @@ def _judge_supplier(supplier: str | None, product: _Product | None, ctx: _Contex
 
 
 @lru_cache(maxsize=16384)
-def _supplier(text: str, on: date, knowledge: Knowledge, hong_kong_macau: str) -> _Supplier:
+def _supplier(text: str, on: date, knowledge: Knowledge, hong_kong_macau: HkMacau) -> _Supplier:
     match = match_supplier(text, knowledge)
     if match is None:
         return _Supplier(None, False, NilSubject.UNKNOWN, (), ())
-    determination = determine(match.company_id, on, knowledge, hong_kong_macau)  # type: ignore[arg-type]
+    determination = determine(match.company_id, on, knowledge, hong_kong_macau)
     return _Supplier(match.company_id, match.exact, determination.result, determination.reasons,
                      _designations(match.company_id, on, knowledge))
 
