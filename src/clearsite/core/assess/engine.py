@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any
 
 from clearsite.core.assess.designations import designations_at
-from clearsite.core.assess.nil import determine
+from clearsite.core.assess.nil import HkMacau, determine
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Obligation, Policy, RuleKind, SiteScope
 from clearsite.core.models import DeviceFacts, Finding, Identity, Network, NilSubject, Status
+from clearsite.core.names import name_key
 
 FIRM_CONFIDENCE = 0.5  # below this a "subject" verdict goes to a human instead
 
@@ -25,12 +26,32 @@ class Verdict:
     reasons: tuple[str, ...]
 
 
-def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong_macau: str = "review",
+def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong_macau: HkMacau = "review",
                 produced: date | None = None) -> Verdict:
     """Was the device produced by a company subject to the National Intelligence Law?
 
-    The determination is made at the production (install) date when known, else at `as_of`.
+    The determination is made at the production (install) date when known, else at `as_of`. A device
+    wearing a contested badge (a line reported as made by a PRC OEM) goes to a person rather than being
+    left unknown, with what to check.
     """
+    verdict = _nil_verdict(identity, knowledge, as_of, hong_kong_macau, produced)
+    contested = _contested_badge(identity.label_brand, knowledge)
+    if contested and verdict.subject in (NilSubject.UNKNOWN, NilSubject.REVIEW):
+        return Verdict(NilSubject.REVIEW, verdict.basis, (*verdict.reasons, contested))
+    return verdict
+
+
+def _contested_badge(label_brand: str | None, knowledge: Knowledge) -> str | None:
+    if not label_brand:
+        return None
+    brand = knowledge.brand_by_key.get(name_key(label_brand))
+    if brand is None or not brand.contested:
+        return None
+    return f"{brand.name} is a contested badge: {brand.contested}"
+
+
+def _nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong_macau: HkMacau,
+                 produced: date | None) -> Verdict:
     at = produced or as_of
     if identity.producer_id is None:
         candidates = [(p, s) for p, s in identity.alternatives if s >= 0.15]
@@ -44,11 +65,11 @@ def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong
             ))
         return Verdict(NilSubject.UNKNOWN, None, ("producer unknown: not enough evidence",))
 
-    det = determine(identity.producer_id, at, knowledge, hong_kong_macau)  # type: ignore[arg-type]
+    det = determine(identity.producer_id, at, knowledge, hong_kong_macau)
     reasons = det.reasons
     rivals = [(p, s) for p, s in identity.alternatives if s >= 0.3]
     if det.result == NilSubject.YES and identity.confidence < FIRM_CONFIDENCE and rivals and all(
-            determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES  # type: ignore[arg-type]
+            determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES
             for p, _ in rivals) and max(s for _, s in rivals) + identity.confidence >= FIRM_CONFIDENCE:
         # The evidence disagrees on which maker, but every maker it allows is subject: the verdict stands.
         names = ", ".join(knowledge.companies[p].name for p, _ in rivals)
@@ -60,7 +81,7 @@ def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong
     if det.result == NilSubject.NO:
         subject_alternatives = [
             p for p, s in identity.alternatives
-            if s >= 0.3 and determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES  # type: ignore[arg-type]
+            if s >= 0.3 and determine(p, at, knowledge, hong_kong_macau).result == NilSubject.YES
         ]
         if subject_alternatives:
             names = ", ".join(knowledge.companies[p].name for p in subject_alternatives)
@@ -74,8 +95,8 @@ def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong
 def policy_verdict(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_of: date) -> Verdict:
     """Is the device within the policy's subject test?
 
-    Reads only the identity's producer, confidence and alternatives and the install date (the
-    Assessment memo key): keep it so, or widen that key.
+    Reads only the identity's producer, confidence, alternatives and label brand and the install date
+    (the Assessment memo key): keep it so, or widen that key.
     """
     test = policy.subject_test
     if test.kind == "nil":
@@ -206,8 +227,8 @@ class Assessment:
     """assess_device for a whole estate under one policy, each distinct combination of inputs worked out once.
 
     A million devices share a few thousand identities, install dates and networks. The memo keys are
-    exactly what the pure pieces read: policy_verdict reads the identity's producer, confidence and
-    alternatives and the install date; _outcome reads the verdict, the removal date and the _situation.
+    exactly what the pure pieces read: policy_verdict reads the identity's producer, confidence,
+    alternatives and label brand and the install date; _outcome reads the verdict, the removal date and the _situation.
     """
 
     def __init__(self, policy: Policy, knowledge: Knowledge, as_of: date) -> None:
@@ -230,7 +251,8 @@ class Assessment:
         for obligation in obligations:
             if verdict is None:
                 identity = facts.identity
-                verdict_key = (identity.producer_id, identity.confidence, identity.alternatives, facts.install_date)
+                verdict_key = (identity.producer_id, identity.confidence, identity.alternatives, identity.label_brand,
+                               facts.install_date)
                 verdict = self._verdicts.get(verdict_key)
                 if verdict is None:
                     # Many keys give equal verdicts (every date before an ownership change): one object each,

@@ -82,16 +82,28 @@ class Knowledge:
             chain.append(current)
 
     def group_of(self, company_id: str, when: date | None = None) -> str:
-        """The top controlling company of a producer's group at a date (itself when independent)."""
+        """The top controlling company of a producer's group at a date (itself when independent), followed
+        back through lineage links, so a spun-off business and its origin count as one line of products."""
         chain = self.controllers(company_id, when)
-        return chain[-1] if chain else company_id
+        return self.lineage_root(chain[-1] if chain else company_id)
+
+    def lineage_root(self, company_id: str) -> str:
+        """The earliest company whose business this one continues (itself when it has no lineage)."""
+        seen = {company_id}
+        current = company_id
+        while True:
+            origins = [link.of for link in self.companies[current].lineage if link.of not in seen]
+            if not origins:
+                return current
+            current = origins[0]
+            seen.add(current)
 
     def same_group(self, a: str, b: str, when: date | None = None) -> bool:
         if a == b:
             return True
         chain_a = {a, *self.controllers(a, when)}
         chain_b = {b, *self.controllers(b, when)}
-        return bool(chain_a & chain_b)
+        return bool(chain_a & chain_b) or self.group_of(a, when) == self.group_of(b, when)
 
 
 def _entry_label(item: Any, index: int) -> str:
@@ -142,6 +154,10 @@ def _need(file: str, where: str, company_id: str | None, companies: dict[str, Co
         raise KnowledgeError(f"{file}: {where}: unknown company id {company_id!r}")
 
 
+def _prc(company: Company) -> bool:
+    return "CN" in (company.incorporated_in, company.hq_in)
+
+
 def _cross_check(k: Knowledge) -> None:
     companies = k.companies
     for company in companies.values():
@@ -172,6 +188,13 @@ def _cross_check(k: Knowledge) -> None:
         for entity in policy.subject_test.entities:
             _need("policies.yaml", policy.id, entity, companies)
         _unique("policies.yaml", f"obligation id in {policy.id}", (o.id for o in policy.obligations))
+    for company in companies.values():
+        for link in company.lineage:
+            _need("companies.yaml", f"{company.id}: lineage", link.of, companies)
+            if _prc(company) != _prc(companies[link.of]):
+                raise KnowledgeError(
+                    f"companies.yaml: {company.id}: lineage from {link.of!r} crosses the PRC boundary; "
+                    "record it as dated ownership instead")
     for company in companies.values():  # ownership must not loop at any date it is stated for
         for owner in company.owners:
             if company.id in k.controllers(owner.owner, owner.valid_from):

@@ -102,6 +102,20 @@ class NilFlag(Dated, Sourced):
     note: str
 
 
+class Lineage(Sourced):
+    """Where a company came from: a spin-off, rename or acquisition of another company's business.
+
+    Evidence for either company is evidence for the same product line, so identification does not
+    count the pair as a contradiction. A lineage never crosses into or out of the PRC: that is a
+    change of control, recorded as dated ownership, because it changes the NIL determination.
+    """
+
+    kind: Literal["spin_off", "rename", "acquisition"]
+    of: Slug  # the company whose business this one continues
+    since: date  # the day the business passed to this company
+    note: str = ""
+
+
 class Company(Sourced):
     id: Slug
     name: str
@@ -113,6 +127,7 @@ class Company(Sourced):
     state_ownership_note: str = ""
     owners: list[Ownership] = []
     nil_flags: list[NilFlag] = []
+    lineage: list[Lineage] = []
     categories: list[str] = []
     confidence: Confidence = 0.8
     note: str = ""
@@ -143,6 +158,9 @@ class Brand(Sourced):
     owner: Slug  # the company that owns the brand
     producers: Annotated[list[BrandProducer], Field(min_length=1)]
     note: str = ""
+    # The maker behind this badge is disputed: what a person should check. A device wearing it is sent
+    # to review rather than left unknown when the evidence cannot settle the maker.
+    contested: str = ""
     examples: Annotated[list[BrandExample], Field(min_length=1)]
 
 
