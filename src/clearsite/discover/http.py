@@ -355,11 +355,12 @@ def _record_api_body(ctx: HostContext, path: str, body: bytes, where: str) -> No
         ):
             if isinstance(props.get(key), str):
                 ctx.add(signal, str(props[key]), f"{where} {key}")
-        if isinstance(props.get("SerialNumber"), str) and len(props["SerialNumber"]) == 12:
+        serial = props.get("SerialNumber")
+        if isinstance(serial, str) and len(serial) == 12:
             # Axis serial numbers are the MAC address.
             ctx.add(
                 Signal.MAC,
-                normalise_mac(str(props["SerialNumber"])),
+                normalise_mac(serial),
                 f"{where} SerialNumber (Axis serial = MAC)",
             )
 

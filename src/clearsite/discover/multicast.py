@@ -12,6 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from clearsite.core.models import Evidence, Signal
 from clearsite.discover import dhip, sadp, wsd
@@ -126,21 +127,21 @@ async def multicast_discover(
         for group, port, payload, recorder in plan:
             collector = handler(recorder)
             transport, _ = await loop.create_datagram_endpoint(
-                lambda c=collector: _Collector(c, options.max_udp_bytes), sock=_sender(source)
+                partial(_Collector, collector, options.max_udp_bytes), sock=_sender(source)
             )
             transports.append(transport)
             if port == sadp.PORT:
                 listener = _group_listener(group, port, source)
                 if listener is not None:
                     heard, _ = await loop.create_datagram_endpoint(
-                        lambda c=collector: _Collector(c, options.max_udp_bytes), sock=listener
+                        partial(_Collector, collector, options.max_udp_bytes), sock=listener
                     )
                     transports.append(heard)
-            transport.sendto(payload, (group, port))  # type: ignore[attr-defined]
+            transport.sendto(payload, (group, port))
         await asyncio.sleep(listen)
     finally:
-        for transport in transports:
-            transport.close()
+        for opened in transports:
+            opened.close()
     finished = datetime.now(UTC)
     for report in reports.values():
         report.finished = finished

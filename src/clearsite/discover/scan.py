@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from clearsite.discover import dhip, sadp, wsd
@@ -62,7 +62,7 @@ async def _probe(ctx: HostContext) -> None:
     # Each service probe's own connection is the port check, so an open port costs one connect.
     opts = ctx.options
     plain, tls_ports, rtsp_ports, binary = _classify(opts)
-    tasks = [_tcp_open(ctx, p) for p in binary]
+    tasks: list[Awaitable[object]] = [_tcp_open(ctx, p) for p in binary]
     if opts.udp_discovery:
         tasks += [probe_wsd(ctx), probe_sadp(ctx), probe_dhip(ctx)]
     if opts.snmp_community:

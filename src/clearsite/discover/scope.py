@@ -7,7 +7,7 @@ networks, so a caller that skips `check_scope` still cannot reach outside the si
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from clearsite.core.errors import InputError
 
@@ -71,7 +71,7 @@ def check_scope(
     result: list[IPAddress] = []
     for net in wanted:
         # hosts() drops network/broadcast addresses of IPv4 subnets, but a /32 or /31 keeps its own.
-        hosts = net.hosts() if net.num_addresses > 2 else iter(net)
+        hosts: Iterator[IPAddress] = net.hosts() if net.num_addresses > 2 else iter(net)
         for ip in hosts:
             if ip in seen or any(ip in e for e in excluded if e.version == ip.version):
                 continue

@@ -105,10 +105,10 @@ def _read_table(rows: Iterator[list[object]], file_name: str) -> QuoteRead:
     for number, cells in enumerate(rows, start=1):
         texts = [clean_cell(c) for c in cells]
         found = {i: header_field(t) for i, t in enumerate(texts) if t}
-        found = {i: f for i, f in found.items() if f}
-        if len(found) >= 2 and set(found.values()) & set(PRODUCT_FIELDS):
+        named = {i: f for i, f in found.items() if f}
+        if len(named) >= 2 and set(named.values()) & set(PRODUCT_FIELDS):
             header, header_row = texts, number
-            for index, name in found.items():
+            for index, name in named.items():
                 if name not in columns.values():  # the first column wins when two mean the same
                     columns[index] = name
             break

@@ -11,13 +11,17 @@ import contextlib
 import random
 import resource
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from clearsite.sim.certs import server_context
 from clearsite.sim.device import SimDevice
 from clearsite.sim.personas import UDP_PORTS
 from clearsite.sim.replies import Reply
+
+# A TCP connection handler, as asyncio.start_server calls it.
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 REQUEST_HEAD_LIMIT = 16 * 1024
 IDLE_TIMEOUT = 30.0
@@ -78,7 +82,7 @@ async def _write_reply(writer: asyncio.StreamWriter, reply: Reply) -> None:
 
 def _http_handler(
     dev: SimDevice, port: int
-) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             for _ in range(64):  # keep-alive, but not forever
@@ -97,7 +101,7 @@ def _http_handler(
     return handle
 
 
-def _rtsp_handler(dev: SimDevice) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+def _rtsp_handler(dev: SimDevice) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:  # RTSP keeps the connection for several requests
@@ -114,7 +118,7 @@ def _rtsp_handler(dev: SimDevice) -> Callable[[asyncio.StreamReader, asyncio.Str
     return handle
 
 
-def _garbage_handler(dev: SimDevice) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+def _garbage_handler(dev: SimDevice) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         rng = random.Random(dev.index)
         try:
@@ -237,7 +241,7 @@ async def start_devices(devices: list[SimDevice], multicast: bool = False) -> Fl
     fleet = FleetServer()
     for dev in devices:
         for port, kind in dev.persona.tcp.items():
-            handler: Callable[..., object]
+            handler: Handler
             tls = None
             if kind in ("http", "https"):
                 handler = _http_handler(dev, port)
@@ -271,7 +275,7 @@ async def start_devices(devices: list[SimDevice], multicast: bool = False) -> Fl
             port = UDP_PORTS[name]
             try:
                 transport, protocol = await loop.create_datagram_endpoint(
-                    lambda d=dev, p=port: _Udp(d, p), local_addr=(dev.ip, port)
+                    partial(_Udp, dev, port), local_addr=(dev.ip, port)
                 )
             except OSError as exc:
                 fleet.failures.append(f"{dev.ip}:{port}/udp: {exc.strerror or exc}")
@@ -282,7 +286,7 @@ async def start_devices(devices: list[SimDevice], multicast: bool = False) -> Fl
                 try:
                     sock = _group_socket(MULTICAST_GROUPS[name], port, dev.ip)
                     heard, _ = await loop.create_datagram_endpoint(
-                        lambda u=protocol: _GroupListener(u), sock=sock
+                        partial(_GroupListener, protocol), sock=sock
                     )
                 except OSError as exc:
                     fleet.failures.append(f"{dev.ip}:{port}/udp multicast: {exc.strerror or exc}")

@@ -62,7 +62,7 @@ class _Refused(InputError):
     """The file is shaped like an attack or is not nmap XML at all."""
 
 
-class _ScanXMLParser(DefusedXMLParser):  # type: ignore[misc]  # defusedxml ships no type hints
+class _ScanXMLParser(DefusedXMLParser):
     """defusedxml with entities and external references forbidden, and a DOCTYPE allowed only bare.
 
     nmap writes `<!DOCTYPE nmaprun>` (a name, no DTD) at the top of every file, so refusing every
