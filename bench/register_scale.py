@@ -43,9 +43,10 @@ def generate(path: Path, rows: int, sites: int) -> float:
 
 def pipeline(path: Path, db: Path, sites: int) -> dict[str, float]:
     """Runs in its own process so its peak RSS is the pipeline's alone."""
-    from clearsite.services import pipeline as pl
-    from clearsite.services.demo_data import large_sites
     from clearsite.formats.knowledge import load_knowledge
+    from clearsite.services.assessment import assess_all
+    from clearsite.services.demo_data import large_sites
+    from clearsite.services.imports import import_register
     from clearsite.store.db import open_database
     from clearsite.store.sites import add_site
 
@@ -57,10 +58,10 @@ def pipeline(path: Path, db: Path, sites: int) -> dict[str, float]:
     timings: dict[str, float] = {}
     cpu, own_cpu = _cpu_s(), _cpu_s(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    report = pl.import_register(engine, path, knowledge, today=date(2026, 11, 29))
+    report = import_register(engine, path, knowledge, today=date(2026, 11, 29))
     timings["import_identify_s"] = time.perf_counter() - start
     mid = time.perf_counter()
-    counts = pl.assess_all(engine, knowledge, date(2026, 11, 29))
+    counts = assess_all(engine, knowledge, date(2026, 11, 29))
     timings["assess_s"] = time.perf_counter() - mid
     timings["total_s"] = time.perf_counter() - start
     timings["cpu_s"] = _cpu_s() - cpu

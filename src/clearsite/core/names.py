@@ -41,3 +41,8 @@ def normalise_mac(text: str) -> str | None:
         return None
     digits = digits.upper()
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def site_key(name: str) -> str:
+    """Site names as typed in a register or on a command line: case and spacing do not matter."""
+    return " ".join(name.casefold().split())

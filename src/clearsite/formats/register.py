@@ -398,6 +398,3 @@ def load_mapping(path: Path) -> dict[str, str]:
     return mapping
 
 
-def site_key(name: str) -> str:
-    """Site names as typed in a register: case and spacing do not matter."""
-    return " ".join(name.casefold().split())

@@ -13,20 +13,28 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from clearsite.services import demo_data, pipeline
-from clearsite.discover import ScanOptions, check_scope
 from clearsite.core.knowledge import Knowledge
-from clearsite.services.observations import reconcile_site
-from clearsite.render.plan_export import comparison_to_table, plan_to_json, plan_to_xlsx
+from clearsite.core.names import site_key
+from clearsite.discover import ScanOptions
 from clearsite.formats.planfile import load_plan_file
-from clearsite.services.planning import next_monday, plan_removals, progress_records, write_files
 from clearsite.render.charts import gantt_svg, plan_burndown_svg
-from clearsite.render.public import SiteProgress, build_internal_report, build_public_statement, internal_files, public_files
-from clearsite.services.scanning import scan_site
+from clearsite.render.plan_export import comparison_to_table, plan_to_json, plan_to_xlsx
+from clearsite.render.public import (
+    SiteProgress,
+    build_internal_report,
+    build_public_statement,
+    internal_files,
+    public_files,
+)
+from clearsite.services import demo_data
+from clearsite.services.assessment import assess_all, stored_findings, write_report
+from clearsite.services.devices import device_json, iter_devices
+from clearsite.services.imports import import_register
+from clearsite.services.planning import next_monday, plan_removals, progress_records, write_files
+from clearsite.services.reconciliation import reconcile_site
+from clearsite.services.scanning import scan_site, site_scope
+from clearsite.services.sites import add_site, list_sites
 from clearsite.sim.fleet import Fleet
-from clearsite.formats.register import site_key
-from clearsite.store import audit
-from clearsite.store.sites import add_site, find_site, load_sites, site_ids_by_key
 
 FLEET_HOSTS = 40
 FLEET_BASE = "127.42.100.1"  # inside the scanned site's 127.42.0.0/16
@@ -38,14 +46,12 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     as_of = as_of or date.today()
     out_dir.mkdir(parents=True, exist_ok=True)
     sites = demo_data.demo_sites()
-    with engine.begin() as conn:
-        existing = site_ids_by_key(conn)
-        created = []
-        for site in sites:
-            if site_key(site.name) not in existing:
-                created.append(add_site(conn, site))
-                audit.record(conn, "demo", "site.add", f"site:{created[-1]}", None,
-                             {"name": site.name, "department": site.department, "criteria": list(site.sensitivity_criteria)})
+    existing = {site_key(listed["name"]) for listed in list_sites(engine)}
+    created = [add_site(engine, "demo", name=site.name, department=site.department, region=site.region,
+                        holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial,
+                        socpa=site.socpa, networks=[n.cidr for n in site.networks if not n.core],
+                        core_networks=[n.cidr for n in site.networks if n.core])
+               for site in sites if site_key(site.name) not in existing]
     err.print(f"[1/6] {demo_data.DEMO_DEPARTMENT}: {len(sites)} sites ({len(created)} new), "
               f"{sum(s.sensitive for s in sites)} sensitive")
 
@@ -54,8 +60,8 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     extra = out_dir / "annex-register.xlsx"
     extra_rows = demo_data.write_demo_register_xlsx(extra)
     extra_site = demo_data.XLSX_SITE
-    reports = [pipeline.import_register(engine, register, knowledge),
-               pipeline.import_register(engine, extra, knowledge, site=extra_site)]
+    reports = [import_register(engine, register, knowledge),
+               import_register(engine, extra, knowledge, site=extra_site)]
     for report in reports:
         err.print(f"[2/6] imported {report.file}: {report.rows_read} rows, {report.stored} stored "
                   f"({report.duplicates} already imported), {len(report.skipped)} junk rows skipped, "
@@ -68,9 +74,9 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
 
     scan_line = _scan_the_fleet(engine, knowledge, out_dir, err)
 
-    counts = pipeline.assess_all(engine, knowledge, as_of)
+    counts = assess_all(engine, knowledge, as_of)
     err.print(f"[4/6] assessed every device as of {as_of}: {sum(counts.values())} findings")
-    files = pipeline.write_report(engine, knowledge, out_dir / "report", as_of)
+    files = write_report(engine, knowledge, out_dir / "report", as_of)
     err.print(f"[5/6] wrote the internal report to {files.html.parent}", markup=False)
     milestones = _plan_and_publish(engine, knowledge, out_dir, as_of, err)
 
@@ -87,22 +93,19 @@ def _scan_the_fleet(engine: Engine, knowledge: Knowledge, out_dir: Path, err: Co
     fleet.write_manifest(out_dir / "fleet-manifest.json")
     cctv = out_dir / "aldermoor-cctv-contractor.csv"
     registered = _contractor_register(fleet, cctv)
-    pipeline.import_register(engine, cctv, knowledge, site=demo_data.SCANNED_SITE)
-    with engine.connect() as conn:
-        site = load_sites(conn)[find_site(conn, demo_data.SCANNED_SITE)]
-    networks = [n.cidr for n in site.networks]
-    addresses = check_scope([FLEET_SCAN], networks)
+    import_register(engine, cctv, knowledge, site=demo_data.SCANNED_SITE)
+    site_name, networks, addresses = site_scope(engine, demo_data.SCANNED_SITE, [FLEET_SCAN], [])
     with fleet.background() as failures:
         if failures:
             err.print(f"      {len(failures)} emulated listeners could not bind (another fleet running?)")
-        summary = scan_site(engine, knowledge, site.name, networks, addresses,
+        summary = scan_site(engine, knowledge, site_name, networks, addresses,
                             ScanOptions(rate=2000, connect_timeout=1.0, read_timeout=1.5, host_timeout=20))
-    rec = reconcile_site(engine, site.name, within=[FLEET_SCAN])
+    rec = reconcile_site(engine, site_name, within=[FLEET_SCAN])
     err.print(f"[3/6] emulated fleet of {FLEET_HOSTS} devices on {FLEET_SCAN}; the estates register lists "
               f"{registered}. Scan: {summary.responded} answered in {summary.seconds:.1f} s; reconciled: "
               f"{len(rec.matched)} matched, {len(rec.seen_not_registered)} seen but not registered, "
               f"{len(rec.registered_not_seen)} registered but not seen", markup=False)
-    return (f"\nScan of {site.name} ({FLEET_SCAN}): {summary.responded} devices answered; "
+    return (f"\nScan of {site_name} ({FLEET_SCAN}): {summary.responded} devices answered; "
             f"{len(rec.seen_not_registered)} were missing from the register, "
             f"{len(rec.registered_not_seen)} registered devices were not found.")
 
@@ -154,12 +157,12 @@ def _contractor_register(fleet: Fleet, path: Path) -> int:
 def _summary(engine: Engine, knowledge: Knowledge, as_of: date, out: Console) -> None:
     per_site: dict[str, Counter[str]] = {}
     sensitive: dict[str, bool] = {}
-    for view, site in pipeline.iter_devices(engine):
-        verdict = pipeline.device_json(view, knowledge, as_of)["nil_subject"]
+    for view, site in iter_devices(engine):
+        verdict = device_json(view, knowledge, as_of)["nil_subject"]
         per_site.setdefault(site.name, Counter())[verdict] += 1
         sensitive[site.name] = site.sensitive
     statuses: dict[str, Counter[str]] = {}
-    for f in pipeline.stored_findings(engine):
+    for f in stored_findings(engine):
         statuses.setdefault(f["site"], Counter())[f["status"]] += 1
     table = Table("site", "sensitive", "devices", "NIL yes", "review", "unknown", "breach", "overdue", "due",
                   "advisory", title=f"Findings as of {as_of}")

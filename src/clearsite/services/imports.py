@@ -22,13 +22,13 @@ from clearsite.core.errors import ConflictError, InputError, NotFoundError
 from clearsite.core.identify import identify_template, register_row_evidence
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, ScannedHost, Signal, Site
+from clearsite.core.names import site_key
 from clearsite.formats.register import (
     RegisterError,
     RegisterReader,
     RegisterRow,
     RowProblem,
     open_register,
-    site_key,
 )
 from clearsite.formats.scans import parse_scan_file
 from clearsite.services.identification import identity_values

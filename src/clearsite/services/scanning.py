@@ -14,12 +14,11 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from clearsite.core.knowledge import Knowledge
+from clearsite.core.models import ScannedHost, Signal
 from clearsite.discover import HostReport, ScanOptions, check_scope, describe_probes, scan
 from clearsite.discover.loop import run
-from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Signal
 from clearsite.services.imports import record_hosts
-from clearsite.core.models import ScannedHost
 from clearsite.store.sites import find_site, load_sites
 
 FLUSH_HOSTS = 64

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
 from clearsite.core.errors import ConflictError, InputError
 from clearsite.core.models import Network, Site
-from clearsite.formats.register import site_key
+from clearsite.core.names import site_key
 from clearsite.store.tables import Department, NetworkRow, SiteRow
 
 
@@ -46,7 +46,7 @@ def add_site(conn: Connection, site: Site) -> int:
         SiteRow.__table__.insert().values(
             name=site.name.strip(), name_key=site_key(site.name), department_id=department_id, region=site.region,
             holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial, socpa=site.socpa,
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            created_at=datetime.now(UTC).replace(tzinfo=None),
         )
     ).inserted_primary_key[0]
     seen: dict[str, bool] = {}
