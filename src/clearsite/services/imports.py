@@ -34,6 +34,7 @@ from clearsite.formats.scans import parse_scan_file
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.store.audit import canonical
 from clearsite.store.bulk import dumps
 from clearsite.store.devices import NewObservation, fingerprint, stored_data_by_fingerprint
 from clearsite.store.reads import SiteScope
@@ -41,8 +42,8 @@ from clearsite.store.site_reads import get_site
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
 
 __all__ = ["AGENT_KIND", "AgentObservation", "HostsReport", "ImportRefused", "ImportReport", "PushConflict",
-           "PushRefused", "SiteNotFound", "host_observation", "import_register", "import_scan_file", "in_scope",
-           "push_observations", "record_hosts"]
+           "PushRefused", "SiteNotFound", "content_digest", "host_observation", "import_register", "import_scan_file",
+           "in_scope", "push_observations", "record_hosts"]
 
 
 # --------------------------------------------------------------------------- register files
@@ -337,6 +338,11 @@ class PushConflict(ConflictError, ValueError):
 
 class PushRefused(InputError, ValueError):
     """A push that cannot be taken as sent."""
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    """The digest an agent observation's content is kept under (everything it sent but its id, as JSON)."""
+    return hashlib.sha256(canonical(content).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
