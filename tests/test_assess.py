@@ -122,3 +122,154 @@ def test_australian_policy_names_entities_and_their_subsidiaries(kb):
     policy = kb.policies["au-defence-2023"]
     device = facts(kb, ORDINARY, date(2020, 1, 1), None, brand="EZVIZ")
     assert statuses(assess_device(device, policy, kb, TODAY)) == {"remove": Status.DUE}
+
+
+# --------------------------------------------------------------------------- the packaged knowledge: time, lineage,
+# contested lines and the PRC kit classes of issue 10, replayed through identification and the NIL verdict
+
+
+def _verdict(knowledge, brand=None, model=None, installed=None, mac=None, description=None):
+    identity = identify(register_evidence("row", brand=brand, model=model, mac=mac, description=description),
+                        knowledge, installed)
+    return identity, nil_verdict(identity, knowledge, TODAY, produced=installed)
+
+
+@pytest.mark.parametrize(("brand", "model", "installed", "producer", "subject"), [
+    # Made by the Shenzhen company before TP-Link Systems became the parent (October 2024): never cleared.
+    ("VIGI", "C340", date(2022, 6, 1), "tplink_cn", NilSubject.YES),
+    ("Tapo", "C200", date(2023, 3, 1), "tplink_cn", NilSubject.YES),
+    ("TP-Link", "VIGI NVR1004H-4P", date(2024, 9, 30), "tplink_cn", NilSubject.YES),
+    # From October 2024 the contested separation goes to a person, not to "no".
+    ("VIGI", "C340", date(2024, 10, 1), "tplink_systems", NilSubject.REVIEW),
+    ("Tapo", "C310", date(2025, 6, 1), "tplink_systems", NilSubject.REVIEW),
+    # No install date: either maker is possible, one of them subject.
+    ("VIGI", "C540", None, None, NilSubject.REVIEW),
+    ("TP-LINK (China)", "TL-IPC44AW", None, "tplink_cn", NilSubject.YES),
+])
+def test_tp_link_follows_who_made_it_when(packaged_kb, brand, model, installed, producer, subject):
+    identity, verdict = _verdict(packaged_kb, brand, model, installed)
+    assert identity.producer_id == producer
+    assert verdict.subject == subject, verdict.reasons
+
+
+def test_no_date_tp_link_unit_is_never_cleared(packaged_kb):
+    for installed in (None, date(2019, 1, 1), date(2023, 12, 31), date(2026, 1, 1)):
+        _, verdict = _verdict(packaged_kb, "TP-Link", "Tapo C200", installed)
+        assert verdict.subject != NilSubject.NO, installed
+
+
+@pytest.mark.parametrize(("brand", "model"), [
+    ("Panasonic", "WV-S2131L"), ("Panasonic", "WV-S2136"), ("i-PRO", "WV-S2136LA"), ("Panasonic", "WV-X2551LN")])
+def test_panasonic_and_i_pro_are_one_lineage_not_a_contradiction(packaged_kb, brand, model):
+    identity, verdict = _verdict(packaged_kb, brand, model)
+    assert identity.producer_id in ("panasonic", "i_pro") and not identity.contradictions
+    assert verdict.subject == NilSubject.NO
+
+
+def test_lineage_joins_groups_only_where_recorded(packaged_kb):
+    assert packaged_kb.same_group("i_pro", "panasonic")
+    assert packaged_kb.lineage_root("i_pro") == "panasonic"
+    assert not packaged_kb.same_group("i_pro", "sony")  # near miss: two Japanese makers, no lineage
+    assert not packaged_kb.same_group("luminys", "dahua")  # a sold subsidiary is ownership, not lineage
+
+
+@pytest.mark.parametrize(("brand", "model", "check"), [
+    ("Honeywell", "HEN28111", "Performance and equIP"),
+    ("Honeywell", "HBW4PER2K", "Performance and equIP"),
+    ("Honeywell", None, "Performance and equIP"),
+    ("Luminys", "LNB4301", "Dahua"),
+    ("Wyze", "Cam v3", "FCC ID"),
+])
+def test_contested_lines_go_to_review_saying_what_to_check(packaged_kb, brand, model, check):
+    _, verdict = _verdict(packaged_kb, brand, model)
+    assert verdict.subject == NilSubject.REVIEW, verdict.reasons
+    assert any(check in reason for reason in verdict.reasons), verdict.reasons
+
+
+def test_contested_badge_does_not_override_firm_evidence(packaged_kb):
+    # Near miss: a full Hikvision model under a Honeywell badge is still Hikvision's, and subject.
+    identity, verdict = _verdict(packaged_kb, "Honeywell", "DS-2CD2143G2-I")
+    assert identity.producer_id == "hikvision" and verdict.subject == NilSubject.YES
+    # The Wyze Cam v2 is a known HuaLai product: subject, not a review.
+    identity, verdict = _verdict(packaged_kb, "Wyze", "Cam v2")
+    assert identity.producer_id == "hualai" and verdict.subject == NilSubject.YES
+
+
+def test_luminys_before_the_sale_was_dahua_usa(packaged_kb):
+    _, verdict = _verdict(packaged_kb, "Luminys", "LNB4301", date(2023, 6, 1))
+    assert verdict.subject != NilSubject.NO
+
+
+def test_assessment_memo_keeps_contested_badges_apart(packaged_kb):
+    from dataclasses import replace
+
+    from clearsite.core.assess import Assessment
+
+    policy = packaged_kb.policies["uk-hcws386"]
+    contested = identify(register_evidence("a", brand="Honeywell", model="HEN28111"), packaged_kb)
+    plain = replace(contested, label_brand=None)
+    assessment = Assessment(policy, packaged_kb, TODAY)
+    first = assessment.outcomes(DeviceFacts(1, SENSITIVE, contested))
+    second = assessment.outcomes(DeviceFacts(2, SENSITIVE, plain))
+    assert any("contested badge" in r for o in first for r in o.reasons)
+    assert not any("contested badge" in r for o in second for r in o.reasons)
+
+
+@pytest.mark.parametrize(("brand", "model", "producer"), [
+    (None, "HM-TD1228-7", "hikmicro"),
+    (None, "HM-TD2628-3/G1/T3A", "hikmicro"),
+    ("Hikrobot", "MV-CA050-10GM", "hikrobot"),
+    ("Akuvox", "R20A", "akuvox"),
+    ("DNAKE", None, "dnake"),
+    ("Fanvil", None, "fanvil"),
+    ("Leelen", None, "leelen"),
+    ("Yealink", "VC800", "yealink"),
+    ("ZKTeco", None, "zkteco"),
+    ("Guide Infrared", None, "guide_infrared"),
+    ("ASECAM", None, "xiongmai"),
+    ("Quectel", None, "quectel"),
+    ("Fibocom", None, "fibocom"),
+    ("Lenovo", "ThinkSystem SR650", "lenovo"),
+    ("Inspur", None, "inspur"),
+    ("DJI", None, "dji"),
+    ("Autel Robotics", None, "autel"),
+])
+def test_prc_kit_classes_are_named_and_subject(packaged_kb, brand, model, producer):
+    identity, verdict = _verdict(packaged_kb, brand, model)
+    assert identity.producer_id == producer
+    assert verdict.subject == NilSubject.YES, verdict.reasons
+
+
+@pytest.mark.parametrize(("brand", "model", "producer"), [
+    ("GeoVision", "GV-BL2702", "geovision"),
+    (None, "GV-FD4700", "geovision"),
+    ("Dynacolor", None, "dynacolor"),
+    ("2N", "IP Verso", "two_n"),
+    ("Paxton", "Net2 Entry", "paxton"),
+    ("Axon", "Body 3", "axon"),
+    ("Ring", "Video Doorbell 4", "ring"),
+    ("Grandstream", "GSC3610", "grandstream"),
+    ("Edesix", "VB400", "edesix"),
+    ("Night Owl", None, "night_owl"),
+])
+def test_non_prc_lookalikes_are_cleared_not_unknown(packaged_kb, brand, model, producer):
+    identity, verdict = _verdict(packaged_kb, brand, model)
+    assert identity.producer_id == producer
+    assert verdict.subject == NilSubject.NO, verdict.reasons
+
+
+def test_lookalike_near_misses(packaged_kb):
+    # "Guide" alone is a word, not Guide Infrared; an installation guide names no maker.
+    identity, _ = _verdict(packaged_kb, None, None, description="see installation guide, camera 4")
+    assert identity.producer_id != "guide_infrared"
+    # A 2N intercom is Axis's (Sweden), grouped with Axis, and not PRC.
+    assert packaged_kb.same_group("two_n", "axis")
+    # SV3C is no longer claimed for Xiongmai: no source shows it.
+    identity, verdict = _verdict(packaged_kb, "SV3C", None)
+    assert identity.producer_id is None and verdict.subject == NilSubject.UNKNOWN
+
+
+def test_imou_sale_is_announced_not_completed(packaged_kb):
+    owners = packaged_kb.owners_at("imou", TODAY)
+    assert [o.owner for o in owners] == ["dahua"] and owners[0].valid_to is None
+    assert "2025-03-03" in owners[0].note

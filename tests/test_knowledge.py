@@ -294,6 +294,37 @@ def test_designation_windows_match_the_research(knowledge: Knowledge) -> None:
                                        "CA-ICA-ORDER", "UK-DEBARMENT-LIST"}
 
 
+def test_tp_link_producers_are_dated_without_a_gap_or_overlap(knowledge: Knowledge) -> None:
+    from datetime import date
+
+    for name in ("TP-Link", "Tapo", "VIGI"):
+        brand = next(b for b in knowledge.brands if b.name == name)
+
+        def producers(when, brand=brand):
+            return {p.producer for p in brand.producers if p.valid_at(when) and not p.models}
+
+        assert producers(date(2022, 6, 1)) == {"tplink_cn"}, name
+        assert producers(date(2024, 9, 30)) == {"tplink_cn"}, name
+        assert producers(date(2024, 10, 1)) == {"tplink_systems"}, name
+    flag = knowledge.company("tplink_systems").nil_flags[0]
+    assert flag.basis == "CLAIMED_SEPARATION" and flag.valid_from is None  # contested at every date
+
+
+def test_contested_badges_say_what_to_check(knowledge: Knowledge) -> None:
+    contested = {b.name: b.contested for b in knowledge.brands if b.contested}
+    assert set(contested) >= {"Honeywell", "Luminys"}
+    assert all("check" in text.casefold() for text in contested.values()), contested
+    for company in ("luminys", "wyze"):
+        assert any("check" in f.note.casefold() for f in knowledge.company(company).nil_flags), company
+
+
+def test_every_lineage_has_a_source_and_stays_on_one_side_of_the_prc_boundary(knowledge: Knowledge) -> None:
+    links = [(c.id, link) for c in knowledge.companies.values() for link in c.lineage]
+    assert ("i_pro", "panasonic") in {(c, link.of) for c, link in links}
+    for company, link in links:
+        assert link.source and link.as_of, company
+
+
 # --------------------------------------------------------------------------- (e) broken files fail in one line
 
 
@@ -365,6 +396,15 @@ def _capture_for_unknown_example(data):
     _entry(data, "id", "hikvision-serial")["examples"]["captures"]["NOT-AN-EXAMPLE"] = {"model": "X"}
 
 
+def _lineage_across_the_prc_boundary(data):
+    _entry(data, "id", "luminys")["lineage"] = [
+        {"kind": "spin_off", "of": "dahua", "since": "2024-01-03", "source": "https://example.org", "as_of": "2026-12-03"}]
+
+
+def _lineage_to_unknown_company(data):
+    _entry(data, "id", "i_pro")["lineage"][0]["of"] = "no_such_company"
+
+
 BROKEN = [
     ("bad regex in a pattern", "patterns.yaml", _bad_pattern_regex, ["hikvision-ip-camera", "regular expression"]),
     ("bad regex in a fingerprint", "fingerprints.yaml", _bad_fingerprint_regex, ["dahua-rtsp-server", "regular expression"]),
@@ -379,6 +419,10 @@ BROKEN = [
     ("fingerprint without a source", "fingerprints.yaml", _fingerprint_without_source, ["hikvision-app-webs", "source"]),
     ("capture for a text that is not an example", "patterns.yaml", _capture_for_unknown_example,
      ["hikvision-serial", "NOT-AN-EXAMPLE"]),
+    # A change of control across the PRC boundary changes the NIL determination: it must be dated ownership.
+    ("lineage across the PRC boundary", "companies.yaml", _lineage_across_the_prc_boundary,
+     ["luminys", "PRC boundary", "ownership"]),
+    ("lineage to an unknown company", "companies.yaml", _lineage_to_unknown_company, ["i_pro", "no_such_company"]),
 ]
 
 
