@@ -1,9 +1,9 @@
-"""CLI commands for the web app, access control and the audit log, for mounting on `clearsite`'s Typer app.
+"""`clearsite serve|user|token|audit`: the web app, its users and tokens, and the audit log.
 
     serve            clearsite serve [--host 127.0.0.1] [--port 8000] [--db URL] [--secure-cookies]
-    user_add         clearsite user add NAME --role officer --department "Home Office"
-    token_create     clearsite token create NAME --name agent-1 [--scope push] [--days 90]
-    audit_verify     clearsite audit verify [--anchor SEQ:HASH] [--format json]
+    user add         clearsite user add NAME --role officer --department "Home Office"
+    token create     clearsite token create NAME --name agent-1 [--scope push] [--days 90]
+    audit verify     clearsite audit verify [--anchor SEQ:HASH] [--format json]
 
 Secrets go to stdout exactly once (a generated password, a token); everything else to stderr.
 """
@@ -18,21 +18,11 @@ from typing import Annotated
 
 import typer
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", envvar="CLEARSITE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///clearsite.db)."),
-]
+from clearsite.cli.errors import HandledGroup
+from clearsite.cli.options import DbOption, open_engine, say
+from clearsite.core.errors import CheckFailed, InputError, UsageError
 
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"clearsite: error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _engine(db: str | None):  # type: ignore[no-untyped-def]
-    from clearsite.store.db import open_database
-
-    return open_database(db)
+__all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "user_add", "user_app"]
 
 
 def serve(
@@ -48,30 +38,32 @@ def serve(
     CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
     import uvicorn
 
-    from clearsite.formats.knowledge import load_knowledge
-    from clearsite.store.users import UserError, ensure_first_admin
+    # The entry point starts the other door: the only place the CLI reaches into web/.
+    from clearsite.services.accounts import ensure_admin
+    from clearsite.services.knowledge import load_knowledge
     from clearsite.web import Settings, create_app
-    from clearsite.web.changes import write_transaction
 
-    engine = _engine(db)
+    engine = open_engine(db)
     try:
-        with write_transaction(engine) as conn:
-            generated = ensure_first_admin(conn, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
-    except UserError as exc:
-        raise _fail(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc
+        generated = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
+    except InputError as exc:
+        raise UsageError(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc
     if generated:
-        typer.echo("first start: created user 'admin'; its one-time password, shown only this once "
-                   "(a new one is asked for at first sign-in):", err=True)
-        typer.echo(generated)
+        say("first start: created user 'admin'; its one-time password, shown only this once "
+            "(a new one is asked for at first sign-in):")
+        sys.stdout.write(generated + "\n")
         sys.stdout.flush()
     key = os.environ.get("CLEARSITE_SECRET_KEY")
     settings = Settings(secret_key=key.encode() if key else secrets.token_bytes(32),
                         secure_cookies=secure_cookies or bool(ssl_certfile))
     app = create_app(engine, load_knowledge(), settings)
-    typer.echo(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                server_header=False)
+    say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                    forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                    server_header=False)
+    except OSError as exc:  # a TLS file that cannot be read, say
+        raise UsageError(f"cannot serve: {exc.strerror or exc}") from exc
 
 
 def user_add(
@@ -84,22 +76,16 @@ def user_add(
     db: DbOption = None,
 ) -> None:
     """Add a user with an argon2-hashed password."""
-    from clearsite.store.sites import SiteError
-    from clearsite.store.users import UserError, add_user
-    from clearsite.web.changes import write_transaction
+    from clearsite.services.accounts import add_account
 
     given = os.environ.get(password_env)
     password = given or secrets.token_urlsafe(18)
-    try:
-        with write_transaction(_engine(db)) as conn:
-            user = add_user(conn, username, password, role, department=department, site=site, actor="cli",
-                            one_time=not given)
-    except (UserError, SiteError) as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(f"added user {user.id}: {user.username} ({user.role.value})", err=True)
+    user = add_account(open_engine(db), username, password, role, department=department, site=site, actor="cli",
+                       one_time=not given)
+    say(f"added user {user.id}: {user.username} ({user.role.value})")
     if not given:
-        typer.echo("one-time password, shown only this once (a new one is asked for at first sign-in):", err=True)
-        typer.echo(password)
+        say("one-time password, shown only this once (a new one is asked for at first sign-in):")
+        sys.stdout.write(password + "\n")
 
 
 def token_create(
@@ -111,17 +97,12 @@ def token_create(
     db: DbOption = None,
 ) -> None:
     """Issue an API token; it is printed once and only its hash is stored."""
-    from clearsite.store.users import UserError, create_token, find_user
-    from clearsite.web.changes import write_transaction
+    from clearsite.services.accounts import issue_token
 
-    try:
-        with write_transaction(_engine(db)) as conn:
-            issued = create_token(conn, find_user(conn, username), name, scope, days, actor="cli")
-    except UserError as exc:
-        raise _fail(str(exc)) from exc
-    typer.echo(f"token {issued.id} for {username}: scopes {', '.join(issued.scopes)}, expires "
-               f"{issued.expires_at:%Y-%m-%d %H:%M} UTC; shown only this once:", err=True)
-    typer.echo(issued.token)
+    issued = issue_token(open_engine(db), username, name, scope, days, actor="cli")
+    say(f"token {issued.id} for {username}: scopes {', '.join(issued.scopes)}, expires "
+        f"{issued.expires_at:%Y-%m-%d %H:%M} UTC; shown only this once:")
+    sys.stdout.write(issued.token + "\n")
 
 
 def audit_verify(
@@ -130,30 +111,26 @@ def audit_verify(
     db: DbOption = None,
 ) -> None:
     """Walk the audit log's hash chain; exit 1 naming the first tampered, inserted or deleted entry."""
-    from clearsite.store.audit import verify
+    from clearsite.services.audit_log import parse_anchor, verify_audit_log
 
-    pinned = None
+    if format not in ("table", "json"):
+        raise UsageError(f"--format {format!r}: expected table or json")
     if anchor:
-        seq, _, digest = anchor.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise _fail(f"--anchor {anchor!r}: expected SEQ:HASH, e.g. 120:3fa2… (64 hex digits)")
-        pinned = (int(seq), digest.lower())
-    with _engine(db).connect() as conn:
-        result = verify(conn, pinned)
+        parse_anchor(anchor)  # a malformed anchor is refused before the database is opened
+    result = verify_audit_log(open_engine(db), anchor)
     if format == "json":
-        typer.echo(json.dumps({"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq,
-                               "head_hash": result.head_hash, "problem": result.problem, "bad_seq": result.bad_seq,
-                               "kind": result.kind}))
-    else:
-        typer.echo(result.describe(), err=not result.ok)
+        sys.stdout.write(json.dumps({"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq,
+                                     "head_hash": result.head_hash, "problem": result.problem,
+                                     "bad_seq": result.bad_seq, "kind": result.kind}) + "\n")
+    elif result.ok:
+        sys.stdout.write(result.describe() + "\n")
     if not result.ok:
-        raise typer.Exit(1)
+        raise CheckFailed(result.describe())
 
 
-# Ready-made groups, if mounting them whole is easier: app.add_typer(user_app, name="user") and so on.
-user_app = typer.Typer(no_args_is_help=True, help="Users of the web app and API.")
+user_app = typer.Typer(cls=HandledGroup, help="Users of the web app and API.")
 user_app.command("add")(user_add)
-token_app = typer.Typer(no_args_is_help=True, help="API tokens (hashed at rest, scoped, expiring).")
+token_app = typer.Typer(cls=HandledGroup, help="API tokens (hashed at rest, scoped, expiring).")
 token_app.command("create")(token_create)
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+audit_app = typer.Typer(cls=HandledGroup, help="The hash-chained audit log.")
 audit_app.command("verify")(audit_verify)

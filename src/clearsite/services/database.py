@@ -1,0 +1,9 @@
+"""Opening the database, for the doors: they name a URL, the store opens and migrates it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from clearsite.store.db import open_database
+
+__all__ = ["Engine", "open_database"]
