@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clearsite.formats.scans.masscan import parse_masscan, sniff_masscan
+from clearsite.formats.scans.masscan import parse_masscan
+from clearsite.formats.scans.masscan import sniff_masscan as _sniff_masscan
 from clearsite.formats.scans.nmap import parse_nmap_xml
-from clearsite.formats.scans.records import MAX_FILE_BYTES, RowError, ScanParseError, ScanResult, as_bytes
+from clearsite.formats.scans.records import MAX_FILE_BYTES, RowError, ScanParseError, ScanResult
+from clearsite.formats.scans.records import as_bytes as _as_bytes
 from clearsite.formats.scans.switch_tables import parse_switch_table
 
 
 def parse_scan(data: bytes | str, source_name: str) -> ScanResult:
     """Any supported scan output, told apart by its first bytes: nmap/masscan XML, masscan JSON/list, CSV."""
-    raw = as_bytes(data, source_name)
+    raw = _as_bytes(data, source_name)
     head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         return parse_nmap_xml(raw, source_name)
-    if sniff_masscan(head):
+    if _sniff_masscan(head):
         return parse_masscan(raw, source_name)
     return parse_switch_table(raw, source_name)
 
@@ -38,6 +40,6 @@ def parse_scan_file(path: str | Path) -> ScanResult:
 
 
 __all__ = [
-    "RowError", "ScanParseError", "ScanResult", "parse_masscan", "parse_nmap_xml", "parse_scan",
+    "MAX_FILE_BYTES", "RowError", "ScanParseError", "ScanResult", "parse_masscan", "parse_nmap_xml", "parse_scan",
     "parse_scan_file", "parse_switch_table",
 ]
