@@ -19,7 +19,8 @@ from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, SiteRow
 from clearsite.store.users import ROLE_SCOPES, Role, add_user, create_token, find_user
 from clearsite.web.access import Principal
-from clearsite.web.changes import push_observations, write_transaction
+from clearsite.store.transactions import write_transaction
+from clearsite.web.changes import push_observations
 from clearsite.web.schemas import ObservationIn
 
 AS_OF = date(2024, 9, 1)

@@ -24,8 +24,10 @@ from clearsite.services.devices import iter_devices
 from clearsite.services.pipeline import iter_findings
 from clearsite.store import audit
 from clearsite.store.devices import now
-from clearsite.store.plans import BASELINE, StoredPlan, insert_plan
+from clearsite.store.plans import BASELINE, StoredPlan, has_plan, insert_plan
 from clearsite.store.plans import current_plan as stored_current_plan
+from clearsite.store.reads import EVERYTHING, SiteScope
+from clearsite.store.site_reads import list_sites
 
 OPEN = (Status.BREACH, Status.OVERDUE, Status.DUE)
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)
@@ -170,3 +172,24 @@ def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def has_current_plan(engine: Engine) -> bool:
+    """Is a baseline plan stored (so the web has a plan page to link to)?"""
+    with engine.connect() as conn:
+        return has_plan(conn)
+
+
+def plan_for(engine: Engine, scope: SiteScope, max_visits: int = 2000) -> dict[str, Any] | None:
+    """The current plan as a caller sees it: programme-wide milestones and totals, but only the
+    visits to sites in their scope (a plan's visits name sites). None when no plan is stored."""
+    with engine.connect() as conn:
+        stored = stored_current_plan(conn)
+        if stored is None:
+            return None
+        visible = None if scope == EVERYTHING else {s["name"] for s in list_sites(conn, scope)}
+    plan = stored.plan
+    visits = [v for v in plan.visits if visible is None or v.site in visible]
+    return {"id": stored.id, "created_at": stored.created_at, "as_of": stored.as_of, "scenario": stored.scenario,
+            "status": plan.status, "objective": plan.objective, "gap": plan.gap, "milestones": list(plan.milestones),
+            "totals": dict(plan.totals), "visits": visits[:max_visits], "visits_total": len(visits)}

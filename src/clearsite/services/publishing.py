@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -19,11 +20,13 @@ from clearsite.render.public import (
     build_public_statement,
     internal_files,
     public_files,
+    statement_to_dict,
 )
 from clearsite.services.planning import current_plan, progress_records, removal_work, write_files
-from clearsite.services.timeline import programme_milestones
+from clearsite.services.timeline import programme_milestones, removal_timelines
+from clearsite.store.reads import SiteScope
 
-__all__ = ["Published", "publish_progress"]
+__all__ = ["Published", "public_preview", "publish_progress"]
 
 
 @dataclass
@@ -55,3 +58,23 @@ def publish_progress(engine: Engine, knowledge: Knowledge, as_of: date, *, publi
                                        plan=stored.plan if stored is not None else None)
         written.internal = write_files(internal, internal_files(report))
     return written
+
+
+def public_preview(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date,
+                   min_department_sites: int) -> dict[str, Any] | None:
+    """What the published statement would say for the sites in the scope (the open-data JSON form),
+    for the first removal timeline with affected sites; None when there is none.
+
+    Only department and cleared date reach the statement, so the preview is redacted by the same
+    construction as the published report; its milestones are the timeline's, as the dashboard's.
+    """
+    with engine.connect() as conn:
+        timelines = removal_timelines(conn, knowledge, scope)
+    if not timelines:
+        return None
+    timeline = timelines[0]
+    records = [SiteProgress(site="", department=s.department, cleared_on=s.cleared_on) for s in timeline.sites]
+    statement = build_public_statement(records, as_of=as_of,
+                                       milestones=[(m.date, m.target_share) for m in timeline.milestones],
+                                       programme=timeline.programme, min_department_sites=min_department_sites)
+    return statement_to_dict(statement)

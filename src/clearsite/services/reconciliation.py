@@ -11,12 +11,14 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from clearsite.core.errors import NotFoundError
 from clearsite.core.models import Network
 from clearsite.core.reconcile import Reconciliation, RegisteredItem, SeenItem, reconcile
-from clearsite.store.site_reads import site_observation_rows
+from clearsite.store.reads import SiteScope
+from clearsite.store.site_reads import get_site, site_observation_rows
 from clearsite.store.sites import find_site, load_sites
 
-__all__ = ["reconcile_site", "reconcile_site_id", "reconciliation_ids", "reconciliation_json"]
+__all__ = ["reconcile_site", "reconcile_site_id", "reconciliation_ids", "reconciliation_json", "site_reconciliation"]
 
 _Item = TypeVar("_Item", RegisteredItem, SeenItem)
 
@@ -52,6 +54,14 @@ def reconcile_site_id(conn: Connection, site_id: int, within: Sequence[Network] 
                                  fields.get("hostname")))
     return reconcile([i for i in _one_per_device(registered) if covered(i.ip)],
                      [i for i in _one_per_device(seen) if covered(i.ip)])
+
+
+def site_reconciliation(engine: Engine, scope: SiteScope, site_id: int) -> dict[str, list[int]] | None:
+    """The site's reconciliation as device ids (NotFoundError when the site is outside the scope)."""
+    with engine.connect() as conn:
+        if get_site(conn, scope, site_id) is None:
+            raise NotFoundError("site not found")
+        return reconciliation_ids(reconcile_site_id(conn, site_id))
 
 
 def _one_per_device(items: list[_Item]) -> list[_Item]:

@@ -15,7 +15,17 @@ from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 
 from clearsite.core.errors import AccessError
-from clearsite.store.users import ROLE_SCOPES, Role, Scope, User, get_user, resolve_token, token_digest
+from clearsite.services.auth import (
+    ROLE_SCOPES,
+    Role,
+    Scope,
+    SiteScope,
+    User,
+    active_user,
+    site_scope,
+    token_digest,
+    token_grant,
+)
 from clearsite.web import cache, session
 from clearsite.web.settings import Settings
 
@@ -38,6 +48,11 @@ class Principal:
 
     def can(self, scope: Scope) -> bool:
         return scope in self.scopes
+
+    @property
+    def sites(self) -> SiteScope:
+        """The sites this principal may see or change (every read and change is limited to them)."""
+        return site_scope(self.user)
 
 
 class LoginRequired(AccessError):
@@ -79,15 +94,14 @@ async def authenticate(request: Request) -> Principal | None:
             raise HTTPException(401, "use 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
         token = token.strip()
         key = ("token", id(_engine(request)), token_digest(token))
-        found = cache.remembered(key, lambda: _resolve(request, token))
+        found = cache.remembered(key, lambda: token_grant(_engine(request), token))
         if found is None or not found.live:  # expiry is checked at use, so a remembered grant still expires
             raise HTTPException(401, "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
         principal = Principal(found.user, found.scopes, "token", found.token_id)
     else:
         data = read_session(request)
         if data is not None and data.user_id is not None:
-            with _engine(request).connect() as conn:
-                user = get_user(conn, data.user_id)
+            user = active_user(_engine(request), data.user_id)
             if user is not None and user.session_version == data.version:
                 principal = Principal(user, ROLE_SCOPES[user.role], "session")
                 if request.method in UNSAFE:
@@ -105,11 +119,6 @@ async def _check_csrf(request: Request, data: session.SessionData) -> None:
         given = value if isinstance(value, str) else None
     if not session.csrf_ok(data, _settings(request).secret_key, given):
         raise HTTPException(403, "CSRF token missing or wrong: reload the page and try again")
-
-
-def _resolve(request: Request, token: str):  # type: ignore[no-untyped-def]
-    with _engine(request).connect() as conn:
-        return resolve_token(conn, token)
 
 
 def _wants_page(request: Request) -> bool:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearsite import __name__ as _package
+from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
 from clearsite.web import api, pages
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
@@ -111,6 +112,13 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:
         return pages.error_page(request, 403, str(exc))
+
+    @app.exception_handler(ClearsiteError)
+    async def refused(request: Request, exc: ClearsiteError) -> Response:
+        # By class, never by message: NotFoundError 404, ConflictError 409, InputError 422, …
+        if _is_api(request) or request.headers.get("hx-request") == "true":
+            return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+        return pages.error_page(request, exc.http_status, str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,7 +1,7 @@
 """The server-rendered pages: Jinja2 with autoescape, htmx for the screening form, no inline script.
 
-Pages read and change through the same `queries` and `changes` as the API, so scoping, CSRF and
-the audit log hold the same way whichever door a person uses.
+Pages read and change through the same services as the API, with the same site scope, so scoping,
+CSRF and the audit log hold the same way whichever door a person uses.
 """
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader
 
-from clearsite.services.pipeline import device_json
-from clearsite.store.users import Scope, UserError, change_password
-from clearsite.store.users import authenticate as check_password
-from clearsite.store import audit
-from clearsite.web import changes, plans, public, queries, screening, session
+from clearsite.core.errors import NotFoundError
+from clearsite.services import auth, estate
+from clearsite.services.audit_log import audit_entries, verify_audit_log
+from clearsite.services.auth import Scope, UserError
+from clearsite.services.devices import device_detail as read_device_detail
+from clearsite.services.devices import device_json, devices_in_scope
+from clearsite.services.planning import has_current_plan, plan_for
+from clearsite.services.publishing import public_preview as preview_statement
+from clearsite.services.reconciliation import site_reconciliation
+from clearsite.web import cache, screening, session
 from clearsite.web.access import LoginRequired, Principal, authenticate, needs, read_session
 from clearsite.web.schemas import SitePatch
 
@@ -31,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(needs(Scope.READ))]
 Writer = Annotated[Principal, Depends(needs(Scope.WRITE))]
 PAGE = 200
+NO_SUCH_SITE = "No such site, or not one of your department's."
+NO_SUCH_DEVICE = "No such device, or not at one of your department's sites."
 LOGIN_TRIES = 5  # failed logins per name in LOGIN_WINDOW seconds before the name is paused
 LOGIN_WINDOW = 300.0
 
@@ -50,8 +57,8 @@ def _context(request: Request, principal: Principal | None, **values: Any) -> di
     token = session.csrf_token(data, request.app.state.settings.secret_key) if data else ""
     show_plan = False
     if principal is not None and principal.can(Scope.READ):
-        with request.app.state.engine.connect() as conn:
-            show_plan = plans.has_plan(conn)
+        engine = request.app.state.engine
+        show_plan = cache.remembered(("has_plan", id(engine)), lambda: has_current_plan(engine))
     return {"principal": principal, "csrf": token, "path": request.url.path, "show_plan": show_plan, **values}
 
 
@@ -106,8 +113,7 @@ def login(request: Request, username: Annotated[str, Form(max_length=100)], pass
         recent.popleft()
     if len(recent) >= LOGIN_TRIES:
         return _login_again(request, data, next, "Too many failed attempts for this name; wait five minutes.", 429)
-    with request.app.state.engine.connect() as conn:
-        user = check_password(conn, username, password)
+    user = auth.check_password(request.app.state.engine, username, password)
     if user is None:
         recent.append(time.monotonic())
         return _login_again(request, data, next, "Wrong user name or password.", 401)
@@ -136,11 +142,11 @@ async def password_change(request: Request, current: Annotated[str, Form(max_len
                           ) -> Response:
     principal = await _signed_in(request)  # checks the CSRF token too
     try:
-        with changes.write_transaction(request.app.state.engine) as conn:
-            user = change_password(conn, principal.user, current, new, repeat)
+        user = auth.change_password(request.app.state.engine, principal.user, current, new, repeat)
     except UserError as exc:
         return render(request, "password.html", principal, http_status=422, error=str(exc),
                       forced=principal.user.must_change_password)
+    cache.forget_all()
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(request, response, session.new_session(user.id, user.session_version))
     return response
@@ -167,32 +173,31 @@ async def logout(request: Request) -> Response:
 
 @router.get("/")
 def dashboard(request: Request, principal: Reader) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        figures = queries.dashboard(conn, principal, request.app.state.knowledge, request.app.state.settings.today())
-    return render(request, "dashboard.html", principal, figures=figures, statuses=queries.STATUSES)
+    figures = estate.dashboard(request.app.state.engine, principal.sites, request.app.state.knowledge,
+                               request.app.state.settings.today())
+    return render(request, "dashboard.html", principal, figures=figures, statuses=estate.STATUSES)
 
 
 @router.get("/sites")
 def sites(request: Request, principal: Reader) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        rows = queries.list_sites(conn, principal)
-    return render(request, "sites.html", principal, sites=rows, statuses=queries.STATUSES)
+    rows = estate.sites(request.app.state.engine, principal.sites)
+    return render(request, "sites.html", principal, sites=rows, statuses=estate.STATUSES)
 
 
 @router.get("/sites/{site_id}")
 def site_detail(request: Request, site_id: int, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
                 saved: bool = False) -> HTMLResponse:
-    knowledge, as_of = request.app.state.knowledge, request.app.state.settings.today()
-    with request.app.state.engine.connect() as conn:
-        site = queries.get_site(conn, principal, site_id)
-        if site is None:
-            raise HTTPException(404, "No such site, or not one of your department's.")
-        views = queries.list_devices(conn, principal, site_id, after, PAGE, with_evidence=False)
-        findings = queries.list_findings(conn, principal, site_id, None, 0, 5000)
-        reconciliation = queries.reconciliation(conn, site_id)
+    knowledge, as_of, engine = request.app.state.knowledge, request.app.state.settings.today(), request.app.state.engine
+    try:
+        site = estate.site(engine, principal.sites, site_id)
+    except NotFoundError as exc:
+        raise HTTPException(404, NO_SUCH_SITE) from exc
+    views = devices_in_scope(engine, principal.sites, site_id=site_id, after=after, limit=PAGE, with_evidence=False)
+    findings = estate.findings(engine, principal.sites, site_id, None, 0, 5000)
+    reconciliation = site_reconciliation(engine, principal.sites, site_id)
     worst: dict[int, str] = {}
     for f in findings:
-        if f["device_id"] not in worst or queries.STATUSES.index(f["status"]) < queries.STATUSES.index(worst[f["device_id"]]):
+        if f["device_id"] not in worst or estate.STATUSES.index(f["status"]) < estate.STATUSES.index(worst[f["device_id"]]):
             worst[f["device_id"]] = f["status"]
     devices = [device_json(v, knowledge, as_of) for v in views]
     return render(request, "site.html", principal, site=site, devices=devices, worst=worst,
@@ -208,18 +213,19 @@ def site_update(request: Request, site_id: int, principal: Writer,
     patch = SitePatch(region=region.strip() or None, holds_secret=holds_secret, dv_hub=dv_hub,
                       ministerial=ministerial, socpa=socpa)
     try:
-        changes.update_site(request.app.state.engine, principal, site_id, patch)
-    except changes.NotFound as exc:
-        raise HTTPException(404, "No such site, or not one of your department's.") from exc
+        estate.update_site(request.app.state.engine, principal.actor, principal.sites, site_id, patch.changes())
+    except NotFoundError as exc:
+        raise HTTPException(404, NO_SUCH_SITE) from exc
+    cache.forget_all()
     return RedirectResponse(f"/sites/{site_id}?saved=1", status_code=303)
 
 
 @router.get("/devices/{device_id}")
 def device_detail(request: Request, device_id: int, principal: Reader) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        detail = queries.get_device(conn, principal, device_id)
-    if detail is None:
-        raise HTTPException(404, "No such device, or not at one of your department's sites.")
+    try:
+        detail = read_device_detail(request.app.state.engine, principal.sites, device_id)
+    except NotFoundError as exc:
+        raise HTTPException(404, NO_SUCH_DEVICE) from exc
     device = device_json(detail.view, request.app.state.knowledge, request.app.state.settings.today())
     return render(request, "device.html", principal, device=device, detail=detail,
                   can_write=principal.can(Scope.WRITE), today=request.app.state.settings.today())
@@ -229,9 +235,10 @@ def device_detail(request: Request, device_id: int, principal: Reader) -> HTMLRe
 def device_removal(request: Request, device_id: int, principal: Writer,
                    removed_on: Annotated[date, Form()]) -> Response:
     try:
-        changes.record_removal(request.app.state.engine, principal, device_id, removed_on)
-    except changes.NotFound as exc:
-        raise HTTPException(404, "No such device, or not at one of your department's sites.") from exc
+        estate.record_removal(request.app.state.engine, principal.actor, principal.sites, device_id, removed_on)
+    except NotFoundError as exc:
+        raise HTTPException(404, NO_SUCH_DEVICE) from exc
+    cache.forget_all()
     return RedirectResponse(f"/devices/{device_id}", status_code=303)
 
 
@@ -239,16 +246,14 @@ def device_removal(request: Request, device_id: int, principal: Writer,
 def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
              status: Annotated[str | None, Query(pattern="^(|breach|overdue|due|review|advisory|compliant)$")] = None
              ) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        rows = queries.list_findings(conn, principal, None, status or None, after, PAGE)
-    return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=queries.STATUSES,
+    rows = estate.findings(request.app.state.engine, principal.sites, None, status or None, after, PAGE)
+    return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=estate.STATUSES,
                   next_after=rows[-1]["id"] if len(rows) == PAGE else None)
 
 
 @router.get("/plan")
 def plan_page(request: Request, principal: Reader) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        plan = plans.latest_plan(conn, principal)
+    plan = plan_for(request.app.state.engine, principal.sites)
     if plan is None:
         raise HTTPException(404, "No removal plan is stored yet.")
     return render(request, "plan.html", principal, plan=plan)
@@ -256,17 +261,17 @@ def plan_page(request: Request, principal: Reader) -> HTMLResponse:
 
 @router.get("/public")
 def public_preview(request: Request, principal: Reader) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        preview = public.preview(conn, principal, request.app.state.knowledge, request.app.state.settings)
+    settings = request.app.state.settings
+    preview = preview_statement(request.app.state.engine, principal.sites, request.app.state.knowledge,
+                                settings.today(), settings.public_min_count)
     return render(request, "public.html", principal, preview=preview)
 
 
 @router.get("/audit")
 def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))],
                before: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        entries = audit.entries(conn, before, PAGE, newest_first=True)
-        check = audit.verify(conn)
+    entries = audit_entries(request.app.state.engine, before, PAGE, newest_first=True)
+    check = verify_audit_log(request.app.state.engine)
     return render(request, "audit.html", principal, entries=entries, check=check,
                   next_before=entries[-1].seq if len(entries) == PAGE else None)
 
@@ -276,8 +281,7 @@ def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(S
 
 @router.get("/screen")
 def screen_form(request: Request, principal: Annotated[Principal, Depends(needs(Scope.SCREEN))]) -> HTMLResponse:
-    with request.app.state.engine.connect() as conn:
-        rows = queries.list_sites(conn, principal)
+    rows = estate.sites(request.app.state.engine, principal.sites)
     return render(request, "screen.html", principal, sites=rows, result=None, error=None, chosen=None)
 
 
@@ -296,24 +300,20 @@ async def screen_submit(request: Request, principal: Annotated[Principal, Depend
         if not data.strip():
             raise ValueError("Paste quote lines or choose a quote file.")
         result = await run_in_threadpool(_screen_file, request, principal, chosen, data, name)
-    except screening.ScreeningUnavailable as exc:
-        error = str(exc)
-    except (ValueError, LookupError) as exc:  # a quote the reader cannot read says why, in one line
+    except NotFoundError:
+        error = NO_SUCH_SITE
+    except ValueError as exc:  # a quote the reader cannot read says why, in one line
         error = str(exc)
     template = "screen_result.html" if partial else "screen.html"
-    with request.app.state.engine.connect() as conn:
-        rows = [] if partial else queries.list_sites(conn, principal)
+    rows = [] if partial else estate.sites(request.app.state.engine, principal.sites)
     return render(request, template, principal, sites=rows, result=result, error=error, chosen=chosen,
                   http_status=200 if error is None else 422)
 
 
 def _screen_file(request: Request, principal: Principal, site_id: int | None, data: bytes,
                  name: str) -> screening.ScreenResult:
-    with request.app.state.engine.connect() as conn:
-        site = screening.site_for(conn, principal, site_id)
-        if site is None:
-            raise LookupError("No such site, or not one of your department's.")
-        held = screening.attestations(conn, principal)
+    site = screening.site_for(request.app.state.engine, principal, site_id)
+    held = screening.attestations(request.app.state.engine, principal)
     lines, problems = screening.lines_from_file(data, name)
     return screening.run(lines, site, request.app.state.knowledge, request.app.state.settings.today(), held, problems)
 

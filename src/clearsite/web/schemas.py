@@ -15,7 +15,7 @@ Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 def _iso_text(value: Any) -> Any:
     # Lax pydantic reads 0 as 1970-01-01; a date sent as a number is a mistake, not an epoch.
     if not isinstance(value, (str, date)):
-        raise ValueError("expected a date as YYYY-MM-DD")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+        raise ValueError("expected a date as YYYY-MM-DD")
     return value
 
 
@@ -49,6 +49,10 @@ class SitePatch(_In):
     dv_hub: StrictBool | None = None
     ministerial: StrictBool | None = None
     socpa: StrictBool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The columns to change: a flag sent as null means "leave it"; a null region clears it."""
+        return {k: v for k, v in self.model_dump(exclude_unset=True).items() if v is not None or k == "region"}
 
 
 class Network(BaseModel):

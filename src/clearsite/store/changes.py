@@ -1,0 +1,40 @@
+"""Small changes people make by hand: a site's region and sensitivity, a device's removal date, a
+supplier attestation. The caller holds the transaction and writes the audit entry beside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from clearsite.store.auth_tables import AttestationRow
+from clearsite.store.tables import DeviceRow, SiteRow
+
+__all__ = ["device_removed_on", "insert_attestation", "set_device_removed_on", "update_site_columns"]
+
+SITE_COLUMNS = frozenset({"region", "holds_secret", "dv_hub", "ministerial", "socpa"})
+
+
+def update_site_columns(conn: Connection, site_id: int, values: dict[str, Any]) -> None:
+    unknown = set(values) - SITE_COLUMNS
+    if unknown:
+        raise ValueError(f"not a column a person may change: {', '.join(sorted(unknown))}")
+    if values:
+        conn.execute(SiteRow.__table__.update().where(SiteRow.id == site_id).values(**values))
+
+
+def device_removed_on(conn: Connection, device_id: int) -> date | None:
+    return conn.scalar(select(DeviceRow.removed_on).where(DeviceRow.id == device_id))
+
+
+def set_device_removed_on(conn: Connection, device_id: int, removed_on: date) -> None:
+    conn.execute(DeviceRow.__table__.update().where(DeviceRow.id == device_id).values(removed_on=removed_on))
+
+
+def insert_attestation(conn: Connection, values: dict[str, Any], *, department_id: int | None,
+                       recorded_by: str) -> int:
+    """Store a supplier attestation (held for everyone when department_id is None)."""
+    row = {**values, "department_id": department_id, "recorded_by": recorded_by,
+           "created_at": datetime.now(UTC).replace(tzinfo=None)}
+    return int(conn.execute(AttestationRow.__table__.insert().values(**row)).inserted_primary_key[0])
