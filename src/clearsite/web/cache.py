@@ -24,7 +24,7 @@ def remembered(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     now = clock()
     hit = _entries.get(key)
     if hit is not None and hit[0] > now:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     value = compute()
     if len(_entries) >= MAX_ENTRIES:
         _entries.clear()  # crude, but bounded: a flood of distinct keys cannot grow memory
