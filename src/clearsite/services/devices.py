@@ -7,19 +7,23 @@ one answer: add a field in `store.reads.DeviceView` and `device_json`, and every
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from clearsite.core.assess import nil_verdict
+from clearsite.core.errors import NotFoundError
 from clearsite.core.identify import identify
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, Identity, Site
+from clearsite.services.identification import link_evidence
 from clearsite.store.reads import EVERYTHING, DeviceView, SiteScope, read_devices
+from clearsite.store.site_reads import device_findings, device_observations
 from clearsite.store.sites import find_site
 
-__all__ = ["DeviceView", "SiteScope", "device_json", "devices_page", "identify_item", "iter_devices", "one_device"]
+__all__ = ["DeviceDetail", "DeviceView", "SiteScope", "device_detail", "device_json", "devices_in_scope", "devices_page", "identify_item", "iter_devices", "one_device"]
 
 
 def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = True,
@@ -30,19 +34,46 @@ def iter_devices(engine: Engine, site: str | None = None, with_evidence: bool = 
             yield from iter_devices(engine, site, with_evidence, own, scope)
         return
     site_id = find_site(conn, site) if site is not None else None
-    yield from read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id)
+    yield from read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id, link_evidence=link_evidence)
 
 
 def devices_page(conn: Connection, scope: SiteScope, *, site_id: int | None = None, after: int = 0, limit: int = 100,
                  with_evidence: bool = True) -> list[DeviceView]:
     """At most `limit` devices in the scope with ids after `after` (a page of a listing)."""
     return [view for view, _ in read_devices(conn, scope, with_evidence=with_evidence, site_id=site_id, after=after,
-                                             limit=limit)]
+                                             limit=limit, link_evidence=link_evidence)]
 
 
 def one_device(conn: Connection, scope: SiteScope, device_id: int) -> DeviceView | None:
     """The device, or None when it is absent or outside the scope (the two are answered alike)."""
-    return next((view for view, _ in read_devices(conn, scope, device_id=device_id)), None)
+    return next((view for view, _ in read_devices(conn, scope, device_id=device_id, link_evidence=link_evidence)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDetail:
+    """A device with what was observed of it and its stored findings (the device page and API)."""
+
+    view: DeviceView
+    site_id: int
+    observations: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+
+
+def devices_in_scope(engine: Engine, scope: SiteScope, *, site_id: int | None = None, after: int = 0,
+                     limit: int = 100, with_evidence: bool = True) -> list[DeviceView]:
+    """`devices_page` on a connection of its own."""
+    with engine.connect() as conn:
+        return devices_page(conn, scope, site_id=site_id, after=after, limit=limit, with_evidence=with_evidence)
+
+
+def device_detail(engine: Engine, scope: SiteScope, device_id: int) -> DeviceDetail:
+    """The device with its observations and findings (NotFoundError when absent or outside the scope)."""
+    with engine.connect() as conn:
+        view = one_device(conn, scope, device_id)
+        if view is None:
+            raise NotFoundError("device not found")
+        return DeviceDetail(view, view.site_id, device_observations(conn, device_id),
+                            device_findings(conn, device_id))
 
 
 def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
