@@ -44,7 +44,7 @@ from clearsite.store.findings import stored_findings as stored_finding_rows
 from clearsite.store.reads import EVERYTHING, DeviceView, read_devices
 from clearsite.store.sites import load_sites
 
-__all__ = ["PARALLEL_FROM_DEVICES", "UnknownPolicy", "assess_all", "iter_findings", "policies_for",
+__all__ = ["PARALLEL_FROM_DEVICES", "UnknownPolicy", "assess_all", "assessed_dates", "iter_findings", "policies_for",
            "reassess_touched", "stored_findings", "write_report"]
 
 
@@ -221,8 +221,13 @@ def stored_findings(engine: Engine, policy_id: str | None = None) -> Iterator[di
                    "status": row.status, "due": row.due.isoformat() if row.due else None, "reasons": row.reasons}
 
 
+def assessed_dates(conn: Connection, knowledge: Knowledge) -> dict[str, date]:
+    """Each known policy with stored findings, and the date they were assessed at (empty: nothing assessed)."""
+    return {policy: as_of for policy, as_of in assessed_as_of(conn).items() if policy in knowledge.policies}
+
+
 def reassess_touched(conn: Connection, knowledge: Knowledge, device_ids: Iterable[int], actor: str,
-                     target: str) -> int:
+                     target: str, assessed: dict[str, date] | None = None) -> int:
     """Re-assess the devices an intake touched, at the date their findings were assessed at; the findings made.
 
     The rule every intake follows (register import, scanner file, live scan, agent push alike):
@@ -232,9 +237,10 @@ def reassess_touched(conn: Connection, knowledge: Knowledge, device_ids: Iterabl
     `as_of` that policy's findings were last assessed at, so an earlier `assess --as-of D` stays an
     assessment at D. When nothing has been assessed yet, nothing is: `clearsite assess` makes the
     first findings. The re-assessment is audited as `findings.assess` with the intake's target, in
-    the intake's own transaction.
+    the intake's own transaction. `assessed` is assessed_dates(), when the caller has it already.
     """
-    assessed = {policy: as_of for policy, as_of in assessed_as_of(conn).items() if policy in knowledge.policies}
+    if assessed is None:
+        assessed = assessed_dates(conn, knowledge)
     ids = sorted(set(device_ids))
     if not assessed or not ids:
         return 0

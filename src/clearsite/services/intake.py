@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from clearsite.core.knowledge import Knowledge
-from clearsite.services.assessment import reassess_touched
+from clearsite.services.assessment import assessed_dates, reassess_touched
 from clearsite.services.identification import identify_batch
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work
@@ -58,7 +58,7 @@ class Recorded:
     new_devices: int = 0
     identified: int = 0
     reassessed: int = 0  # findings made by re-assessing the touched devices
-    touched: set[int] = field(default_factory=set)  # devices an observation was stored for
+    touched: set[int] = field(default_factory=set)  # devices an observation was stored for (when findings exist)
 
     def counts(self) -> dict[str, int]:
         """The counts every intake's audit entry holds."""
@@ -107,6 +107,7 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
                                source.details)
         recorded = Recorded(source_id)
         writer = ObservationWriter(conn, source_id)
+        assessed = assessed_dates(conn, knowledge)  # touched devices are tracked only if there is something to redo
         try:
             for batch in intake.batches:
                 result = writer.write(batch)
@@ -114,7 +115,8 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
                 recorded.duplicates += result.duplicates
                 recorded.new_devices += result.new_devices
                 recorded.identified += identify_batch(conn, knowledge, result)
-                recorded.touched |= result.touched
+                if assessed:
+                    recorded.touched |= result.touched
         finally:
             close = getattr(intake.batches, "close", None)
             if close is not None:  # a generator: stops any workers it started, on success or failure
@@ -122,5 +124,6 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         closing = intake.close(recorded)
         set_source_counts(conn, source_id, closing.rows_read, recorded.stored, closing.rows_skipped)
         audit.record(conn, source.actor, closing.action, closing.target, None, closing.payload)
-        recorded.reassessed = reassess_touched(conn, knowledge, recorded.touched, source.actor, f"source:{source_id}")
+        recorded.reassessed = reassess_touched(conn, knowledge, recorded.touched, source.actor, f"source:{source_id}",
+                                               assessed)
     return recorded
