@@ -20,7 +20,9 @@ LABELLED_COLUMNS = ["Make", "Model", "Serial", "MAC", "Description", "expected_l
                     "expected_nil", "note"]
 NON_PRC_IDS = {"axis", "hanwha_vision", "bosch_security", "avigilon", "motorola_solutions", "mobotix", "vivotek",
                "pelco", "sony", "i_pro", "panasonic", "verkada", "ubiquiti", "milestone", "genetec", "idis",
-               "march_networks", "honeywell"}
+               "march_networks", "honeywell",
+               # non-PRC lookalikes added for issue 10
+               "geovision", "dynacolor", "two_n", "paxton", "axon", "ring", "grandstream", "edesix", "night_owl"}
 COMPANIES = DATA_DIR / "companies.yaml"
 
 
