@@ -17,7 +17,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from clearsite.core.plan.result import Plan
-from clearsite.formats.spreadsheets import neutralise
+from clearsite.render.spreadsheets import neutralise
 
 
 def plan_to_json(plan: Plan, indent: int | None = 2) -> str:

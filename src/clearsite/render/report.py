@@ -7,14 +7,14 @@ import csv
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from clearsite.formats.spreadsheets import neutralise
+from clearsite.render.spreadsheets import neutralise
 
 DEVICE_COLUMNS = ("id", "site", "label_brand", "model", "device_class", "producer", "producer_country", "nil_subject",
                   "nil_basis", "confidence", "ip", "mac", "serial", "location", "install_date", "worst_status",
@@ -76,7 +76,7 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
     rows = build_rows(devices, findings)
     status_counts = Counter(f["status"] for f in findings)
     nil_counts = Counter(d["nil_subject"] for d in devices)
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     html_path = out_dir / "report.html"
     template = _environment().get_template("report.html.j2")
