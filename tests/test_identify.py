@@ -99,6 +99,69 @@ def test_banner_fingerprint_reveals_oem_badge(kb):
     assert identity.label_brand == "LTS"
 
 
+def banner(kb, text, signal=Signal.BANNER, when=None):  # type: ignore[no-untyped-def]
+    return identify([Evidence(signal, text, "command line --banner")], kb, when)
+
+
+def test_realm_rules_read_the_whole_authenticate_header_as_scanners_record_it(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    for text in ('Basic realm="IP Camera(C2183)"', 'Digest qop="auth", realm="IP Camera(C2183)", nonce="4e56"',
+                 "WWW-Authenticate: Digest realm=DVRNVRDVS, nonce=4e56"):
+        assert banner(kb, text, Signal.HTTP_REALM).producer_id == "hikvision", text
+        assert banner(kb, text).producer_id == "hikvision", text
+    reply = "HTTP/1.1 401 Unauthorized\\r\\nWWW-Authenticate: Digest realm=\"Login to 8F0A2F3PAJ00123\", nonce=\"1\""
+    assert banner(kb, reply).producer_id == "dahua"  # nmap writes line breaks as \r\n
+
+
+def test_a_makers_name_in_its_own_banner_is_strong_enough_to_clear_it(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    for text, producer in (("AXIS 216FD Network Fixed Dome Camera 4.47 (Mar 13 2008) ready.", "axis"),
+                           ("Welcome to AutoDome 800 HD 1.2.3.4 from 5.6.7.8", "bosch_security"),
+                           ("HTTP/1.1 200 OK\r\nServer: VCS-VideoJet-Webserver\r\n\r\n", "bosch_security")):
+        identity = banner(kb, text)
+        assert identity.producer_id == producer, text
+        assert identity.confidence >= 0.5, text
+    canon = banner(kb, "Canon Network Camera VB-C60", Signal.SNMP_SYSDESCR)
+    assert canon.producer_id == "canon" and any("banner names Canon" in link.note for link in canon.evidence)
+    axis = banner(kb, "CN=axis-accc8ea31abf,O=Axis Communications AB", Signal.TLS_SUBJECT)
+    assert axis.producer_id == "axis"
+
+
+def test_names_in_banners_are_whole_words_and_common_words_are_not_brands(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    assert banner(kb, "Linux 5.15 Ubuntu 22.04 LTS", Signal.SNMP_SYSDESCR).producer_id is None  # LTS is a brand too
+    assert banner(kb, "Samsung CLX-7285", Signal.SNMP_SYSDESCR).producer_id is None  # a printer, not Samsung Techwin
+    assert banner(kb, "Hikvisionfans media server").producer_id is None
+    assert banner(kb, "Web Viewer for Samsung DVR", Signal.HTTP_TITLE).producer_id == "hanwha_vision"
+
+
+def test_a_rule_that_explains_a_banner_is_not_counted_again_for_the_name_in_it(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    identity = banner(kb, "Hikvision-Webs", Signal.HTTP_SERVER)
+    assert [link.note for link in identity.evidence] == ["fingerprint hikvision-webs-family"]
+
+
+def test_white_label_firmware_goes_to_review_without_a_producer(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    from clearsite.core.assess import nil_verdict
+
+    for text in ("HTTP/1.1 404 Not Found\r\nServer: Netwave IP Camera\r\n\r\n", "Hipcam RealServer/V1.0"):
+        identity = banner(kb, text)
+        assert identity.producer_id is None, text
+        verdict = nil_verdict(identity, kb, date(2026, 12, 1))
+        assert verdict.subject.value == "review", text
+        assert "not settled" in verdict.reasons[0]
+
+
+def test_tp_link_banner_maker_follows_the_install_date(packaged_kb):
+    kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
+    text = 'Basic realm="TP-LINK Wireless N Router WR841N"'
+    assert banner(kb, text, Signal.HTTP_REALM, date(2022, 6, 1)).producer_id == "tplink_cn"
+    assert banner(kb, text, Signal.HTTP_REALM).producer_id is None  # undated: the maker cannot be settled
+    certificate = "CN=TP-LINK CA,O=TP-LINK Technologies CO.\\, LTD.,L=Shenzhen,ST=Guangdong,C=CN"
+    assert banner(kb, certificate, Signal.TLS_SUBJECT).producer_id == "tplink_cn"
+
+
 def test_every_fact_is_in_the_chain_with_its_source(kb):
     identity = ident(kb, brand="Hikvision", model="XYZ-1", description="<script>alert(1)</script>")
     signals = {(link.signal, link.value, link.source) for link in identity.evidence}

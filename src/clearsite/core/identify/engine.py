@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from clearsite.core.identify import oui
+from clearsite.core.identify.banners import BANNER_SIGNALS, NameFound, names_in, readings
 from clearsite.core.identify.brands import BrandMatch, find_brand_in_text, producers_for, resolve_brand
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Brand, Fingerprint, ModelPattern
@@ -25,6 +27,12 @@ from clearsite.core.names import normalise_mac, normalise_model
 BRAND_WEIGHT = 0.85  # a badge is good evidence of the producer behind it, scaled by the relabel's confidence
 VENDOR_WEIGHT = 0.7  # a vendor name a device reports about itself
 DESCRIPTION_BRAND_WEIGHT = 0.5  # a brand named somewhere in free text
+# A maker's name in what a device says about itself (its Server header, certificate organisation,
+# sysDescr, realm, telnet or FTP greeting) is nearly as good as its badge; an HTML title is page
+# text a little further from the firmware. Relabels still apply: a brand is resolved to its producers.
+BANNER_NAME_WEIGHT = {Signal.HTTP_TITLE: 0.6, Signal.BANNER: 0.65}
+DEFAULT_BANNER_NAME_WEIGHT = 0.7
+COMPANY_NAME_FACTOR = 0.9  # a company named outright, with no brand entry to weigh its relabels
 OUI_WEIGHT = 0.45  # below the 0.5 needed for a firm verdict: an OUI names the NIC registrant, not the product
 AMBIGUOUS_PATTERN_WEIGHT = 0.2  # a pattern that needs brand context, seen without it
 FUZZY_FACTOR = 0.9  # a misspelt brand counts a little less than an exact one
@@ -73,17 +81,17 @@ class IdentityTemplate:
                 for i, supports, weight, note, fixed in self.links]
 
 
-def links_from_chain(chain: Sequence[Sequence[object]], evidence: Sequence[Evidence]) -> tuple[EvidenceLink, ...]:
-    """Rebuild an evidence chain from its stored form and the item's evidence list."""
+def links_from_chain(chain: Sequence[Sequence[Any]], evidence: Sequence[Evidence]) -> tuple[EvidenceLink, ...]:
+    """Rebuild an evidence chain from its stored form (decoded JSON) and the item's evidence list."""
     links = []
     for entry in chain:
         if entry[0] == -1:
             _, signal, value, source, supports, weight, note = entry
         else:
-            ev = evidence[entry[0]]  # type: ignore[index]
+            ev = evidence[entry[0]]
             signal, value, source = ev.signal.value, ev.value, ev.source
             _, supports, weight, note = entry
-        links.append(EvidenceLink(signal, value, source, supports, weight, note))  # type: ignore[arg-type]
+        links.append(EvidenceLink(signal, value, source, supports, weight, note))
     return tuple(links)
 
 
@@ -231,7 +239,10 @@ def _first_model(evidence: Sequence[Evidence]) -> str | None:
 
 
 def _brands(evidence: Sequence[Evidence], knowledge: Knowledge, tally: _Tally) -> list[tuple[Evidence, BrandMatch, float]]:
-    """Brand text, strongest kind first: the badge, then a self-reported vendor, then free text."""
+    """Brand text, strongest kind first: the badge, a self-reported vendor, names in banners, then free text.
+
+    Company names in banners (with no brand entry) are tallied here directly.
+    """
     found: list[tuple[Evidence, BrandMatch, float]] = []
     for signal, scale in ((Signal.BRAND, 1.0), (Signal.VENDOR, VENDOR_WEIGHT / BRAND_WEIGHT)):
         for ev in evidence:
@@ -242,6 +253,13 @@ def _brands(evidence: Sequence[Evidence], knowledge: Knowledge, tally: _Tally) -
                 tally.support(ev, None, 0.0, "brand not in the knowledge base")
                 continue
             found.append((ev, match, scale if match.exact else scale * FUZZY_FACTOR))
+    for ev in evidence:
+        for name in _banner_names(ev, knowledge):
+            if name.brand is not None:
+                found.append((ev, name.brand, _banner_name_weight(ev.signal) / BRAND_WEIGHT))
+            elif name.company is not None:
+                tally.support(ev, name.company, _banner_name_weight(ev.signal) * COMPANY_NAME_FACTOR,
+                              f"names {knowledge.companies[name.company].name} ({name.words!r})")
     if not found:
         for ev in evidence:
             if ev.signal == Signal.DESCRIPTION:
@@ -258,6 +276,8 @@ def _brand_producers(
 ) -> None:
     brand = match.brand
     reading = "" if match.exact else f"read as {brand.name}"
+    if ev.signal in BANNER_SIGNALS:
+        reading = f"the banner names {brand.name}"
     producers, open_by_date = producers_for(brand, model, when, knowledge)
     if not producers:
         tally.support(ev, f"brand:{brand.name}", 0.0, _join(reading, "no producer known for this model or date"))
@@ -373,18 +393,46 @@ def _description_class(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> Non
 
 
 def _fingerprints(ev: Evidence, knowledge: Knowledge, tally: _Tally) -> None:
-    matched = False
-    for fp in _fingerprints_for(ev.signal.value, knowledge):
-        if not knowledge.compiled[f"fingerprint:{fp.id}"].search(ev.value):
-            continue
-        matched = True
+    hits = _fingerprint_hits(ev.signal, ev.value, knowledge)
+    for fp in hits:
         tally.support(ev, fp.producer, fp.weight if fp.producer else 0.0, f"fingerprint {fp.id}")
         if fp.label_brand:
             tally.label_brands.append((fp.label_brand, fp.weight, fp.id))
         if fp.device_class:
             tally.classes.append((fp.device_class, fp.weight))
-    if not matched and ev.signal not in (Signal.PORT, Signal.VENDOR, Signal.OEM_CODE):
+    if not hits and ev.signal not in (Signal.PORT, Signal.VENDOR, Signal.OEM_CODE) and not (
+            ev.signal in BANNER_SIGNALS and _banner_names(ev, knowledge)):
         tally.support(ev, None, 0.0, "no fingerprint matched")
+
+
+@lru_cache(maxsize=65536)
+def _fingerprint_hits(signal: Signal, value: str, knowledge: Knowledge) -> tuple[Fingerprint, ...]:
+    """Every rule that matches any reading of the value (a whole header gives its realm), each once."""
+    hits: dict[str, Fingerprint] = {}
+    for kind, text in readings(signal, value):
+        for fp in _fingerprints_for(kind.value, knowledge):
+            if fp.id not in hits and knowledge.compiled[f"fingerprint:{fp.id}"].search(text):
+                hits[fp.id] = fp
+    return tuple(hits.values())
+
+
+def _banner_names(ev: Evidence, knowledge: Knowledge) -> list[NameFound]:
+    """Names in banner text that no fingerprint already explains (a rule knows its banner better)."""
+    if ev.signal not in BANNER_SIGNALS or _fingerprint_hits(ev.signal, ev.value, knowledge):
+        return []
+    found: list[NameFound] = []
+    seen: set[str] = set()
+    for _, text in readings(ev.signal, ev.value):
+        for name in names_in(text, knowledge):
+            key = name.brand.brand.name if name.brand else str(name.company)
+            if key not in seen:
+                seen.add(key)
+                found.append(name)
+    return found
+
+
+def _banner_name_weight(signal: Signal) -> float:
+    return BANNER_NAME_WEIGHT.get(signal, DEFAULT_BANNER_NAME_WEIGHT)
 
 
 @lru_cache(maxsize=64)
