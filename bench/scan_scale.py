@@ -23,11 +23,11 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from clearsite.core.identify import identify
+from clearsite.core.models import Identity
 from clearsite.discover import HostReport, ScanOptions, ScanStats, check_scope, scan
 from clearsite.discover.loop import run
-from clearsite.core.identify import identify
 from clearsite.formats.knowledge import load_knowledge
-from clearsite.core.models import Identity
 from clearsite.sim import Fleet, SimDevice
 
 TARGETS = {"wall_s": 60.0, "identified": 0.99}

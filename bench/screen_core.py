@@ -40,8 +40,8 @@ def build_quote(lines: int, unique_share: float, rng: random.Random) -> bytes:
 
 
 def end_to_end(data: bytes, site, knowledge) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    from clearsite.formats.quotes import read_quote
     from clearsite.core.screen import screen
+    from clearsite.formats.quotes import read_quote
 
     start = time.perf_counter()
     read = read_quote(data, "bench-quote.csv")
@@ -57,9 +57,9 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=2000)
     args = parser.parse_args()
 
-    from clearsite.formats.knowledge import load_knowledge
     from clearsite.core.models import Site
     from clearsite.core.screen import QuoteLine, screen
+    from clearsite.formats.knowledge import load_knowledge
 
     rng = random.Random(7)
     started = time.perf_counter()
