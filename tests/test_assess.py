@@ -262,6 +262,11 @@ def test_lookalike_near_misses(packaged_kb):
     # "Guide" alone is a word, not Guide Infrared; an installation guide names no maker.
     identity, _ = _verdict(packaged_kb, None, None, description="see installation guide, camera 4")
     assert identity.producer_id != "guide_infrared"
+    # "Ring" is also a word: a description's "ring road" names no maker and does not weaken a Hikvision model.
+    identity, _ = _verdict(packaged_kb, None, None, description="ring road junction camera")
+    assert identity.producer_id is None
+    identity, verdict = _verdict(packaged_kb, None, "DS-2CD2143G2-I", description="pole on the ring road")
+    assert identity.producer_id == "hikvision" and not identity.alternatives and verdict.subject == NilSubject.YES
     # A 2N intercom is Axis's (Sweden), grouped with Axis, and not PRC.
     assert packaged_kb.same_group("two_n", "axis")
     # SV3C is no longer claimed for Xiongmai: no source shows it.

@@ -83,7 +83,7 @@ def find_brand_in_text(text: str, knowledge: Knowledge) -> BrandMatch | None:
             if len(part) < 3:
                 continue
             brand = knowledge.brand_by_key.get(part)
-            if brand is not None:
+            if brand is not None and not (brand.common_word and size == 1):  # "ring road" is not Ring
                 return BrandMatch(brand, True, part)
     return None
 

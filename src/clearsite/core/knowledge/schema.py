@@ -161,6 +161,9 @@ class Brand(Sourced):
     # The maker behind this badge is disputed: what a person should check. A device wearing it is sent
     # to review rather than left unknown when the evidence cannot settle the maker.
     contested: str = ""
+    # The name is also an ordinary word ("Ring"): a Make column or a device's own vendor field names the
+    # brand, but the lone word in free text (a description, a banner) does not.
+    common_word: bool = False
     examples: Annotated[list[BrandExample], Field(min_length=1)]
 
 
