@@ -20,7 +20,8 @@ STATEMENT_BUILDERS = {"select", "insert", "update", "delete", "text"}
 # Table methods that build a statement: `SiteRow.__table__.update()`; called with no arguments, unlike
 # dict.update(x) or list.insert(i, x).
 TABLE_STATEMENT_METHODS = {"select", "insert", "update", "delete"}
-SQLALCHEMY_MODULE_NAMES = {"sa", "sqlalchemy"}
+# Database drivers: code that imports one talks to the database below SQLAlchemy.
+DRIVERS = {"sqlite3", "psycopg", "psycopg2"}
 
 
 def python_files(root: Path) -> Iterator[Path]:
@@ -39,24 +40,39 @@ def where(path: Path, node: ast.AST) -> str:
 def sql_in(path: Path) -> Iterator[str]:
     """Each place in one file that builds or runs SQL, as `path:line what`."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    sqlalchemy_names = {"sqlalchemy"}  # and whatever `import sqlalchemy as sa` calls it
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                if top == "sqlalchemy":
+                    sqlalchemy_names.add(alias.asname or top)
+                elif top in DRIVERS:
+                    yield f"{where(path, node)} imports the database driver {alias.name}"
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in DRIVERS:
+            yield f"{where(path, node)} imports from the database driver {node.module}"
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
             for alias in node.names:
                 if alias.name in STATEMENT_BUILDERS:
                     yield f"{where(path, node)} imports {alias.name} from {node.module}"
-        elif isinstance(node, ast.Call):
-            function = node.func
-            if isinstance(function, ast.Name) and function.id in STATEMENT_BUILDERS:
-                yield f"{where(path, node)} calls {function.id}(...)"
-            elif isinstance(function, ast.Attribute):
-                owner = function.value
-                if function.attr == "exec_driver_sql":
-                    yield f"{where(path, node)} calls exec_driver_sql"
-                elif (function.attr in STATEMENT_BUILDERS and isinstance(owner, ast.Name)
-                      and owner.id in SQLALCHEMY_MODULE_NAMES):
-                    yield f"{where(path, node)} calls {owner.id}.{function.attr}(...)"
-                elif function.attr in TABLE_STATEMENT_METHODS and not node.args and not node.keywords:
-                    yield f"{where(path, node)} calls .{function.attr}() on a table"
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id in STATEMENT_BUILDERS:
+            yield f"{where(path, node)} calls {function.id}(...)"
+        elif isinstance(function, ast.Attribute):
+            owner = function.value
+            if function.attr == "exec_driver_sql":
+                yield f"{where(path, node)} calls exec_driver_sql"
+            elif (function.attr in STATEMENT_BUILDERS and isinstance(owner, ast.Name)
+                  and owner.id in sqlalchemy_names):
+                yield f"{where(path, node)} calls {owner.id}.{function.attr}(...)"
+            elif function.attr in TABLE_STATEMENT_METHODS and not node.args and not node.keywords:
+                yield f"{where(path, node)} calls .{function.attr}() on a table"
+            elif (function.attr in {"execute", "executemany", "executescript"} and node.args
+                  and isinstance(node.args[0], ast.Constant | ast.JoinedStr)):
+                yield f"{where(path, node)} executes SQL text"
 
 
 def table_modules() -> set[str]:
@@ -95,13 +111,16 @@ def test_the_sql_check_sees_each_way_a_statement_is_built(tmp_path: Path) -> Non
         "conn.execute(Row.__table__.update().where(Row.id == 1).values(x=2))\n"
         "conn.execute(sa.delete(Row))\n"
         "conn.execute(text('SELECT 1'))\n"
-        # Not SQL: ordinary containers, a hash and a route decorator.
+        "import sqlite3\n"
+        "cursor.execute(f'SELECT * FROM {table}')\n"
+        # Not SQL: ordinary containers, a hash, a route decorator and a statement built elsewhere.
         "seen.update(other)\nlines.insert(0, 'x')\ndigest.update(b'x')\n"
-        "@router.delete('/tokens/{token_id}')\ndef revoke(): ...\n",
+        "@router.delete('/tokens/{token_id}')\ndef revoke(): ...\n"
+        "conn.execute(statement)\n",
         encoding="utf-8",
     )
     lines = sorted(int(place.split(":")[1].split()[0]) for place in sql_in(sample))
-    assert lines == [1, 1, 3, 4, 5, 6, 7]
+    assert lines == [1, 1, 3, 4, 5, 6, 7, 8, 9]
 
 
 def test_the_web_imports_no_store_table_module() -> None:
