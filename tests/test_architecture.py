@@ -131,3 +131,35 @@ def test_the_web_imports_no_store_table_module() -> None:
              for node, names in imported_modules(path)
              if names & tables]
     assert not found, "The web reads tables through services, not store tables:\n" + "\n".join(found)
+
+
+# What the core may not reach for: today's date, the wall clock, files, the environment. (A time budget
+# on the monotonic clock, as the planner's anytime search keeps, measures effort, not the date.)
+CORE_FORBIDDEN_CALLS = {
+    ("date", "today"), ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("time", "time"),
+    ("os", "getenv"), ("os", "listdir"), ("os", "scandir"),
+}
+CORE_FORBIDDEN_METHODS = {"read_text", "read_bytes", "write_text", "write_bytes", "iterdir", "glob", "rglob"}
+
+
+def outside_world_in(path: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            function = node.func
+            if isinstance(function, ast.Name) and function.id == "open":
+                yield f"{where(path, node)} opens a file"
+            elif isinstance(function, ast.Attribute):
+                owner = function.value
+                if isinstance(owner, ast.Name) and (owner.id, function.attr) in CORE_FORBIDDEN_CALLS:
+                    yield f"{where(path, node)} calls {owner.id}.{function.attr}()"
+                elif function.attr in CORE_FORBIDDEN_METHODS:
+                    yield f"{where(path, node)} calls .{function.attr}()"
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+                node.value.id, node.attr) == ("os", "environ"):
+            yield f"{where(path, node)} reads os.environ"
+
+
+def test_the_core_reads_no_date_clock_file_or_environment() -> None:
+    found = [place for path in python_files(PACKAGE / "core") for place in outside_world_in(path)]
+    assert not found, "core is pure: pass dates, paths' contents and settings in:\n" + "\n".join(found)
