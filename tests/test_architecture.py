@@ -163,3 +163,15 @@ def outside_world_in(path: Path) -> Iterator[str]:
 def test_the_core_reads_no_date_clock_file_or_environment() -> None:
     found = [place for path in python_files(PACKAGE / "core") for place in outside_world_in(path)]
     assert not found, "core is pure: pass dates, paths' contents and settings in:\n" + "\n".join(found)
+
+
+def test_the_core_check_sees_dates_files_and_the_environment(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os\nfrom datetime import date, datetime\n"
+        "today = date.today()\nnow = datetime.now()\nopen('x')\nos.environ['X']\ntext = path.read_text()\n"
+        "import time\nstarted = time.monotonic()\nwhen = date(2024, 1, 1)\n",
+        encoding="utf-8",
+    )
+    lines = sorted(int(place.split(":")[1].split()[0]) for place in outside_world_in(sample))
+    assert lines == [3, 4, 5, 6, 7]
