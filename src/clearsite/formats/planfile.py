@@ -333,7 +333,8 @@ def _convert(m: _PlanFile) -> PlanFile:
         if m.policy
         else tuple(t.Milestone(x.date, x.target_share, x.note) for x in m.milestones)
     )
-    holidays = ENGLAND_WALES_BANK_HOLIDAYS if m.holidays == "england-and-wales" else frozenset(m.holidays)
+    # The only text the validator lets through is "england-and-wales".
+    holidays = ENGLAND_WALES_BANK_HOLIDAYS if isinstance(m.holidays, str) else frozenset(m.holidays)
     scenarios = {
         name: Scenario(
             name,
