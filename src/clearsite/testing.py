@@ -12,14 +12,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from clearsite.services import pipeline
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Network, Site
+from clearsite.services import pipeline
 from clearsite.store.sites import add_site
 from clearsite.store.tables import DeviceRow, SiteRow
-from clearsite.store.users import ROLE_SCOPES, Role, add_user, create_token, find_user
-from clearsite.web.access import Principal
 from clearsite.store.transactions import write_transaction
+from clearsite.store.users import ROLE_SCOPES, Role, User, add_user, create_token, find_user
+from clearsite.web.access import Principal
 from clearsite.web.changes import push_observations
 from clearsite.web.schemas import ObservationIn
 
@@ -80,11 +80,13 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
     ])
     pipeline.assess_all(engine, knowledge, as_of)
     with engine.connect() as conn:
-        world.hostile_device = conn.scalar(select(DeviceRow.id).where(DeviceRow.ip == "10.1.0.99"))
+        hostile = conn.scalar(select(DeviceRow.id).where(DeviceRow.ip == "10.1.0.99"))
+        assert hostile is not None
+        world.hostile_device = hostile
         assert conn.scalar(select(SiteRow.id).where(SiteRow.name == "Alpha HQ")) == world.sites["Alpha HQ"]
     return world
 
 
-def find_user_engine(engine: Engine, username: str):  # type: ignore[no-untyped-def]
+def find_user_engine(engine: Engine, username: str) -> User:
     with engine.connect() as conn:
         return find_user(conn, username)

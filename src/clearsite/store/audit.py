@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, insert, select, text
 
 from clearsite.store.auth_tables import AuditRow
 
@@ -66,7 +66,7 @@ def record(conn: Connection, actor: str, action: str, target: str, before: Any =
     at = datetime.now(UTC).isoformat(timespec="microseconds")
     before_text, after_text = canonical(before), canonical(after)
     digest = entry_hash(seq, at, actor, action, target, before_text, after_text, prev)
-    conn.execute(AuditRow.__table__.insert().values(seq=seq, at=at, actor=actor[:200], action=action[:64],
+    conn.execute(insert(AuditRow).values(seq=seq, at=at, actor=actor[:200], action=action[:64],
                                                     target=target[:200], before=before_text, after=after_text,
                                                     prev_hash=prev, hash=digest))
     return AuditEntry(seq, at, actor, action, target, json.loads(before_text), json.loads(after_text), digest)

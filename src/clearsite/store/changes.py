@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select, update
 
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.store.tables import DeviceRow, SiteRow
@@ -21,7 +21,7 @@ def update_site_columns(conn: Connection, site_id: int, values: dict[str, Any]) 
     if unknown:
         raise ValueError(f"not a column a person may change: {', '.join(sorted(unknown))}")
     if values:
-        conn.execute(SiteRow.__table__.update().where(SiteRow.id == site_id).values(**values))
+        conn.execute(update(SiteRow).where(SiteRow.id == site_id).values(**values))
 
 
 def device_removed_on(conn: Connection, device_id: int) -> date | None:
@@ -29,7 +29,7 @@ def device_removed_on(conn: Connection, device_id: int) -> date | None:
 
 
 def set_device_removed_on(conn: Connection, device_id: int, removed_on: date) -> None:
-    conn.execute(DeviceRow.__table__.update().where(DeviceRow.id == device_id).values(removed_on=removed_on))
+    conn.execute(update(DeviceRow).where(DeviceRow.id == device_id).values(removed_on=removed_on))
 
 
 def insert_attestation(conn: Connection, values: dict[str, Any], *, department_id: int | None,
@@ -37,4 +37,6 @@ def insert_attestation(conn: Connection, values: dict[str, Any], *, department_i
     """Store a supplier attestation (held for everyone when department_id is None)."""
     row = {**values, "department_id": department_id, "recorded_by": recorded_by,
            "created_at": datetime.now(UTC).replace(tzinfo=None)}
-    return int(conn.execute(AttestationRow.__table__.insert().values(**row)).inserted_primary_key[0])
+    key = conn.execute(insert(AttestationRow).values(**row)).inserted_primary_key
+    assert key is not None
+    return int(key[0])

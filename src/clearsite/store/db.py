@@ -53,7 +53,7 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     resolved = database_url(url)
     try:
         parsed = make_url(resolved)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+    except Exception as exc:
         raise DatabaseError(f"database URL {resolved!r} is not valid: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(resolved, json_deserializer=orjson.loads)
@@ -63,7 +63,7 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     if migrate:
         try:
             upgrade(engine)
-        except Exception as exc:  # noqa: BLE001 - report any driver or permission error in one line
+        except Exception as exc:
             raise DatabaseError(f"cannot open database {parsed.render_as_string(hide_password=True)}: "
                                 f"{' '.join(str(exc).split())[:300]}") from exc
     return engine

@@ -33,10 +33,12 @@ class StoredPlan:
 def insert_plan(conn: Connection, plan: Plan, *, as_of: date, created_at: datetime, settings: dict[str, Any]) -> int:
     """Store a plan as a new version; its scenario is "baseline" unless it is a what-if."""
     result = plan.to_dict()
-    return int(conn.execute(insert(PlanRow).values(
+    key = conn.execute(insert(PlanRow).values(
         created_at=created_at, as_of=as_of, scenario=plan.scenario or BASELINE, status=plan.status,
         objective=float(result["objective"]), gap=float(result["gap"]), settings=settings, result=result,
-    )).inserted_primary_key[0])
+    )).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def current_plan(conn: Connection) -> StoredPlan | None:

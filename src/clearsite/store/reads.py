@@ -139,8 +139,8 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
                     else ())
             if with_evidence:
                 chain = row[15] or "[]"
-                links = link_evidence(orjson.loads(chain) if chain.__class__ is str else chain,  # type: ignore[misc]
-                                      data_by_device[device])
+                assert link_evidence is not None  # checked on entry
+                links = link_evidence(orjson.loads(chain) if isinstance(chain, str) else chain, data_by_device[device])
             site_of = sites[device_site]
             yield DeviceView(device, site_of.name, ip, mac, serial, location, _date(install_date),
                              _date(removed_on), identity, links if with_evidence else [], device_site), site_of
@@ -156,4 +156,4 @@ def _iso_date(text: str) -> date:
 
 def _date(value: date | str | None) -> date | None:
     """A date column read by the driver: SQLite gives ISO text (a few thousand distinct values in an estate)."""
-    return _iso_date(value) if value.__class__ is str else value  # type: ignore[arg-type, return-value]
+    return _iso_date(value) if isinstance(value, str) else value

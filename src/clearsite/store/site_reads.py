@@ -7,7 +7,6 @@ absent, so a caller cannot reveal it by forgetting a filter.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -163,27 +162,25 @@ def device_findings(conn: Connection, device_id: int) -> list[dict[str, Any]]:
 
 
 def obligation_rows(conn: Connection, scope: SiteScope, policy_id: str, obligation_id: str
-                    ) -> Iterator[tuple[int, str, str, date | None]]:
+                    ) -> list[tuple[int, str, str, date | None]]:
     """(site id, department, status, removed on) of every finding of one obligation in the scope."""
     query = (select(SiteRow.id, Department.name, OutcomeRow.status, DeviceRow.removed_on)
              .select_from(FindingRow).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
              .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
              .join(Department, Department.id == SiteRow.department_id)
              .where(site_clause(scope), OutcomeRow.policy == policy_id, OutcomeRow.obligation == obligation_id))
-    for row in conn.execute(query):
-        yield tuple(row)  # type: ignore[misc]
+    return [(site_id, department, status, removed_on) for site_id, department, status, removed_on in conn.execute(query)]
 
 
 # --------------------------------------------------------------------------- reconciliation and screening
 
 
-def site_observation_rows(conn: Connection, site_id: int) -> Iterator[tuple[int, str, dict[str, Any], str | None]]:
+def site_observation_rows(conn: Connection, site_id: int) -> list[tuple[int, str, dict[str, Any], str | None]]:
     """(device id, kind, data, device location) of each observation at a site placed on a device, oldest first."""
     query = (select(ObservationRow.device_id, ObservationRow.kind, ObservationRow.data, DeviceRow.location)
              .join(DeviceRow, DeviceRow.id == ObservationRow.device_id)
              .where(ObservationRow.site_id == site_id).order_by(ObservationRow.id))
-    for row in conn.execute(query):
-        yield tuple(row)  # type: ignore[misc]
+    return [(device_id, kind, data, location) for device_id, kind, data, location in conn.execute(query)]
 
 
 def attestation_rows(conn: Connection, department_id: int | None) -> list[Any]:

@@ -16,13 +16,13 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, CursorResult, func, insert, select, update
 
 from clearsite.core.errors import InputError
+from clearsite.store.audit import record
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.sites import find_site
 from clearsite.store.tables import Department
-from clearsite.store.audit import record
 
 _hasher = PasswordHasher()
 # Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
@@ -75,6 +75,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 def _user(row: Any) -> User:
     return User(row.id, row.username, Role(row.role), row.department_id, row.site_id, row.session_version,
                 bool(row.must_change_password))
@@ -110,10 +116,10 @@ def add_user(conn: Connection, username: str, password: str, role: Role | str, *
         site_id = find_site(conn, site)
     elif site:
         raise UserError("only agents are tied to a site")
-    user_id = conn.execute(UserRow.__table__.insert().values(
+    user_id = _new_id(conn.execute(insert(UserRow).values(
         username=username, password_hash=_hasher.hash(password), role=role.value, department_id=department_id,
         site_id=site_id, active=True, session_version=0, must_change_password=one_time,
-        created_at=_now())).inserted_primary_key[0]
+        created_at=_now())))
     record(conn, actor, "user.add", f"user:{user_id}", None,
            {"username": username, "role": role.value, "department": department, "site": site})
     return User(int(user_id), username, role, department_id, site_id, 0, one_time)
@@ -160,7 +166,7 @@ def change_password(conn: Connection, user: User, current: str, new: str, repeat
     if authenticate(conn, user.username, current) is None:
         raise UserError("the current password is wrong")
     version = user.session_version + 1
-    conn.execute(UserRow.__table__.update().where(UserRow.id == user.id).values(
+    conn.execute(update(UserRow).where(UserRow.id == user.id).values(
         password_hash=_hasher.hash(new), must_change_password=False, session_version=version))
     record(conn, user.username, "user.password", f"user:{user.id}", {"password": "previous"}, {"password": "changed"})
     return User(user.id, user.username, user.role, user.department_id, user.site_id, version, False)
@@ -205,9 +211,9 @@ def create_token(conn: Connection, user: User, name: str, scopes: list[str] | No
     created = _now()
     expires = created + timedelta(days=days)
     ordered = tuple(sorted(s.value for s in wanted))
-    token_id = conn.execute(ApiTokenRow.__table__.insert().values(
+    token_id = _new_id(conn.execute(insert(ApiTokenRow).values(
         user_id=user.id, name=name[:100], token_hash=token_digest(token), prefix=token[:10], scopes=list(ordered),
-        created_at=created, expires_at=expires, revoked_at=None)).inserted_primary_key[0]
+        created_at=created, expires_at=expires, revoked_at=None)))
     record(conn, actor, "token.create", f"token:{token_id}", None,
            {"user": user.username, "name": name[:100], "scopes": list(ordered), "expires_at": expires.isoformat()})
     return IssuedToken(int(token_id), token, ordered, expires)
@@ -218,7 +224,7 @@ def revoke_token(conn: Connection, token_id: int, actor: str) -> bool:
     if row is None or row.revoked_at is not None:
         return False
     stamp = _now()
-    conn.execute(ApiTokenRow.__table__.update().where(ApiTokenRow.id == token_id).values(revoked_at=stamp))
+    conn.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(revoked_at=stamp))
     record(conn, actor, "token.revoke", f"token:{token_id}", {"revoked_at": None}, {"revoked_at": stamp.isoformat()})
     return True
 

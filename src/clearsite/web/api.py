@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
+from sqlalchemy import Engine
 
 from clearsite.core.errors import ClearsiteError, InputError, NotFoundError
 from clearsite.services import auth, estate
@@ -65,7 +66,7 @@ PathId = Annotated[int, Path(ge=0, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _engine(request: Request):  # type: ignore[no-untyped-def]
+def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 

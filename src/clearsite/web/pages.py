@@ -86,10 +86,9 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    data = read_session(request)
-    fresh = data is None
-    if fresh:
-        data = session.new_session(None)  # an anonymous session, so the login form has a CSRF token
+    found = read_session(request)
+    fresh = found is None
+    data = session.new_session(None) if found is None else found  # anonymous: the login form needs a CSRF token
     token = session.csrf_token(data, request.app.state.settings.secret_key)
     response = templates.TemplateResponse(request, "login.html", {"principal": None, "csrf": token, "path": "/login",
                                                                   "next": _safe_next(next), "error": None})
