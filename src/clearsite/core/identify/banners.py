@@ -33,9 +33,11 @@ _TITLE = re.compile(r"<title[^>]*>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTAL
 _LABELLED = re.compile(r"^\s*Server\s*:\s*", re.IGNORECASE)
 _ESCAPED_BREAK = re.compile(r"\\r\\n|\\n|\\r")  # nmap and pasted output write line breaks as "\r\n"
 
-# Names that are also ordinary words or version tags in banners ("Ubuntu 22.04 LTS", "Mi", "XM"):
-# read in free text they would name a maker that is not there. A brand needs more than this.
-_NOT_NAMES_IN_BANNERS = frozenset("lts mi mx xm yi hyt keda kami prama hills general vigi tapo".split())
+# Names that are also ordinary words, other firms or version tags in banners ("Ubuntu 22.04 LTS",
+# "ring buffer", "Made in China", "Delta Controls", MSI boards): read in free text they would name a
+# maker that is not there. Rules or the badge must carry these.
+_NOT_NAMES_IN_BANNERS = frozenset("""lts lt mi mx xm yi dh ge hyt keda kami prama hills general vigi tapo geo ring
+    tru hik anke empire china carrier amazon delta face das msi leon""".split())
 _MAX_WINDOW = 4  # "Hangzhou Hikvision Digital Technology": company names run to a few words
 
 
