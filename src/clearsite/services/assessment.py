@@ -171,14 +171,16 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
         policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
     with engine.connect() as conn:
         low, high = device_id_range(conn)
-    pages = [] if low is None else [range(start, min(start + PAGE, high + 1)) for start in range(low, high + 1, PAGE)]
+    pages = [] if low is None or high is None else [range(start, min(start + PAGE, high + 1))
+                                                     for start in range(low, high + 1, PAGE)]
+    span = 0 if low is None or high is None else high - low + 1  # device ids to cover
     job = _AssessJob(knowledge, as_of, policy_id, pages)
     count = workers or worker_count()
     stamp: datetime = now()
     ids = [policy_id] if policy_id else list(knowledge.policies)
     with ExitStack() as workers_running:
         assessed: Iterator[_AssessedPage] | None = None
-        if count > 1 and can_fork() and pages and high - low + 1 >= parallel_from and _fork_safe(engine):
+        if count > 1 and can_fork() and pages and span >= parallel_from and _fork_safe(engine):
             engine.dispose()  # closes the idle pooled connections: see _fork_safe
             assessed = workers_running.enter_context(forked(partial(_assessed_in_worker, engine, job), count,
                                                             lambda exc: RuntimeError(f"assessment: {exc}")))
@@ -290,7 +292,7 @@ def _views_of(conn: Connection, ids: list[int]) -> Iterator[tuple[DeviceView, Si
 _NEARBY_IDS = 64  # ids this close are read in one query (the few between them are read and passed over)
 
 
-def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: date, policy_id: str | None = None):  # type: ignore[no-untyped-def]
+def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: date, policy_id: str | None = None):
     """Assess at `as_of` and write the internal findings report (HTML, CSV, XLSX, JSON) into out_dir."""
     from clearsite.render.report import write_report as render
 

@@ -201,7 +201,7 @@ def _prepare_row(row: RegisterRow, job: _RowJob, chains: dict[int, tuple[Any, An
         if site_id is None:
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
-    fields = {k: v for k, v in row.values.items() if k != "site"}
+    fields: dict[str, str | None] = {k: v for k, v in row.values.items() if k != "site"}
     install = row.install_date
     evidence = register_row_evidence(f"{job.name} row {row.row_number}", fields)
     template = identify_template(evidence, job.knowledge, install)

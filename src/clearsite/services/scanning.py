@@ -36,7 +36,7 @@ class ScanSummary:
     interrupted: bool = False
 
 
-def site_scope(engine: Engine, site: str, targets: list[str], exclude: list[str]) -> tuple[str, list[str], list]:  # type: ignore[type-arg]
+def site_scope(engine: Engine, site: str, targets: list[str], exclude: list[str]) -> tuple[str, list[str], list]:
     """The site's canonical name, its networks, and the in-scope addresses (ScopeError otherwise)."""
     with engine.connect() as conn:
         found = load_sites(conn)[find_site(conn, site)]
@@ -44,11 +44,11 @@ def site_scope(engine: Engine, site: str, targets: list[str], exclude: list[str]
     return found.name, networks, check_scope(targets, networks, exclude)
 
 
-def dry_run(addresses: list, options: ScanOptions) -> list[str]:  # type: ignore[type-arg]
+def dry_run(addresses: list, options: ScanOptions) -> list[str]:
     return describe_probes(addresses, options)
 
 
-def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[str], addresses: list,  # type: ignore[type-arg]
+def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[str], addresses: list,
               options: ScanOptions, progress: Callable[[int, int], None] | None = None,
               actor: str = "cli") -> ScanSummary:
     """Scan the addresses and store what answers; returns counts (also when interrupted)."""

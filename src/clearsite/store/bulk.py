@@ -11,10 +11,10 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, CursorResult, Table, func, select, text
 
 # Dates and dataclasses go to `str`, as the standard library's encoder with default=str would send them.
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -39,7 +39,7 @@ def bulk_work(conn: Connection) -> Iterator[None]:
     """
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
     collecting = gc.isenabled()
     gc.disable()
@@ -50,6 +50,18 @@ def bulk_work(conn: Connection) -> Iterator[None]:
             gc.enable()
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+
+
+def new_id(result: CursorResult[Any]) -> int:
+    """The primary key an INSERT of one row gave it."""
+    key = result.inserted_primary_key
+    assert key is not None, "not an INSERT of one row"
+    return int(key[0])
+
+
+def table_of(mapped: type[Any]) -> Table:
+    """The Table of a mapped class (`__table__` is declared as a plain FromClause)."""
+    return cast(Table, mapped.__table__)
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],

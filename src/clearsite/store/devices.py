@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from clearsite.core.models import Evidence
-from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows
+from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows, new_id, table_of
 from clearsite.store.tables import DeviceRow, ObservationRow, SourceRow
 
 CHUNK = 5000
@@ -177,7 +177,7 @@ def _existing_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set
     # Plain driver SQL: compiling a 5,000-parameter IN clause through SQLAlchemy costs more than the lookup.
     found: set[str] = set()
     marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    table = ObservationRow.__table__.name
+    table = ObservationRow.__tablename__
     for start in range(0, len(fingerprints), CHUNK):
         part = tuple(fingerprints[start : start + CHUNK])
         sql = f"SELECT fingerprint FROM {table} WHERE fingerprint IN ({', '.join([marker] * len(part))})"
@@ -187,9 +187,9 @@ def _existing_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set
 
 def add_source(conn: Connection, kind: str, name: str, sha256: str, actor: str, site_id: int | None = None,
                details: dict[str, Any] | None = None) -> int:
-    return int(conn.execute(insert(SourceRow).values(
+    return new_id(conn.execute(insert(SourceRow).values(
         kind=kind, name=name, sha256=sha256, site_id=site_id, imported_at=now(), actor=actor, details=details or {},
-    )).inserted_primary_key[0])
+    )))
 
 
 class ObservationWriter:
@@ -217,7 +217,7 @@ class ObservationWriter:
         new_devices: list[tuple[Any, ...]] = []
         # SQLite: this transaction holds the write lock, so new devices take the next ids as they are
         # found. Elsewhere they get placeholders until a sequence hands out their ids.
-        next_id = allocate_ids(conn, DeviceRow.__table__, 1)[0] if conn.dialect.name == "sqlite" else None
+        next_id = allocate_ids(conn, table_of(DeviceRow), 1)[0] if conn.dialect.name == "sqlite" else None
         for obs in observations:
             if obs.fingerprint in known:
                 result.duplicates += 1
@@ -238,13 +238,13 @@ class ObservationWriter:
         real_ids: dict[int, int] = {}
         if new_devices:
             if next_id is None:
-                ids = allocate_ids(conn, DeviceRow.__table__, len(new_devices))
+                ids: Sequence[int] = allocate_ids(conn, table_of(DeviceRow), len(new_devices))
                 for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
                     real_ids[-position] = device_id
                     self.index.settle(-position, device_id, d[0], d[1], clean_serial(d[2]), d[3], d[4])
             else:
                 ids = range(next_id, next_id + len(new_devices))
-            insert_rows(conn, DeviceRow.__table__, _DEVICE_COLUMNS,
+            insert_rows(conn, table_of(DeviceRow), _DEVICE_COLUMNS,
                         [(i, *d, stamp, stamp) for i, d in zip(ids, new_devices, strict=True)])
             result.new_devices = len(new_devices)
 
@@ -266,7 +266,7 @@ class ObservationWriter:
                 result.fresh_identity[device_id] = group[0].identity
             else:
                 result.fresh_observations[device_id] = group
-        insert_rows(conn, ObservationRow.__table__, _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
+        insert_rows(conn, table_of(ObservationRow), _OBSERVATION_COLUMNS, observation_rows, frozenset({"data"}))
         if result.earlier_devices:
             conn.execute(update(DeviceRow).where(DeviceRow.id == bindparam("b_id")).values(last_seen=bindparam("b_seen")),
                          [{"b_id": d, "b_seen": self.stamp} for d in sorted(result.earlier_devices)])

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
-from clearsite.store.bulk import allocate_ids, dumps, insert_rows
+from clearsite.store.bulk import allocate_ids, dumps, insert_rows, table_of
 from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
 
 __all__ = ["OUTCOME_COLUMNS", "OutcomeKey", "add_findings", "add_outcomes", "assessed_as_of", "clear_policies",
@@ -40,17 +40,17 @@ def clear_policies(conn: Connection, policies: Sequence[str]) -> None:
 
 
 def new_outcome_ids(conn: Connection, count: int) -> list[int]:
-    return allocate_ids(conn, OutcomeRow.__table__, count)
+    return allocate_ids(conn, table_of(OutcomeRow), count)
 
 
 def add_outcomes(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Store outcomes given as OUTCOME_COLUMNS tuples (reasons already JSON text; dates as the driver takes them)."""
-    insert_rows(conn, OutcomeRow.__table__, OUTCOME_COLUMNS, rows, frozenset({"reasons"}))
+    insert_rows(conn, table_of(OutcomeRow), OUTCOME_COLUMNS, rows, frozenset({"reasons"}))
 
 
 def add_findings(conn: Connection, rows: Sequence[tuple[int, int]]) -> None:
     """Store findings given as (device id, outcome id)."""
-    insert_rows(conn, FindingRow.__table__, ("device_id", "outcome_id"), rows)
+    insert_rows(conn, table_of(FindingRow), ("device_id", "outcome_id"), rows)
 
 
 def assessed_as_of(conn: Connection) -> dict[str, date]:

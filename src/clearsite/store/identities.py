@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
-from clearsite.store.bulk import insert_rows
+from clearsite.store.bulk import insert_rows, table_of
 from clearsite.store.tables import IdentityRow
 
 __all__ = ["IDENTITY_COLUMNS", "add_identities", "replace_identities"]
@@ -24,7 +24,7 @@ _JSON_COLUMNS = frozenset({"evidence", "contradictions", "alternatives"})
 
 def add_identities(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Store the identities of devices that have none yet."""
-    insert_rows(conn, IdentityRow.__table__, IDENTITY_COLUMNS, rows, _JSON_COLUMNS)
+    insert_rows(conn, table_of(IdentityRow), IDENTITY_COLUMNS, rows, _JSON_COLUMNS)
 
 
 def replace_identities(conn: Connection, rows: Sequence[Sequence[Any]]) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ipaddress
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from clearsite.core.errors import ConflictError, InputError
 from clearsite.core.models import Network, Site
 from clearsite.core.names import site_key
+from clearsite.store.bulk import new_id
 from clearsite.store.tables import Department, NetworkRow, SiteRow
 
 
@@ -39,30 +40,29 @@ def add_site(conn: Connection, site: Site) -> int:
     networks = [Network(_check_cidr(n.cidr), n.core) for n in site.networks]
     department_id = conn.scalar(select(Department.id).where(Department.name == site.department))
     if department_id is None:
-        department_id = conn.execute(
-            Department.__table__.insert().values(name=site.department, jurisdiction=site.jurisdiction)
-        ).inserted_primary_key[0]
-    site_id = conn.execute(
-        SiteRow.__table__.insert().values(
+        department_id = new_id(conn.execute(
+            insert(Department).values(name=site.department, jurisdiction=site.jurisdiction)))
+    site_id = new_id(conn.execute(
+        insert(SiteRow).values(
             name=site.name.strip(), name_key=site_key(site.name), department_id=department_id, region=site.region,
             holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial, socpa=site.socpa,
             created_at=datetime.now(UTC).replace(tzinfo=None),
-        )
-    ).inserted_primary_key[0]
+        )))
     seen: dict[str, bool] = {}
     for network in networks:  # a CIDR given as both plain and core is core
         seen[network.cidr] = seen.get(network.cidr, False) or network.core
     if seen:
-        conn.execute(NetworkRow.__table__.insert(),
+        conn.execute(insert(NetworkRow),
                      [{"site_id": site_id, "cidr": cidr, "core": core} for cidr, core in seen.items()])
-    return int(site_id)
+    return site_id
 
 
 def load_sites(conn: Connection) -> dict[int, Site]:
     """All sites as domain objects, by id."""
     networks: dict[int, list[Network]] = {}
-    for row in conn.execute(select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core).order_by(NetworkRow.id)):
-        networks.setdefault(row.site_id, []).append(Network(row.cidr, row.core))
+    for site_id, cidr, core in conn.execute(
+            select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core).order_by(NetworkRow.id)):
+        networks.setdefault(site_id, []).append(Network(cidr, core))
     query = select(
         SiteRow.id, SiteRow.name, SiteRow.region, SiteRow.holds_secret, SiteRow.dv_hub, SiteRow.ministerial,
         SiteRow.socpa, Department.name.label("department"), Department.jurisdiction,
