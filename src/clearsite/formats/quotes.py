@@ -17,6 +17,7 @@ from typing import Any
 
 from clearsite.core.errors import InputError
 from clearsite.core.screen.types import QuoteLine
+from clearsite.core.text import has_unsafe_characters
 from clearsite.formats.register import RegisterError, clean_cell, read_table
 
 FIELDS = ("supplier", "brand", "model", "sku", "description", "quantity", "connects_to_core")
@@ -198,7 +199,10 @@ def _add(read: QuoteRead, values: dict[str, object], where: str, texts: list[str
     if _TOTAL_ROW.match(text["description"]) and not any(text[n] for n in ("brand", "model", "sku")):
         read.problems.append(QuoteProblem(where, f"a total row ({shown!r}); skipped"))
         return
-    problems: list[str] = []
+    # Hidden characters in a product cell can make a name read one way and match another (U+202E shows
+    # "noisivkiH" as "Hikvision"): they are removed, and the line goes to review saying so.
+    problems = [f"{name}: control or bidi characters removed" for name in FIELDS
+                if isinstance(values.get(name), str) and has_unsafe_characters(str(values[name]))]
     quantity = _quantity(values.get("quantity"), problems)
     core = _yes_no(text["connects_to_core"], problems)
     read.lines.append(QuoteLine(

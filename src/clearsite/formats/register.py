@@ -18,6 +18,8 @@ from dateutil import parser as date_parser
 
 from clearsite.core.errors import InputError
 from clearsite.core.names import normalise_mac
+from clearsite.core.text import clean_text, has_unsafe_characters
+from clearsite.formats.guard import check_lines, check_workbook
 
 FIELDS = ("brand", "model", "serial", "mac", "ip", "site", "location", "install_date", "description",
           "device_type", "firmware", "asset_tag")
@@ -55,6 +57,9 @@ _CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 # What people type into a cell they have nothing for: it says nothing about a device.
 PLACEHOLDERS = frozenset(("n/a", "na", "n.a.", "n/k", "none", "nil", "null", "unknown", "tbc", "tba", "tbd", "-",
                           "--", "---", "?", "??", "???", "\u2013", "\u2014", "not known", "not applicable"))
+# The spellings as typed, so the per-row check is one set lookup, not a casefold of every cell.
+_PLACEHOLDER_CELLS = frozenset(form for p in PLACEHOLDERS for form in (p, p.upper(), p.title(), p.capitalize()))
+_TOTAL_INITIALS = frozenset("tTgGsS")  # a totals line opens with Total, Grand total or Sub-total
 # A totals line: "TOTAL", "Grand total: 74 devices", "Sub-total (site A)" … with a count somewhere on the row.
 _TOTAL_LABEL = re.compile(r"(?:grand\s+|sub-?\s*)?totals?\s*:?\s*(?:\d[\d,]*(?:\s+\w+)?)?", re.IGNORECASE)
 _TOTAL_START = re.compile(r"(?:grand\s+|sub-?\s*)?totals?\b", re.IGNORECASE)
@@ -105,7 +110,7 @@ def clean_cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = " ".join(str(value).split())
+    text = " ".join(clean_text(str(value)).split())
     return text[:MAX_CELL]
 
 
@@ -151,6 +156,7 @@ def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
 def _read_csv(data: bytes, file_name: str) -> CsvRecords:
     if data[:4] == b"PK\x03\x04":
         raise RegisterError(f"{file_name}: looks like a spreadsheet; give it an .xlsx name")
+    check_lines(data, file_name, RegisterError)
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             sample = data.decode(encoding)[:65536]  # decodes all of it: the check that the encoding fits
@@ -199,15 +205,21 @@ class CsvRecords:
 def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
     from python_calamine import CalamineWorkbook
 
+    check_workbook(data, file_name, RegisterError)  # before calamine allocates what the file asks for
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:
         raise RegisterError(f"{file_name}: not a readable spreadsheet: {' '.join(str(exc).split())[:200]}") from exc
     for name in book.sheet_names:
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        if any(any(clean_cell(c) for c in row) for row in rows):
-            yield from rows
-            return
+        # One row at a time (to_python would hold the whole sheet twice); it starts at row 1, so row
+        # numbers are the sheet's, and leaves out empty leading columns, which shifts header and rows alike.
+        rows = book.get_sheet_by_name(name).iter_rows()
+        for leading_blank, row in enumerate(rows):
+            if any(clean_cell(c) for c in row):
+                yield from [[]] * leading_blank
+                yield row
+                yield from rows
+                return
 
 
 @dataclass
@@ -322,6 +334,9 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
     texts = [" ".join(c.split())[:MAX_CELL] if c.__class__ is str else clean_cell(c) for c in cells]
     if not any(texts):
         return None
+    unsafe = has_unsafe_characters("".join(texts))  # one search per row: almost never true
+    if unsafe:
+        texts = [clean_cell(t) for t in texts]
     if texts[: len(header)] == header:
         return RowProblem(number, "repeated header row")
     values: dict[str, str] = {}
@@ -336,6 +351,9 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         elif texts[index]:
             values[fld] = texts[index]
     warnings: list[str] = []
+    if unsafe:
+        warnings.extend(f"{header[index] or fld}: control or bidi characters removed" for index, fld in columns.items()
+                        if index < width and has_unsafe_characters(str(cells[index])))
     install: date | None = None
     if isinstance(raw_date, date):
         install = raw_date
@@ -359,7 +377,7 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
             warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
             values.pop("ip")
     for fld in ("brand", "model", "serial"):
-        if fld in values and values[fld].casefold() in PLACEHOLDERS:
+        if values.get(fld) in _PLACEHOLDER_CELLS:
             del values[fld]  # "N/A" in the model column is no model, but the row's serial still makes it a device
     if not ("brand" in values or "model" in values or "serial" in values or "mac" in values):  # IDENTIFYING
         shown = ", ".join(t for t in texts if t)[:80]
@@ -375,6 +393,8 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
 def _is_totals_line(texts: list[str]) -> bool:
     """A row that counts devices rather than being one: it opens with a total label and has no serial or MAC."""
     first = next(t for t in texts if t)
+    if first[0] not in _TOTAL_INITIALS:
+        return False
     if _TOTAL_LABEL.fullmatch(first):
         return True
     return bool(_TOTAL_START.match(first)) and any(_COUNT.search(t) for t in texts if t)

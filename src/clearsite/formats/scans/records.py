@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from clearsite.core.errors import InputError
 from clearsite.core.models import ScannedHost, Signal
+from clearsite.core.text import clean_text, has_unsafe_characters
 
 # Long enough for any real banner or certificate subject; short enough that one hostile device
 # cannot bloat the evidence store.
@@ -111,10 +112,34 @@ def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
 
     Nothing is interpreted: '<script>' stays the literal text it was.
     """
-    text = _CONTROL.sub(" ", text).strip()
+    text = clean_text(_CONTROL.sub(" ", text)).strip()  # C1 controls and bidi overrides go too
     if len(text) > limit:
         return text[: limit - 1] + "…"
     return text
+
+
+def clean_hosts(result: ScanResult) -> ScanResult:
+    """Control and bidi characters out of every text a host carries, naming the host and field.
+
+    Evidence values already passed through `clip`; names, MACs and a table's extra columns did not.
+    """
+    for host in result:
+        where = f"host {host.ip or host.mac or '?'}"
+        if host.hostname and has_unsafe_characters(host.hostname):
+            host.hostname = clean_text(host.hostname).strip() or None
+            result.errors.append(RowError(result.source, None, f"{where}: hostname: control or bidi characters removed"))
+        if host.mac and has_unsafe_characters(host.mac):
+            host.mac = clean_text(host.mac).strip() or None
+            result.errors.append(RowError(result.source, None, f"{where}: MAC: control or bidi characters removed"))
+        for key, value in list(host.extra.items()):
+            if has_unsafe_characters(key) or has_unsafe_characters(value):
+                del host.extra[key]
+                host.extra[clean_text(key)] = clean_text(value)
+                result.errors.append(RowError(result.source, None,
+                                              f"{where}: {clean_text(key)}: control or bidi characters removed"))
+        if any(has_unsafe_characters(e.value) or has_unsafe_characters(e.source) for e in host.evidence):
+            host.evidence = [e._replace(value=clean_text(e.value), source=clean_text(e.source)) for e in host.evidence]
+    return result
 
 
 def unescape_hex(text: str) -> str:
