@@ -18,11 +18,13 @@ from typing import Any
 from clearsite.core.errors import InputError
 from clearsite.core.screen.types import QuoteLine
 from clearsite.core.text import has_unsafe_characters
+from clearsite.formats.guard import read_input_file
 from clearsite.formats.register import RegisterError, clean_cell, read_table
 
 FIELDS = ("supplier", "brand", "model", "sku", "description", "quantity", "connects_to_core")
 PRODUCT_FIELDS = ("brand", "model", "sku", "description")  # a row with none of these is not a product line
 MAX_LINES = 200_000
+MAX_QUOTE_BYTES = 64 << 20  # 200,000 lines of a few hundred bytes
 HEADER_SEARCH_ROWS = 30
 
 # Header wordings seen on quotes, compared after folding case and punctuation.
@@ -83,6 +85,11 @@ class QuoteRead:
 
 def header_field(header: str) -> str | None:
     return _HEADER_INDEX.get(re.sub(r"[^0-9a-z]+", "", header.casefold()))
+
+
+def read_quote_file(path: Path, error: type[Exception] = QuoteError) -> bytes:
+    """A quote's bytes: a regular file (not a FIFO, directory or device) of at most MAX_QUOTE_BYTES."""
+    return read_input_file(path, error, limit=MAX_QUOTE_BYTES, what="quote")
 
 
 def read_quote(data: bytes, file_name: str) -> QuoteRead:

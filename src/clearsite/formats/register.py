@@ -19,7 +19,7 @@ from dateutil import parser as date_parser
 from clearsite.core.errors import InputError
 from clearsite.core.names import normalise_mac
 from clearsite.core.text import clean_text, has_unsafe_characters
-from clearsite.formats.guard import check_lines, check_workbook
+from clearsite.formats.guard import check_lines, check_workbook, read_input_file
 
 FIELDS = ("brand", "model", "serial", "mac", "ip", "site", "location", "install_date", "description",
           "device_type", "firmware", "asset_tag")
@@ -47,6 +47,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 _HEADER_INDEX = {re.sub(r"[^0-9a-z]+", "", s): f for f, words in SYNONYMS.items() for s in words}
 MAX_CELL = 500
+MAX_REGISTER_BYTES = 1 << 30  # a million-row CSV register is ~150 MB
 _MIN_YEAR = 1990
 _MONTH_ONLY = re.compile(r"^[A-Za-z]{3,9}\.?\s+\d{4}$")
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -376,9 +377,10 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
         except ValueError:
             warnings.append(f"IP ignored: {values['ip']!r} is not an IP address")
             values.pop("ip")
-    for fld in ("brand", "model", "serial"):
-        if values.get(fld) in _PLACEHOLDER_CELLS:
-            del values[fld]  # "N/A" in the model column is no model, but the row's serial still makes it a device
+    if not _PLACEHOLDER_CELLS.isdisjoint(values.values()):  # one C-level pass; almost every row skips the loop
+        for fld in ("brand", "model", "serial"):
+            if values.get(fld) in _PLACEHOLDER_CELLS:
+                del values[fld]  # "N/A" in the model column is no model, but the row's serial keeps the device
     if not ("brand" in values or "model" in values or "serial" in values or "mac" in values):  # IDENTIFYING
         shown = ", ".join(t for t in texts if t)[:80]
         if all(t.casefold() in PLACEHOLDERS for t in texts if t):
@@ -398,6 +400,11 @@ def _is_totals_line(texts: list[str]) -> bool:
     if _TOTAL_LABEL.fullmatch(first):
         return True
     return bool(_TOTAL_START.match(first)) and any(_COUNT.search(t) for t in texts if t)
+
+
+def read_register_file(path: Path) -> bytes:
+    """A register's bytes: a regular file (not a FIFO, directory or device) of at most MAX_REGISTER_BYTES."""
+    return read_input_file(path, RegisterError, limit=MAX_REGISTER_BYTES, what="register")
 
 
 def load_mapping(path: Path) -> dict[str, str]:
