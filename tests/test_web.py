@@ -226,8 +226,8 @@ def test_openapi_is_served_locally_and_has_no_docs_page_from_a_cdn(env) -> None:
 
 
 def test_a_one_time_password_must_be_replaced_before_anything_else(env) -> None:  # type: ignore[no-untyped-def]
-    from clearsite.store.users import Role, add_user
     from clearsite.store.transactions import write_transaction
+    from clearsite.store.users import Role, add_user
 
     client, _, engine = env
     with write_transaction(engine) as conn:
