@@ -49,3 +49,34 @@ def test_scope_and_dry_run(cli, fleet):
     plan = cli("scan", "127.61.0.0/30", "--site", "Lab", "--dry-run")
     assert "TCP connect" in plan.stdout
     assert json.loads(cli("devices", "--format", "json").stdout) == []
+
+
+
+def test_a_scan_after_assess_as_of_reassesses_what_it_saw_at_that_date(cli, fleet, db_url, tmp_path):
+    """`clearsite scan` used to re-assess the whole estate at today's date, silently replacing an
+    `assess --as-of` assessment; now it follows the one intake rule: what it touched, at that date."""
+    from sqlalchemy import create_engine, select
+
+    from clearsite.store.tables import FindingRow, OutcomeRow
+
+    def findings() -> list[tuple[object, ...]]:
+        with create_engine(db_url).connect() as conn:
+            return sorted(tuple(row) for row in conn.execute(
+                select(FindingRow.device_id, OutcomeRow.policy, OutcomeRow.obligation, OutcomeRow.status,
+                       OutcomeRow.as_of).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)))
+
+    cli("site", "add", "Lab", "--department", "D", "--holds-secret", "--network", "127.61.0.0/24")
+    register = tmp_path / "lab.csv"
+    register.write_text("Make,Model,IP Address,Location\nAcme,,127.61.0.1,lobby\n", encoding="utf-8")
+    cli("import", "register", str(register), "--site", "Lab")
+    cli("assess", "--as-of", "2024-03-01")
+    assert findings() and {row[-1].isoformat() for row in findings()} == {"2024-03-01"}
+
+    summary = json.loads(cli("scan", "127.61.0.0/29", "--site", "Lab", "--timeout", "0.5", "--format", "json").stdout)
+    assert summary["stored"] >= 4
+
+    after = findings()
+    assert {row[-1].isoformat() for row in after} == {"2024-03-01"}, "a scan must not move the findings' date"
+    assert len({row[0] for row in after}) > 1  # what the scan found was assessed too
+    cli("assess", "--as-of", "2024-03-01")
+    assert findings() == after  # exactly what a whole assessment at that date gives
