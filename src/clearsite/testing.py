@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Network, Site
 from clearsite.services import pipeline
+from clearsite.services.devices import iter_devices
 from clearsite.store.sites import add_site
-from clearsite.store.tables import DeviceRow, SiteRow
 from clearsite.store.transactions import write_transaction
 from clearsite.store.users import ROLE_SCOPES, Role, User, add_user, create_token, find_user
 from clearsite.web.access import Principal
@@ -79,11 +79,8 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
                                 {"signal": "model", "value": "IPC-HFW1230S", "source": "survey"}]),
     ])
     pipeline.assess_all(engine, knowledge, as_of)
-    with engine.connect() as conn:
-        hostile = conn.scalar(select(DeviceRow.id).where(DeviceRow.ip == "10.1.0.99"))
-        assert hostile is not None
-        world.hostile_device = hostile
-        assert conn.scalar(select(SiteRow.id).where(SiteRow.name == "Alpha HQ")) == world.sites["Alpha HQ"]
+    world.hostile_device = next(view.id for view, _ in iter_devices(engine, "Alpha HQ", with_evidence=False)
+                                if view.ip == "10.1.0.99")
     return world
 
 
