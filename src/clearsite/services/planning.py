@@ -147,12 +147,6 @@ def current_plan(engine: Engine) -> StoredPlan | None:
         return stored_current_plan(conn)
 
 
-def latest_plan(engine: Engine) -> dict[str, Any] | None:
-    """The current plan in its JSON form (for callers that still read plans as dicts)."""
-    stored = current_plan(engine)
-    return stored.plan.to_dict() if stored is not None else None
-
-
 def progress_records(work: RemovalWork, plan: Plan | None) -> list[dict[str, Any]]:
     """One record per affected site: department, cleared date or the plan's forecast, for the statements."""
     forecast = site_clear_dates(plan) if plan is not None else {}

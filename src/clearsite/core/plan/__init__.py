@@ -1,8 +1,8 @@
 """Removal planning: which week and crew takes out each site's affected devices.
 
-    from clearsite.core.plan import PlanInputs, PlanSettings, make_plan, plan_to_json
+    from clearsite.core.plan import PlanInputs, PlanSettings, make_plan
     plan = make_plan(inputs, PlanSettings(start=date(2024, 5, 6), time_limit=30))
-    print(plan_to_json(plan))
+    plan.to_dict()  # the JSON contract; Plan.from_dict reads it back (render.plan_export writes it)
 
 A pure function over plain data. Devices (`WorkItem`) are packed into site visits (groups kept
 together, hazard cameras waiting for their replacement); a min-cost-flow relaxation with Lagrange
