@@ -1,7 +1,7 @@
 """Short-lived memory of hot reads (token → user, site, attestations), so a screening request needs no query.
 
-Every change the web app makes goes through `changes.write_transaction`, which empties these on
-commit, so this process never serves a stale answer after its own change. Another process (a
+Every route that changes something calls `forget_all` once the service has committed, so this
+process never serves a stale answer after its own change. Another process (a
 second worker, the CLI) is seen within TTL seconds: that bounds, for example, how long a token
 revoked elsewhere keeps working.
 """
