@@ -187,3 +187,21 @@ def test_a_refused_intake_leaves_nothing_behind(engine, packaged_kb, tmp_path):
         imports.import_register(engine, path, packaged_kb, site=SITE)
     stored = _what_was_stored(engine)
     assert stored["sources"] == [] and stored["observations"] == 0 and stored["log"] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_every_door_follows_the_rule_on_postgres(postgres_url, packaged_kb, tmp_path):
+    """The same rule on the central server's database: each door's new camera assessed at the stored date."""
+    engine = open_database(postgres_url)
+    with engine.begin() as conn:
+        add_site(conn, Site(SITE, "Department of Examples", holds_secret=True, networks=(Network("10.1.0.0/16"),)))
+    register_door(engine, packaged_kb, tmp_path, serial="EARLIER-1", mac="C0:56:E3:00:00:01", ip="10.1.0.1")
+    assessment.assess_all(engine, packaged_kb, AS_OF)
+    for number, (door, _) in enumerate(DOORS.values(), start=2):
+        door(engine, packaged_kb, tmp_path, serial=f"CAM-{number}", mac=f"C0:56:E3:00:00:0{number}",
+             ip=f"10.1.0.{number}")
+    after = _findings(engine)
+    assert {f[-1] for f in after} == {AS_OF} and len({f[0] for f in after}) == 4
+    assessment.assess_all(engine, packaged_kb, AS_OF)
+    assert _findings(engine) == after

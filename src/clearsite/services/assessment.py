@@ -251,13 +251,17 @@ def reassess_touched(conn: Connection, knowledge: Knowledge, device_ids: Iterabl
     known = outcome_ids(conn, assessed)
     assessments = {policy: Assessment(knowledge.policies[policy], knowledge, as_of) for policy, as_of in assessed.items()}
     found: list[tuple[int, OutcomeKey]] = []
+    keys: dict[int, OutcomeKey] = {}  # id(outcome) -> its key; the Assessment memos keep the outcomes alive
     for view, site in _views_of(conn, ids):
         facts = DeviceFacts(view.id, site, view.identity, view.ip, view.install_date, view.removed_on)
         applies = {p for p in assessed if knowledge.policies[p].jurisdiction == site.jurisdiction}
         for policy in sorted(applies | (earlier.get(view.id, set()) & assessed.keys())):
             for o in assessments[policy].outcomes(facts):
-                found.append((view.id, (policy, o.obligation, o.status.value, o.due, dumps(list(o.reasons)),
-                                        assessed[policy])))
+                key = keys.get(id(o))
+                if key is None:
+                    key = keys[id(o)] = (policy, o.obligation, o.status.value, o.due, dumps(list(o.reasons)),
+                                         assessed[policy])
+                found.append((view.id, key))
     new = [key for key in dict.fromkeys(key for _, key in found) if key not in known]
     stamp = constant(conn, now())
     for key, outcome_id in zip(new, new_outcome_ids(conn, len(new)), strict=True):
