@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import random
 from collections import Counter
 from datetime import date
@@ -119,7 +118,6 @@ def _plan_and_publish(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of
     plans, work, _ = plan_removals(engine, knowledge, plan_file, as_of, compare=True)
     base = plans[0]
     plan_to_xlsx(base, out_dir / "removal-schedule.xlsx")
-    result = json.loads(plan_to_json(base))
     write_files(out_dir / "plan", {"plan.json": plan_to_json(base), "comparison.txt": comparison_to_table(plans),
                                    "burndown.svg": plan_burndown_svg(base), "gantt.svg": gantt_svg(base)})
     records = [SiteProgress(r["site"], r["department"], r["cleared_on"], r["forecast_on"], r["region"], r["devices"])
@@ -128,16 +126,16 @@ def _plan_and_publish(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of
     write_files(out_dir / "public", public_files(build_public_statement(records, as_of=as_of, milestones=marks)))
     write_files(out_dir / "internal", internal_files(build_internal_report(records, as_of=as_of, milestones=marks,
                                                                           plan=base)))
-    err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites ({result['status']}, gap "
-              f"{result['gap']:.1%}), compared {len(plans) - 1} scenario(s), published the public and internal "
+    err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites ({base.status}, gap "
+              f"{base.gap:.1%}), compared {len(plans) - 1} scenario(s), published the public and internal "
               "statements", markup=False)
-    lines = [f"\nRemoval plan from {start} ({result['status']}; objective {result['objective']:,.0f}, lower bound "
-             f"{result['lower_bound']:,.0f}, gap {result['gap']:.1%}):"]
-    for m in result["milestones"]:
-        lines.append(f"  {m['date']}: target {m['target_share']:.0%} of affected sites, forecast "
-                     f"{m['forecast_share']:.0%} — {'met' if m['met'] else 'NOT met'}")
-    for shortfall in result.get("shortfalls", [])[:3]:
-        lines.append(f"  shortfall: {shortfall.get('reason', shortfall)}")
+    lines = [f"\nRemoval plan from {start} ({base.status}; objective {base.objective:,.0f}, lower bound "
+             f"{base.lower_bound:,.0f}, gap {base.gap:.1%}):"]
+    for m in base.milestones:
+        lines.append(f"  {m.date.isoformat()}: target {m.target_share:.0%} of affected sites, forecast "
+                     f"{m.forecast_share:.0%} — {'met' if m.met else 'NOT met'}")
+    for shortfall in base.shortfalls[:3]:
+        lines.append(f"  shortfall: {shortfall.reason}")
     return "\n".join(lines)
 
 
