@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
-from clearsite.services import pipeline
+from clearsite.services.assessment import stored_findings
 from clearsite.store.db import _alembic_config, open_database
 
 WIDE = "id, device_id, policy, obligation, status, due, reasons, as_of, assessed_at"
@@ -59,7 +59,7 @@ def _check_round_trip(url: str) -> None:
         assert conn.execute(text("SELECT count(*) FROM outcomes")).scalar() == 3
         assert [tuple(r) for r in conn.execute(text("SELECT id, device_id FROM findings ORDER BY id"))] == [
             (1, 1), (2, 2), (3, 1), (7, 2)]
-    stored = list(pipeline.stored_findings(upgraded))
+    stored = list(stored_findings(upgraded))
     assert [(f["device_id"], f["obligation"], f["status"], f["due"], f["reasons"]) for f in stored] == [
         (1, "O3", "overdue", "2025-04-30", ["O3: remove", "late"]), (1, "O2", "compliant", None, ["O2: core", "not core"]),
         (2, "O3", "overdue", "2025-04-30", ["O3: remove", "late"]), (2, "O2", "breach", None, ["O2: core", "on core"])]

@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Network, Site
-from clearsite.services import pipeline
+from clearsite.services.assessment import assess_all
 from clearsite.services.devices import iter_devices
+from clearsite.services.imports import import_register
 from clearsite.store.sites import add_site
 from clearsite.store.transactions import write_transaction
 from clearsite.store.users import ROLE_SCOPES, Role, User, add_user, create_token, find_user
@@ -60,7 +61,7 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
             world.tokens[name] = create_token(conn, user, f"{name}-token", actor="test-setup").token
     register = tmp / "alpha-register.csv"
     register.write_text(REGISTER)
-    pipeline.import_register(engine, register, knowledge, site="Alpha HQ", today=as_of)
+    import_register(engine, register, knowledge, site="Alpha HQ", today=as_of)
     with engine.connect() as conn:
         agent = find_user(conn, "agent-alpha")
     principal = Principal(agent, ROLE_SCOPES[Role.AGENT], "token", None)
@@ -78,7 +79,7 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
                       evidence=[{"signal": "brand", "value": "Dahua", "source": "survey"},
                                 {"signal": "model", "value": "IPC-HFW1230S", "source": "survey"}]),
     ])
-    pipeline.assess_all(engine, knowledge, as_of)
+    assess_all(engine, knowledge, as_of)
     world.hostile_device = next(view.id for view, _ in iter_devices(engine, "Alpha HQ", with_evidence=False)
                                 if view.ip == "10.1.0.99")
     return world

@@ -14,7 +14,7 @@ Hierarchy (category → where the leaves live):
     * RegisterError (formats.register), QuoteError (formats.quotes),
       ScanParseError (formats.scans.records), PlanFileError (formats.planfile),
       AttestationError (core.screen.attestations) — a file that cannot be read as asked.
-    * ImportRefused (services.pipeline) — the whole file was refused; nothing was stored.
+    * ImportRefused (services.imports) — the whole file was refused; nothing was stored.
     * ScreenError (core.screen.types) → ScreenInputError (cli.screen).
     * ScopeError (discover.scope) — a target outside the site's declared networks.
     * SiteError (store.sites), UserError (store.users) — a site, user or token asked for wrongly.

@@ -20,8 +20,8 @@ from clearsite.core.plan.result import Plan
 from clearsite.core.plan.scenario import parse_scenario
 from clearsite.formats.planfile import PlanFile, parse_plan_file
 from clearsite.render.plan_export import site_clear_dates
+from clearsite.services.assessment import iter_findings
 from clearsite.services.devices import iter_devices
-from clearsite.services.pipeline import iter_findings
 from clearsite.store import audit
 from clearsite.store.devices import now
 from clearsite.store.plans import BASELINE, StoredPlan, has_plan, insert_plan
