@@ -11,8 +11,9 @@ from clearsite.formats.guard import check_lines, read_input_file
 from clearsite.formats.scans.masscan import parse_masscan
 from clearsite.formats.scans.masscan import sniff_masscan as _sniff_masscan
 from clearsite.formats.scans.nmap import parse_nmap_xml
-from clearsite.formats.scans.records import MAX_FILE_BYTES, RowError, ScanParseError, ScanResult, clean_hosts
+from clearsite.formats.scans.records import MAX_FILE_BYTES, RowError, ScanParseError, ScanResult
 from clearsite.formats.scans.records import as_bytes as _as_bytes
+from clearsite.formats.scans.records import clean_hosts as _clean_hosts
 from clearsite.formats.scans.switch_tables import parse_switch_table
 
 
@@ -21,11 +22,11 @@ def parse_scan(data: bytes | str, source_name: str) -> ScanResult:
     raw = _as_bytes(data, source_name)
     head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
-        return clean_hosts(parse_nmap_xml(raw, source_name))
+        return _clean_hosts(parse_nmap_xml(raw, source_name))
     if _sniff_masscan(head):
-        return clean_hosts(parse_masscan(raw, source_name))
+        return _clean_hosts(parse_masscan(raw, source_name))
     check_lines(raw, source_name, ScanParseError)  # a table's line is short; a 10 MB one is not a table
-    return clean_hosts(parse_switch_table(raw, source_name))
+    return _clean_hosts(parse_switch_table(raw, source_name))
 
 
 def parse_scan_file(path: str | Path) -> ScanResult:
