@@ -42,7 +42,7 @@ FILES = (
     "policies.yaml",
 )
 
-M = TypeVar("M", bound=BaseModel)
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: it is a cache key for lookups
@@ -114,10 +114,10 @@ def _entry_label(item: Any, index: int) -> str:
     return f"entry {index + 1}"
 
 
-def _validate_list(file: str, items: Any, model: type[M]) -> list[M]:
+def _validate_list(file: str, items: Any, model: type[_M]) -> list[_M]:
     if not isinstance(items, list):
         raise KnowledgeError(f"{file}: expected a list of entries")
-    out: list[M] = []
+    out: list[_M] = []
     for index, item in enumerate(items):
         try:
             out.append(model.model_validate(item))
@@ -128,7 +128,7 @@ def _validate_list(file: str, items: Any, model: type[M]) -> list[M]:
     return out
 
 
-def _validate_one(file: str, data: Any, model: type[M]) -> M:
+def _validate_one(file: str, data: Any, model: type[_M]) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -262,4 +262,21 @@ def build_knowledge(raw: Mapping[str, Any], version: str) -> Knowledge:
     return knowledge
 
 
-__all__ = ["FILES", "Knowledge", "KnowledgeError", "build_knowledge"]
+# The schema's record types are re-exported: they are the types of Knowledge's fields.
+__all__ = [
+    "FILES",
+    "Brand",
+    "Company",
+    "Designation",
+    "DesignationKnowledge",
+    "DeviceClassHint",
+    "Fingerprint",
+    "Knowledge",
+    "KnowledgeError",
+    "ModelPattern",
+    "OuiKnowledge",
+    "Ownership",
+    "Policy",
+    "Program",
+    "build_knowledge",
+]
