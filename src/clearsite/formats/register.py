@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from dateutil import parser as date_parser
 
@@ -24,6 +25,8 @@ from clearsite.formats.guard import check_lines, check_workbook, read_input_file
 FIELDS = ("brand", "model", "serial", "mac", "ip", "site", "location", "install_date", "description",
           "device_type", "firmware", "asset_tag")
 IDENTIFYING = ("brand", "model", "serial", "mac")  # a row with none of these says nothing about a device
+# One record of a table as its reader gives it: text from CSV, typed cells (numbers, dates) from a workbook.
+Row = list[Any]
 
 # Header wordings seen in real registers, compared after folding case and punctuation.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -146,7 +149,7 @@ def _parse_date(text: str, today: date) -> date | None:
     return value
 
 
-def read_table(data: bytes, file_name: str) -> Iterator[list[object]]:
+def read_table(data: bytes, file_name: str) -> Iterator[Row]:
     """Rows of cells from CSV (any common delimiter and encoding) or XLSX/XLS/ODS (first non-empty sheet)."""
     suffix = Path(file_name).suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
@@ -189,10 +192,10 @@ class CsvRecords:
         self._text, self._one_per_line, self._file_name = text, one_per_line, file_name
         self._reader = csv.reader(text, dialect)  # pulls one line at a time from `text`, never ahead
 
-    def __iter__(self) -> Iterator[list[object]]:
+    def __iter__(self) -> Iterator[Row]:
         return self
 
-    def __next__(self) -> list[object]:
+    def __next__(self) -> Row:
         try:
             return next(self._reader)
         except csv.Error as exc:
@@ -203,7 +206,7 @@ class CsvRecords:
         return sum(1 for _ in islice(self._text if self._one_per_line else self, count))
 
 
-def _read_workbook(data: bytes, file_name: str) -> Iterator[list[object]]:
+def _read_workbook(data: bytes, file_name: str) -> Iterator[Row]:
     from python_calamine import CalamineWorkbook
 
     check_workbook(data, file_name, RegisterError)  # before calamine allocates what the file asks for
@@ -232,7 +235,7 @@ class RegisterReader:
     columns: dict[str, str]  # canonical field → header as written
     _fields: dict[int, str]
     _header: list[str]
-    _rows: Iterator[list[object]]
+    _rows: Iterator[Row]
     _today: date | None
     blank_rows: int = 0
 
@@ -292,11 +295,11 @@ def open_register(
     for number, cells in enumerate(rows, start=1):
         texts = [clean_cell(c) for c in cells]
         found = {i: header_field(t, mapping) for i, t in enumerate(texts) if t}
-        found = {i: f for i, f in found.items() if f}
-        if len(set(found.values()) & set(IDENTIFYING)) >= 1 and len(found) >= 2:
+        named = {i: f for i, f in found.items() if f}
+        if len(set(named.values()) & set(IDENTIFYING)) >= 1 and len(named) >= 2:
             header, header_row = texts, number
             # first column wins when two columns map to the same field
-            for index, fld in found.items():
+            for index, fld in named.items():
                 if fld not in columns.values():
                     columns[index] = fld
             break
@@ -324,7 +327,10 @@ def parse_register(
     reader = open_register(data, file_name, mapping, site_given, today)
     result = RegisterParse(file_name, reader.header_row, reader.columns)
     for item in reader:
-        (result.rows if isinstance(item, RegisterRow) else result.problems).append(item)
+        if isinstance(item, RegisterRow):
+            result.rows.append(item)
+        else:
+            result.problems.append(item)
     result.blank_rows = reader.blank_rows
     return result
 
