@@ -39,8 +39,9 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 def demo_sites() -> list[Site]:
     """Seven fictional sites: three sensitive (by different criteria), four not; all on loopback ranges."""
 
-    def site(name: str, region: str, *networks: Network, **criteria: bool) -> Site:
-        return Site(name, DEMO_DEPARTMENT, region, networks=networks, **criteria)
+    def site(name: str, region: str, *networks: Network, holds_secret: bool = False, dv_hub: bool = False,
+             ministerial: bool = False, socpa: bool = False) -> Site:
+        return Site(name, DEMO_DEPARTMENT, region, holds_secret, dv_hub, ministerial, socpa, networks)
 
     return [
         site(SCANNED_SITE, "London", Network("127.42.0.0/16"), Network("127.42.10.0/24", core=True),
