@@ -3,6 +3,8 @@
 Each piece of evidence becomes a link that supports a producer with a weight. Independent links
 for the same corporate group add up (noisy-OR); links for another group are contradictions and
 lower the confidence. A lone MAC prefix never reaches the confidence needed for a firm verdict.
+Banners are cut into the readings fingerprints expect and, where no rule explains them, searched
+for brand and company names (banners.py).
 """
 
 from __future__ import annotations
