@@ -78,16 +78,20 @@ def read_input_file(path: Path, error: type[Exception], *, limit: int, what: str
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO opened for writing elsewhere
             raise error(f"{name}: not a regular file; give the {what} itself") from None
         raise error(f"{name}: cannot read the {what}: {exc.strerror or exc}") from None
-    with os.fdopen(descriptor, "rb", buffering=0) as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise error(f"{name}: {_kind(mode)}, not a regular file; give the {what} itself")
-        size = os.fstat(descriptor).st_size
-        if size > limit:
-            raise error(f"{name}: {size:,} bytes is more than the {limit:,} a {what} may have")
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise error(f"{name}: {_kind(status.st_mode)}, not a regular file; give the {what} itself")
+        if status.st_size > limit:
+            raise error(f"{name}: {status.st_size:,} bytes is more than the {limit:,} a {what} may have")
         os.set_blocking(descriptor, True)
-        data = handle.read(limit + 1)
-    if len(data) > limit:  # it grew while we read it
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(status.st_size + 1)  # one more byte tells us it grew while we read
+            if len(data) > status.st_size:
+                data += handle.read(limit + 1 - len(data))
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
         raise error(f"{name}: more than the {limit:,} bytes a {what} may have")
     return data
 
