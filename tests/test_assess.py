@@ -225,6 +225,7 @@ def test_assessment_memo_keeps_contested_badges_apart(packaged_kb):
     ("Leelen", None, "leelen"),
     ("Yealink", "VC800", "yealink"),
     ("ZKTeco", None, "zkteco"),
+    (None, "SpeedFace-V5L", "zkteco"),
     ("Guide Infrared", None, "guide_infrared"),
     ("ASECAM", None, "xiongmai"),
     ("Quectel", None, "quectel"),
