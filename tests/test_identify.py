@@ -203,3 +203,13 @@ def test_memoised_identification_equals_a_fresh_one(kb, brand, model, serial, ma
 
     evidence = register_evidence(f"row {row}", brand=brand, model=model, serial=serial, mac=mac)
     assert identify(evidence, kb, when) == _identify_uncached(evidence, kb, when)
+
+
+def test_a_huge_banner_is_read_only_near_its_start(packaged_kb):
+    from clearsite.core.identify.banners import MAX_READ_CHARS, readings
+
+    text = "HTTP/1.1 200 OK\r\nServer: App-webs/\r\n\r\n" + "<title>x " * 400_000 + "Axis"
+    assert all(len(part) <= MAX_READ_CHARS for _, part in readings(Signal.BANNER, text))
+    identity = banner(packaged_kb, text)
+    assert identity.producer_id == "hikvision"
+    assert not any(link.supports == "axis" for link in identity.evidence)  # the name past the cut is not read

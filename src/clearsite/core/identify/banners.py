@@ -39,6 +39,10 @@ _ESCAPED_BREAK = re.compile(r"\\r\\n|\\n|\\r")  # nmap and pasted output write l
 _NOT_NAMES_IN_BANNERS = frozenset("""lts lt mi mx xm yi dh ge hyt keda kami prama hills general vigi tapo geo ring
     tru hik anke empire china carrier amazon delta face das msi leon""".split())
 _MAX_WINDOW = 4  # "Hangzhou Hikvision Digital Technology": company names run to a few words
+# Banners are short; a pasted page or a hostile reply is read only this far, so a huge value costs
+# little (a device names itself in its headers and title, near the start).
+MAX_READ_CHARS = 65536
+MAX_NAME_CHARS = 4096
 
 
 def readings(signal: Signal, value: str) -> list[tuple[Signal, str]]:
@@ -50,6 +54,7 @@ def readings(signal: Signal, value: str) -> list[tuple[Signal, str]]:
         if text and (kind, text) not in found:
             found.append((kind, text))
 
+    value = value[:MAX_READ_CHARS]
     if signal in (Signal.HTTP_REALM, Signal.RTSP_REALM):
         add(signal, realm_of(value) or value)
         return found
@@ -106,7 +111,7 @@ def names_in(text: str, knowledge: Knowledge) -> list[NameFound]:
 
 @lru_cache(maxsize=65536)
 def _names_in(text: str, knowledge: Knowledge) -> tuple[NameFound, ...]:
-    words = _raw_words(text)
+    words = _raw_words(text[:MAX_NAME_CHARS])
     brands = knowledge.brand_by_key
     companies = _company_keys(knowledge)
     found: list[NameFound] = []
