@@ -49,6 +49,8 @@ def evaluate(knowledge):  # type: ignore[no-untyped-def]
         # The costly mistake: clearing kit that a PRC company made.
         tally["false_clear"] += row["expected_nil"] == "yes" and verdict == "no"
         tally["false_accuse"] += row["expected_nil"] == "no" and verdict == "yes"
+        # A contested line left "unknown" lands on nobody's desk with nothing to check.
+        tally["review_left_unknown"] += row["expected_nil"] == "review" and verdict == "unknown"
     return tally, misses
 
 
@@ -67,3 +69,5 @@ def test_identification_precision_on_the_labelled_register(packaged_kb, capsys):
     assert recall >= 0.90, "\n".join(misses[:30])
     assert nil_accuracy >= 0.90, "\n".join(misses[:30])
     assert tally["false_clear"] == 0, "\n".join(m for m in misses if "expected yes" in m)
+    assert tally["false_accuse"] == 0, "\n".join(m for m in misses if "expected no" in m)
+    assert tally["review_left_unknown"] == 0, "\n".join(m for m in misses if "nil unknown, expected review" in m)
