@@ -15,14 +15,13 @@ from clearsite.core.knowledge.schema import Designation
 from clearsite.core.models import NilSubject, Site
 from clearsite.core.screen import (
     Attestation,
-    AttestationError,
     Decision,
     QuoteLine,
     ScreenError,
     Statement,
-    parse_attestations,
     screen,
 )
+from clearsite.formats.attestations import AttestationError, parse_attestations
 from clearsite.formats.quotes import QuoteError, read_quote
 
 ON = date(2026, 11, 29)

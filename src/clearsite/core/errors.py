@@ -13,7 +13,7 @@ Hierarchy (category → where the leaves live):
     * UsageError — a command-line option or combination of options is wrong (cli).
     * RegisterError (formats.register), QuoteError (formats.quotes),
       ScanParseError (formats.scans.records), PlanFileError (formats.planfile),
-      AttestationError (core.screen.attestations) — a file that cannot be read as asked.
+      AttestationError (formats.attestations) — a file that cannot be read as asked.
     * ImportRefused (services.imports) — the whole file was refused; nothing was stored.
     * ScreenError (core.screen.types) → ScreenInputError (cli.screen).
     * ScopeError (discover.scope) — a target outside the site's declared networks.
