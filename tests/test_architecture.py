@@ -175,3 +175,16 @@ def test_the_core_check_sees_dates_files_and_the_environment(tmp_path: Path) -> 
     )
     lines = sorted(int(place.split(":")[1].split()[0]) for place in outside_world_in(sample))
     assert lines == [3, 4, 5, 6, 7]
+
+
+def test_ci_runs_the_checks_before_the_tests() -> None:
+    """.ci/run runs `make test`, which runs ruff, mypy and lint-imports (`make check`) before pytest."""
+    root = PACKAGE.parents[1]
+    assert "make test" in (root / ".ci" / "run").read_text(encoding="utf-8")
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    targets = {line.split(":")[0]: line.split(":", 1)[1].split() for line in makefile.splitlines()
+               if line and not line[0].isspace() and ":" in line and "=" not in line and not line.startswith("#")}
+    assert "check" in targets["test"], "make test must run make check first"
+    recipe = makefile.split("\ncheck:", 1)[1].split("\n\n", 1)[0]
+    for tool in ("ruff check", "mypy", "lint-imports"):
+        assert tool in recipe, f"make check does not run {tool}"
