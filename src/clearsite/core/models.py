@@ -61,6 +61,11 @@ class Status(StrEnum):
     REVIEW = "review"
 
 
+# Most severe first, as pages and tables list them; the first three still need something done.
+STATUSES_BY_SEVERITY = (Status.BREACH, Status.OVERDUE, Status.DUE, Status.REVIEW, Status.ADVISORY, Status.COMPLIANT)
+OUTSTANDING = (Status.BREACH, Status.OVERDUE, Status.DUE)
+
+
 class Evidence(NamedTuple):  # a named tuple: an import makes several per row, 5x faster than a frozen dataclass
     """One raw fact about an item, with where it came from (e.g. "estates.xlsx row 17")."""
 
@@ -142,6 +147,10 @@ def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+# The four UK sensitive-site criteria, as `Site` (and the sites table) name them.
+SENSITIVITY_CRITERIA = ("holds_secret", "dv_hub", "ministerial", "socpa")
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """A site and the four UK sensitive-site criteria (any one makes it sensitive)."""
@@ -162,8 +171,7 @@ class Site:
 
     @property
     def sensitivity_criteria(self) -> tuple[str, ...]:
-        names = ("holds_secret", "dv_hub", "ministerial", "socpa")
-        return tuple(n for n in names if getattr(self, n))
+        return tuple(n for n in SENSITIVITY_CRITERIA if getattr(self, n))
 
     @property
     def has_core_network(self) -> bool:

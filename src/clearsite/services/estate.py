@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 
 from clearsite.core.errors import InputError, NotFoundError
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Network, Site
+from clearsite.core.models import OUTSTANDING as OUTSTANDING_STATUSES
+from clearsite.core.models import STATUSES_BY_SEVERITY, Network, Site
 from clearsite.services.timeline import removal_timelines
 from clearsite.store import audit
 from clearsite.store.changes import (
@@ -42,8 +43,8 @@ __all__ = ["OUTSTANDING", "STATUSES", "add_attestation", "create_site", "dashboa
            "site", "site_domain", "sites", "update_site"]
 
 # Finding statuses, most severe first (the order pages show them in); the first three are outstanding.
-STATUSES = ("breach", "overdue", "due", "review", "advisory", "compliant")
-OUTSTANDING = STATUSES[:3]
+STATUSES = tuple(s.value for s in STATUSES_BY_SEVERITY)
+OUTSTANDING = tuple(s.value for s in OUTSTANDING_STATUSES)
 
 
 def _not_found(what: str) -> NotFoundError:

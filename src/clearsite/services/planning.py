@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import RuleKind
-from clearsite.core.models import Finding, Status
+from clearsite.core.models import OUTSTANDING, Finding
 from clearsite.core.plan import SiteInfo, WorkItem, compare_scenarios, device_risk, make_plan
 from clearsite.core.plan.result import Plan
 from clearsite.core.plan.scenario import parse_scenario
@@ -29,7 +29,7 @@ from clearsite.store.plans import current_plan as stored_current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.site_reads import list_sites
 
-OPEN = (Status.BREACH, Status.OVERDUE, Status.DUE)
+OPEN = OUTSTANDING
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)
 
 

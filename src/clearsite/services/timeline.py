@@ -15,13 +15,14 @@ from sqlalchemy import Connection
 
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Obligation, Policy, RuleKind
+from clearsite.core.models import OUTSTANDING as OUTSTANDING_STATUSES
 from clearsite.store.plans import current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.site_reads import obligation_rows
 
 __all__ = ["OUTSTANDING", "MilestoneTarget", "SiteState", "Timeline", "programme_milestones", "removal_timelines"]
 
-OUTSTANDING = ("breach", "overdue", "due")
+OUTSTANDING = tuple(s.value for s in OUTSTANDING_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)

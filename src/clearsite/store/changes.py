@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from clearsite.core.models import SENSITIVITY_CRITERIA
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.store.tables import DeviceRow, SiteRow
 
 __all__ = ["device_removed_on", "insert_attestation", "set_device_removed_on", "update_site_columns"]
 
-SITE_COLUMNS = frozenset({"region", "holds_secret", "dv_hub", "ministerial", "socpa"})
+SITE_COLUMNS = frozenset({"region", *SENSITIVITY_CRITERIA})
 
 
 def update_site_columns(conn: Connection, site_id: int, values: dict[str, Any]) -> None:

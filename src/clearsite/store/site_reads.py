@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, or_, select
 
+from clearsite.core.models import SENSITIVITY_CRITERIA
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.tables import (
@@ -41,7 +42,7 @@ __all__ = [
     "site_summaries",
 ]
 
-CRITERIA = ("holds_secret", "dv_hub", "ministerial", "socpa")  # the sites table's sensitivity columns
+CRITERIA = SENSITIVITY_CRITERIA  # the sites table names its sensitivity columns as Site does
 
 
 # --------------------------------------------------------------------------- sites
