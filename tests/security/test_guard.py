@@ -120,3 +120,12 @@ def test_a_host_value_no_parser_cleaned_is_cleaned_naming_host_and_field():
         "arp.csv: host 127.0.0.5: hostname: control or bidi characters removed",
         "arp.csv: host 127.0.0.5: port: control or bidi characters removed",
     ]
+
+
+def test_an_attestation_with_a_hidden_character_is_refused_naming_entry_and_field():
+    from clearsite.formats.attestations import AttestationError, parse_attestations
+
+    text = ("supplier,statement,signed,expires,source\n"
+            "Acme\u202e,no NIL-subject producer in the quoted equipment,2026-01-01,2027-01-01,rep.pdf\n")
+    with pytest.raises(AttestationError, match=r"^signed\.csv: row 2: supplier holds control or bidi characters"):
+        parse_attestations(text.encode(), "signed.csv")

@@ -19,6 +19,7 @@ from dateutil import parser as date_parser
 from clearsite.core.errors import InputError
 from clearsite.core.screen.attestations import parse_statement
 from clearsite.core.screen.types import Attestation, Statement
+from clearsite.core.text import has_unsafe_characters
 from clearsite.formats.guard import read_input_file
 
 FIELDS = ("supplier", "statement", "signed", "expires", "source")
@@ -112,6 +113,8 @@ def _text(entry: dict[str, Any], name: str, where: str) -> str:
     text = " ".join(str(value).split()) if value is not None else ""
     if not text:
         raise AttestationError(f"{where}: {name} is missing")
+    if has_unsafe_characters(text):  # a signed statement is taken as written or not at all
+        raise AttestationError(f"{where}: {name} holds control or bidi characters; remove them")
     return text[:500]
 
 
