@@ -341,7 +341,8 @@ def _parse_row(number: int, cells: list[object], columns: dict[int, str], header
     texts = [" ".join(c.split())[:MAX_CELL] if c.__class__ is str else clean_cell(c) for c in cells]
     if not any(texts):
         return None
-    unsafe = has_unsafe_characters("".join(texts))  # one search per row: almost never true
+    joined = "".join(texts)  # one check per row, and the fast one first: almost never true
+    unsafe = not joined.isprintable() and has_unsafe_characters(joined)
     if unsafe:
         texts = [clean_cell(t) for t in texts]
     if texts[: len(header)] == header:
