@@ -135,6 +135,14 @@ def test_names_in_banners_are_whole_words_and_common_words_are_not_brands(packag
     assert banner(kb, "Web Viewer for Samsung DVR", Signal.HTTP_TITLE).producer_id == "hanwha_vision"
 
 
+def test_a_brand_that_is_an_ordinary_word_needs_another_word_beside_it_in_a_banner(packaged_kb):
+    kb = packaged_kb
+    assert banner(kb, "Axon Networks router").producer_id is None  # another firm of the same word
+    assert banner(kb, "ring").producer_id is None
+    assert banner(kb, "Ring Video Doorbell").producer_id == "ring"
+    assert banner(kb, "Axon Enterprise body camera").producer_id == "axon"
+
+
 def test_a_rule_that_explains_a_banner_is_not_counted_again_for_the_name_in_it(packaged_kb):
     kb = packaged_kb  # these replay the packaged fingerprints, not the small fixture base
     identity = banner(kb, "Hikvision-Webs", Signal.HTTP_SERVER)

@@ -127,6 +127,8 @@ def _names_in(text: str, knowledge: Knowledge) -> tuple[NameFound, ...]:
             if len(key) < 3 or key in _NOT_NAMES_IN_BANNERS or (size == 1 and not _word_like(window[0])):
                 continue
             brand = brands.get(key)
+            if brand is not None and brand.common_word and len(name_words(" ".join(window))) < 2:
+                continue  # "Axon Networks", "ring": an ordinary word names the brand only beside another word
             if brand is not None:
                 if brand.name not in seen:
                     seen.add(brand.name)
