@@ -104,7 +104,8 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
             conditions.append(f"{column} = {marker}")
             fixed.append(value)
     if scope.department_id is not None:
-        conditions.append(f"d.site_id IN (SELECT s.id FROM sites s WHERE s.department_id = {marker})")
+        # Unary plus: walk devices in id order rather than through the site index and then sort them all.
+        conditions.append(f"+d.site_id IN (SELECT s.id FROM sites s WHERE s.department_id = {marker})")
         fixed.append(scope.department_id)
     if ids is not None:
         conditions.append(f"d.id < {marker}")
