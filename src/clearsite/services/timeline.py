@@ -74,7 +74,8 @@ def _site_states(conn: Connection, scope: SiteScope, policy: Policy, obligation:
     departments: dict[int, str] = {}
     outstanding: set[int] = set()
     removed: dict[int, date] = {}
-    for site_id, department, status, removed_on in obligation_rows(conn, scope, policy.id, obligation.id):
+    for site_id, department, status, removed_on in obligation_rows(conn, scope, policy.id, obligation.id,
+                                                                   (*OUTSTANDING, "compliant")):
         if status in OUTSTANDING:
             outstanding.add(site_id)
         elif status == "compliant" and removed_on is not None:

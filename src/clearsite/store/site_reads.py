@@ -7,6 +7,7 @@ absent, so a caller cannot reveal it by forgetting a filter.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -162,14 +163,17 @@ def device_findings(conn: Connection, device_id: int) -> list[dict[str, Any]]:
     return [_finding(f) for f in conn.execute(_finding_query().where(FindingRow.device_id == device_id))]
 
 
-def obligation_rows(conn: Connection, scope: SiteScope, policy_id: str, obligation_id: str
-                    ) -> list[tuple[int, str, str, date | None]]:
-    """(site id, department, status, removed on) of every finding of one obligation in the scope."""
+def obligation_rows(conn: Connection, scope: SiteScope, policy_id: str, obligation_id: str,
+                    statuses: Sequence[str]) -> list[tuple[int, str, str, date | None]]:
+    """The distinct (site id, department, status, removed on) of one obligation's findings with these
+    statuses in the scope: a few per site, however many devices."""
     query = (select(SiteRow.id, Department.name, OutcomeRow.status, DeviceRow.removed_on)
              .select_from(FindingRow).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
              .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)
              .join(Department, Department.id == SiteRow.department_id)
-             .where(site_clause(scope), OutcomeRow.policy == policy_id, OutcomeRow.obligation == obligation_id))
+             .where(site_clause(scope), OutcomeRow.policy == policy_id, OutcomeRow.obligation == obligation_id,
+                    OutcomeRow.status.in_(list(statuses)))
+             .distinct())
     return [(site_id, department, status, removed_on) for site_id, department, status, removed_on in conn.execute(query)]
 
 
