@@ -1,4 +1,4 @@
-"""The web app: server-rendered pages and the /api/v1 REST API over the same store, with roles and an audit log.
+"""The web app: server-rendered pages and the /api/v1 REST API over the same services, with roles and an audit log.
 
     from clearsite.web import Settings, create_app
     app = create_app(engine, load_knowledge(), Settings(secure_cookies=True))
