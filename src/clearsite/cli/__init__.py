@@ -26,13 +26,16 @@ from clearsite.cli import scanning as _scanning
 from clearsite.cli import sim as _sim
 from clearsite.cli import sites as _sites
 from clearsite.cli import web_admin as _web_admin
-from clearsite.cli.errors import HandledGroup, click_exceptions, report_error, report_usage_error
-from clearsite.cli.screen import screen_command
-from clearsite.core.errors import ClearsiteError
+from clearsite.cli.errors import HandledGroup as _HandledGroup
+from clearsite.cli.errors import click_exceptions as _click
+from clearsite.cli.errors import report_error as _report_error
+from clearsite.cli.errors import report_usage_error as _report_usage_error
+from clearsite.cli.screen import screen_command as _screen_command
+from clearsite.core.errors import ClearsiteError as _ClearsiteError
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(cls=HandledGroup, add_completion=False,
+app = typer.Typer(cls=_HandledGroup, add_completion=False,
                   help="clearsite: find, judge, plan, publish and prove the removal of NIL-subject surveillance kit.",
                   pretty_exceptions_enable=False)
 
@@ -61,7 +64,7 @@ app.add_typer(_sites.app, name="site")
 app.add_typer(_imports.app, name="import")
 app.add_typer(_knowledge.app, name="knowledge")
 app.add_typer(_sim.app, name="sim")
-app.command("screen")(screen_command)
+app.command("screen")(_screen_command)
 app.command("serve")(_web_admin.serve)
 app.add_typer(_web_admin.user_app, name="user")
 app.add_typer(_web_admin.token_app, name="token")
@@ -81,11 +84,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with its status: 0 done, 1 a failed check, 2 bad input or usage, 130 interrupted."""
     try:
         status = app(args=argv, prog_name="clearsite", standalone_mode=False)
-    except ClearsiteError as exc:  # raised before any group's own handler could see it
-        raise SystemExit(report_error(exc)) from None
-    except click_exceptions.UsageError as exc:  # the root's own arguments: no command, an unknown option
-        raise SystemExit(report_usage_error(exc)) from None
-    except click_exceptions.ClickException as exc:
+    except _ClearsiteError as exc:  # raised before any group's own handler could see it
+        raise SystemExit(_report_error(exc)) from None
+    except _click.UsageError as exc:  # the root's own arguments: no command, an unknown option
+        raise SystemExit(_report_usage_error(exc)) from None
+    except _click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:

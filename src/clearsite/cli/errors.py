@@ -13,18 +13,20 @@ answers the same way; `main()` adds the errors that arise before any group runs 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from typer.core import TyperGroup
 
 try:  # Typer 0.2x carries its own copy of Click; older Typer uses Click itself
-    from typer._click import Context
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - depends on the installed Typer
-    from click import Context
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from clearsite.core.errors import CheckFailed, ClearsiteError
+
+if TYPE_CHECKING:
+    from typer._click import Context
 
 __all__ = ["HandledGroup", "click_exceptions", "report_error", "report_usage_error"]
 

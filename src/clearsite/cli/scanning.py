@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 import typer
 
@@ -46,9 +47,10 @@ def scan(
     from clearsite.services.scanning import dry_run as describe
 
     try:
-        port_list = {"ports": tuple(int(p) for p in ports.split(","))} if ports else {}
-        options = ScanOptions(**port_list, rate=rate, host_concurrency=concurrency, per_host_concurrency=per_host,
+        options = ScanOptions(rate=rate, host_concurrency=concurrency, per_host_concurrency=per_host,
                               connect_timeout=timeout, snmp_community=snmp_community, udp_discovery=not no_udp)
+        if ports:  # replace() checks the ports as the constructor does
+            options = replace(options, ports=tuple(int(p) for p in ports.split(",")))
     except ValueError as exc:
         raise UsageError(f"scan options: {exc}") from exc
     engine = open_engine(db)
@@ -82,7 +84,7 @@ def reconcile(
     from clearsite.services.reconciliation import reconcile_site, reconciliation_json
 
     try:
-        result = reconciliation_json(reconcile_site(open_engine(db), site, within or []))
+        result: dict[str, Any] = reconciliation_json(reconcile_site(open_engine(db), site, within or []))
     except ClearsiteError:
         raise  # an unknown site, say: its message speaks for itself
     except ValueError as exc:  # a --within that is not a CIDR block

@@ -38,30 +38,30 @@ def serve(
     CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
     import uvicorn
 
-    # The entry point starts the other door: the only place the CLI reaches into web/.
     from clearsite.services.accounts import ensure_admin
-    from clearsite.services.knowledge import load_knowledge
-    from clearsite.web import Settings, create_app
 
     engine = open_engine(db)
     try:
         generated = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
     except InputError as exc:
         raise UsageError(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc
+    engine.dispose()
     if generated:
         say("first start: created user 'admin'; its one-time password, shown only this once "
             "(a new one is asked for at first sign-in):")
         sys.stdout.write(generated + "\n")
         sys.stdout.flush()
-    key = os.environ.get("CLEARSITE_SECRET_KEY")
-    settings = Settings(secret_key=key.encode() if key else secrets.token_bytes(32),
-                        secure_cookies=secure_cookies or bool(ssl_certfile))
-    app = create_app(engine, load_knowledge(), settings)
+    # uvicorn builds the app from its import string (clearsite.web.server), so this door never imports
+    # the other; what the app needs travels in this process's environment, as with plain uvicorn.
+    if db:
+        os.environ["CLEARSITE_DATABASE_URL"] = db
+    if secure_cookies or ssl_certfile:
+        os.environ["CLEARSITE_SECURE_COOKIES"] = "1"
     say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
-                    forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-                    server_header=False)
+        uvicorn.run("clearsite.web.server:app_from_environment", factory=True, host=host, port=port,
+                    log_level="warning", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
+                    ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, server_header=False)
     except OSError as exc:  # a TLS file that cannot be read, say
         raise UsageError(f"cannot serve: {exc.strerror or exc}") from exc
 
