@@ -1,4 +1,4 @@
-"""`clearsite import register|nmap|masscan|switch`: files as observations at sites."""
+"""`clearsite import register|nmap|masscan|switch|vms`: files as observations at sites."""
 
 from __future__ import annotations
 
@@ -77,3 +77,31 @@ def import_switch(file: Annotated[Path, typer.Argument(help="MAC address table, 
                   site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
     """Import a switch MAC table, ARP table or DHCP lease export as observations at a site."""
     _import_scan("switch", file, site, db, format)
+
+
+@app.command("vms")
+def import_vms(
+    file: Annotated[Path, typer.Argument(help="Device list a VMS or NVR manager exported (CSV, XLSX or JSON).")],
+    site: Annotated[str, typer.Option("--site", help="The site the VMS records.")],
+    source_format: Annotated[str, typer.Option(
+        "--from", help="milestone, genetec, nx, hikcentral, ivms, dss, onvif, or auto to sniff it.")] = "auto",
+    db: DbOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Import a VMS device list (Milestone, Genetec, Nx Witness, HikCentral/iVMS, DSS, ONVIF) as observations."""
+    from clearsite.services.vms_imports import import_vms_file
+
+    report = import_vms_file(open_engine(db), file, site, source_format)
+    for line in report.skipped:
+        say(f"skipped: {line}")
+    for line in report.warnings:
+        say(f"warning: {line}")
+    summary = {"file": report.file, "format": report.format, "rows_read": report.rows_read, "stored": report.stored,
+               "already_imported": report.duplicates, "new_devices": report.new_devices,
+               "identified": report.identified, "skipped": len(report.skipped), "warnings": len(report.warnings)}
+    if format == Format.json:
+        print_json(summary)
+    else:
+        say(f"{report.file} ({report.format}): {report.rows_read} devices read, {report.stored} stored "
+            f"({report.duplicates} already imported), {report.new_devices} new devices, "
+            f"{len(report.skipped)} skipped, {len(report.warnings)} warnings")
