@@ -20,24 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.workbooks import bomb_sheet, row, small_sheet, write_workbook
+from tests.security.measure import ADDRESS_SPACE_CAP, DEADLINE_S, MEASURED, PEAK_LIMIT_KB
+from tests.security.workbooks import row, small_sheet, write_workbook
 
 pytestmark = pytest.mark.security
-
-PEAK_LIMIT_KB = 300 * 1024  # issue 14: no upload or import may take more than 300 MB to refuse
-_ADDRESS_SPACE_CAP = 3 << 30  # a safety net: a regression dies here rather than exhausting the machine
-_DEADLINE_S = 120  # a command that has not finished by then is hanging (a FIFO read): that is the failure
-
-_MEASURED = """
-import resource, subprocess, sys
-cap = int(sys.argv[1])
-def limit():
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-done = subprocess.run(sys.argv[3:], preexec_fn=limit)
-with open(sys.argv[2], "w") as out:
-    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-sys.exit(done.returncode)
-"""
 
 SITE = "Example House"
 _DOORS_READ_BY_SERVICES = pytest.mark.xfail(
@@ -71,16 +57,16 @@ def clearsite(tmp_path: Path, db_url: str) -> Callable[..., Run]:
     def run(*args: str) -> Run:
         peak_file = tmp_path / "peak_kb"
         env = {**os.environ, "CLEARSITE_DATABASE_URL": db_url}
-        command = [sys.executable, "-c", _MEASURED, str(_ADDRESS_SPACE_CAP), str(peak_file),
+        command = [sys.executable, "-c", MEASURED, str(ADDRESS_SPACE_CAP), str(peak_file),
                    sys.executable, "-m", "clearsite", *args]
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            stdout, stderr = process.communicate(timeout=_DEADLINE_S)
+            stdout, stderr = process.communicate(timeout=DEADLINE_S)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)  # the wrapper and the hanging clearsite under it
             process.communicate()
-            pytest.fail(f"clearsite {' '.join(args)} was still running after {_DEADLINE_S} s (hanging)")
+            pytest.fail(f"clearsite {' '.join(args)} was still running after {DEADLINE_S} s (hanging)")
         peak = int(peak_file.read_text()) if peak_file.exists() else 0
         return Run(process.returncode, stdout, stderr, peak)
 
@@ -99,15 +85,6 @@ def stored(db_url: str) -> tuple[int, int, int]:
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
         return tuple(conn.execute(f"select count(*) from {t}").fetchone()[0]  # type: ignore[return-value]
                      for t in ("sources", "observations", "devices"))
-
-
-@pytest.fixture(scope="session")
-def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """5.8 MB of XLSX whose sheet inflates to 1.5 GB: the file of issue 14's finding 1."""
-    path = tmp_path_factory.mktemp("bomb") / "estates.xlsx"
-    write_workbook(path, bomb_sheet(), compresslevel=9)
-    assert path.stat().st_size < 8_000_000
-    return path
 
 
 # --------------------------------------------------------------------------- workbooks
