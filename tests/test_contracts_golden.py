@@ -160,6 +160,8 @@ _case("import-register", "import", "register", "{tmp}/estates.csv", "--format", 
 _case("import-nmap", "import", "nmap", "{tmp}/nmap_site_sv_os.xml", "--site", "Survey Annex", "--format", "json")
 _case("import-masscan", "import", "masscan", "{tmp}/masscan_oJ.json", "--site", "Survey Annex", "--format", "json")
 _case("import-switch", "import", "switch", "{tmp}/arp_windows.csv", "--site", "Survey Annex", "--format", "json")
+_case("import-vms", "import", "vms", "{tmp}/onvif_device_information.csv", "--site", "Survey Annex", "--format",
+      "json")
 _case("scan", "scan", f"127.83.{_WORKER}.0/29", "--site", "Lab", "--timeout", "0.5", "--format", "json")
 _case("identify", "identify", "--brand", "LTS", "--model", "LTN8708K-P8", "--mac", "AC:CC:8E:12:34:56",
       "--banner", "App-webs/", "--installed", "2021-01-01", "--as-of", AS_OF_CLI, "--format", "json")
@@ -179,7 +181,7 @@ FILE_CASES = {
     "sim-manifest": ("sim", "fleet.json"),
 }
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
-         "devices", "assess", "reconcile", "plan", "plan-compare", "screen"]
+         "devices", "assess", "reconcile", "plan", "plan-compare", "screen", "import-vms"]
 
 
 def invoke(db: str, *args: str) -> str:
@@ -199,6 +201,7 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     shutil.copy(DATA / "quotes" / "sample_quote.csv", tmp / "quote.csv")
     for name in ("nmap_site_sv_os.xml", "masscan_oJ.json", "arp_windows.csv"):
         shutil.copy(DATA / "scans" / name, tmp / name)
+    shutil.copy(DATA / "vms" / "onvif_device_information.csv", tmp / "onvif_device_information.csv")
     invoke(db, "site", "add", "Example House", "--department", "Dept A", "--region", "London", "--holds-secret",
            "--network", "127.20.0.0/16", "--core-network", "127.20.1.0/24")
     invoke(db, "site", "add", "Survey Annex", "--department", "Dept A", "--region", "Wales", "--dv-hub",
