@@ -27,6 +27,7 @@ SAMPLES = {
     "ivms_device_list.csv": "ivms",
     "dss_devices.csv": "dss",
     "onvif_device_information.csv": "onvif",
+    "onvif_device_information.xml": "onvif",
 }
 SITE = "Depot"
 
@@ -216,6 +217,8 @@ def test_devices_are_identified_by_the_maker_the_vms_reports(tmp_path: Path, eng
         "10.90.0.31": "hikvision",  # ONVIF
         "10.90.0.32": "axis",
         "10.90.0.33": "dahua",
+        "10.91.0.41": "dahua",  # ONVIF SOAP answers
+        "10.91.0.42": "bosch_security",
     }
     assert {ip: (devices[ip]["producer"] or {}).get("id") for ip in expected} == expected
     assert devices["10.20.1.14"]["producer"] is None  # "ONVIF Conformant Device" says how, not who
@@ -255,3 +258,52 @@ def test_the_cli_reads_a_named_format(engine: Any) -> None:
                      "--from", "dss", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["format"] == "dss"
+
+
+def test_onvif_soap_answers_are_read_with_the_address_around_them() -> None:
+    export = read_vms_export((DATA / "onvif_device_information.xml").read_bytes(), "onvif.xml")
+    assert [(d.values["ip"], d.values["vendor"], d.values["model"]) for d in export.devices] == [
+        ("10.91.0.41", "Dahua", "IPC-HFW5442E-ZE"), ("10.91.0.42", "Bosch", "DINION IP 5000 HD")]
+
+
+@pytest.mark.parametrize("data", [
+    b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxx"><!ENTITY y "&x;&x;&x;&x;">]><a>&y;</a>',
+    b'<a><b>no device here</b></a>',
+    b'<a><b>',
+])
+def test_xml_that_is_hostile_or_not_onvif_is_refused_in_one_line(data: bytes) -> None:
+    with pytest.raises(VmsFormatError) as refused:
+        read_vms_export(data, "odd.xml")
+    assert "odd.xml" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_xml_named_as_another_format_is_refused() -> None:
+    with pytest.raises(VmsFormatError, match="XML, but a milestone export"):
+        read_vms_export((DATA / "onvif_device_information.xml").read_bytes(), "onvif.xml", "milestone")
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    import os
+
+    from clearsite.formats.vms import read_vms_file
+
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(VmsFormatError, match="not a regular file"):
+        read_vms_file(fifo)
+
+
+def test_devices_outside_the_sites_networks_are_stored_with_a_warning(tmp_path: Path, packaged_kb: Knowledge) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'nets.db'}")
+    add_site(engine, "test", name="Walled", department="Dept A", networks=["10.90.0.0/24"])
+    path = tmp_path / "onvif.csv"
+    path.write_text("Address,Manufacturer,Model,HardwareId\n10.90.0.5,Axis,M3085-V,1\n10.99.0.5,Axis,M3085-V,2\n")
+    report = import_vms(engine, packaged_kb, path, "Walled")
+    engine.dispose()
+    assert report.stored == 2
+    assert report.warnings == ["onvif.csv: row 3: 10.99.0.5 is not in the networks of Walled; stored at it anyway"]
+
+
+def test_an_unknown_site_is_refused_with_exit_2(engine: Any) -> None:
+    result = run_cli(str(engine.url), "import", "vms", str(DATA / "dss_devices.csv"), "--site", "Nowhere")
+    assert result.exit_code == 2 and "unknown site 'Nowhere'" in result.stderr

@@ -29,8 +29,9 @@ Formats and where their columns come from (what was public when this was written
   Export button on the device list but no column list; the list's fields (Device Name, Device
   Type, Device Model, IP Address, SN, Organization, Server) are read.
 * **onvif** — the generic device-management view: ONVIF GetDeviceInformationResponse (Manufacturer,
-  Model, FirmwareVersion, SerialNumber, HardwareId; onvif.org/ver10/device/wsdl), as CSV columns or as
-  JSON objects, with any address/MAC columns beside them.
+  Model, FirmwareVersion, SerialNumber, HardwareId; onvif.org/ver10/device/wsdl), as the SOAP XML a
+  device answers (one or more responses; an address attribute on an element around a response
+  is read too), as CSV columns or as JSON objects, with any address/MAC columns beside them.
 
 Every format is sniffed from its header (or JSON keys) when exactly one format explains it; a file
 that fits none, or fits two, is refused with one line (VmsFormatError, an InputError: exit 2).
@@ -58,7 +59,7 @@ from clearsite.formats.register import RegisterError, clean_cell, read_table
 __all__ = ["FORMATS", "GENERIC_DRIVERS", "MAX_VMS_BYTES", "VmsDevice", "VmsExport", "VmsFormatError", "read_vms_export",
            "read_vms_file"]
 
-MAX_VMS_BYTES = 256 << 20  # a 10,000-camera system's export is a few MB; JSON from the API is the largest
+MAX_VMS_BYTES = 64 << 20  # a 10,000-camera system's export is a few MB; JSON from the API is the largest
 FORMATS = ("milestone", "genetec", "nx", "hikcentral", "ivms", "dss", "onvif")
 # Driver or manufacturer names that say how a VMS talks to a device, not who made it.
 GENERIC_DRIVERS = frozenset({"onvif", "onvifconformantdevice", "universal", "universaldriver", "generic", "other",
@@ -151,6 +152,8 @@ def read_vms_export(data: bytes, file_name: str, wanted: str = "auto") -> VmsExp
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"[", b"{"):
         return _read_json(stripped, file_name, wanted)
+    if stripped[:1] == b"<":
+        return _read_onvif_xml(stripped, file_name, wanted)
     return _read_rows(data, file_name, wanted)
 
 
@@ -231,6 +234,43 @@ def _read_json(data: bytes, file_name: str, wanted: str) -> VmsExport:
                      [document])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise VmsFormatError(f"{file_name}: JSON, but not a list of devices")
+    return _read_items(items, file_name, wanted)
+
+
+def _read_onvif_xml(data: bytes, file_name: str, wanted: str) -> VmsExport:
+    """GetDeviceInformationResponse elements from SOAP answers (DTDs, entities and external references refused)."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    if wanted not in ("auto", "onvif"):
+        raise VmsFormatError(f"{file_name}: XML, but a {wanted} export is CSV, XLSX or JSON")
+    try:
+        root = fromstring(data, forbid_dtd=True)
+    except (DefusedXmlException, SyntaxError, ValueError) as exc:
+        raise VmsFormatError(f"{file_name}: not readable XML: {' '.join(str(exc).split())[:120]}") from None
+    items: list[dict[str, Any]] = []
+    parent_of = {child: parent for parent in root.iter() for child in parent}
+    for element in root.iter():
+        if _local(element.tag) == "GetDeviceInformationResponse":
+            item: dict[str, Any] = {}
+            ancestor = parent_of.get(element)
+            while ancestor is not None:  # the nearest element that names the device (address="…") wins
+                item.update({_local(k): v for k, v in ancestor.attrib.items() if _local(k) not in item})
+                ancestor = parent_of.get(ancestor)
+            item.update({_local(part.tag): part.text or "" for part in element})
+            items.append(item)
+    if not items:
+        raise VmsFormatError(f"{file_name}: XML without a GetDeviceInformationResponse; not a VMS device export")
+    return _read_items(items, file_name, "onvif")
+
+
+def _local(tag: object) -> str:
+    """An XML name without its namespace ({http://www.onvif.org/ver10/device/wsdl}Model -> Model)."""
+    return str(tag).rsplit("}", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _read_items(items: list[dict[str, Any]], file_name: str, wanted: str) -> VmsExport:
+    """Devices from key/value records (JSON objects, or XML responses made into them)."""
     keys = {header_key(str(k)) for item in items for k in item}
     fmt = sniff(keys, file_name, wanted)
     export = VmsExport(fmt)

@@ -26,7 +26,7 @@ from clearsite.formats.knowledge import load_knowledge
 from clearsite.formats.vms import GENERIC_DRIVERS, VmsDevice, header_key, read_vms_export, read_vms_file
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.store.devices import NewObservation, fingerprint
-from clearsite.store.sites import find_site
+from clearsite.store.sites import find_site, load_sites
 
 __all__ = ["VMS_KIND", "VmsImportRefused", "VmsImportReport", "import_vms", "import_vms_file", "vms_evidence"]
 
@@ -69,6 +69,11 @@ def import_vms(engine: Engine, knowledge: Knowledge, path: Path, site: str, want
 
     def open_intake(conn: Connection) -> Intake:
         site_id = find_site(conn, site)
+        place = load_sites(conn)[site_id]
+        if place.networks:  # a VMS may record cameras elsewhere: kept, but said, unlike a scan's out-of-scope hosts
+            report.warnings.extend(
+                f"{name}: {d.locator}: {d.values['ip']} is not in the networks of {place.name}; stored at it anyway"
+                for d in export.devices if d.values.get("ip") and place.network_for(d.values["ip"]) is None)
         seen: dict[str, int] = {}
         observations = [vms_observation(device, site_id, name, export.format, seen) for device in export.devices]
 
