@@ -307,3 +307,14 @@ def test_devices_outside_the_sites_networks_are_stored_with_a_warning(tmp_path: 
 def test_an_unknown_site_is_refused_with_exit_2(engine: Any) -> None:
     result = run_cli(str(engine.url), "import", "vms", str(DATA / "dss_devices.csv"), "--site", "Nowhere")
     assert result.exit_code == 2 and "unknown site 'Nowhere'" in result.stderr
+
+
+def test_a_firmware_oem_code_names_the_maker_behind_a_generic_onvif_driver(engine: Any, packaged_kb: Knowledge,
+                                                                          tmp_path: Path) -> None:
+    path = tmp_path / "oem.csv"
+    path.write_text("HardwareName,HardwareAddress,DriverDisplayName,Model,Firmware,RecordingServerName\n"
+                    "Back gate,http://10.20.9.1/,ONVIF Conformant Device,LNB8005,2.622.00LR000.0.R,RS-1\n")
+    import_vms(engine, packaged_kb, path, SITE)
+    device = devices_by_ip(str(engine.url))["10.20.9.1"]
+    assert (device["producer"]["id"], device["label_brand"]) == ("dahua", "Lorex")  # LR: Lorex build of Dahua's
+    assert not any(e["signal"] == "vendor" for e in device["evidence"])  # "ONVIF Conformant Device" is not a maker
