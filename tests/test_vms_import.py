@@ -318,3 +318,14 @@ def test_a_firmware_oem_code_names_the_maker_behind_a_generic_onvif_driver(engin
     device = devices_by_ip(str(engine.url))["10.20.9.1"]
     assert (device["producer"]["id"], device["label_brand"]) == ("dahua", "Lorex")  # LR: Lorex build of Dahua's
     assert not any(e["signal"] == "vendor" for e in device["evidence"])  # "ONVIF Conformant Device" is not a maker
+
+
+def test_a_workbook_spanning_the_whole_sheet_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from tests.security.workbooks import SHEET_END, SHEET_START, cell, row, write_workbook
+
+    far = f'<row r="1048576">{cell("XFD1048576", "x")}</row>'
+    sheet = [SHEET_START, row(1, "HardwareName", "HardwareAddress").encode(), far.encode(), SHEET_END]
+    path = write_workbook(tmp_path / "wide.xlsx", sheet)
+    with pytest.raises(VmsFormatError) as refused:
+        read_vms_export(path.read_bytes(), path.name)
+    assert "wide.xlsx" in str(refused.value)
