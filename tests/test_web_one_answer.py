@@ -1,4 +1,5 @@
-"""One question, one answer, whichever door asks: reconciliation, the current plan, the programme's milestones."""
+"""One question, one answer, whichever door asks: reconciliation, the current plan, the programme's
+milestones, and which devices a caller may see."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clearsite.core.plan.result import Plan
+from clearsite.services.auth import site_scope
+from clearsite.services.devices import devices_page, iter_devices
 from clearsite.services.planning import current_plan
 from clearsite.services.publishing import public_preview, publish_progress
 from clearsite.services.reconciliation import reconcile_site, reconciliation_json
 from clearsite.store.db import open_database
 from clearsite.store.plans import insert_plan
-from clearsite.store.reads import EVERYTHING
-from clearsite.testing import AS_OF, World, build_world
+from clearsite.store.reads import EVERYTHING, NOTHING, SiteScope
+from clearsite.testing import AS_OF, World, build_world, find_user_engine
 from clearsite.web import Settings, cache, create_app
 from tests.test_web import login
 
@@ -83,3 +86,18 @@ def test_a_what_if_stored_after_the_baseline_never_becomes_the_current_plan(
     published = json.loads((tmp_path / "progress.json").read_text())
     assert [m["date"] for m in published["milestones"]] == wanted
     assert date.fromisoformat(wanted[0]) > AS_OF
+
+
+def test_the_device_reader_applies_each_scope_itself(env: tuple[TestClient, World, Any]) -> None:
+    _, world, engine = env
+    everything = {view.id: site.name for view, site in iter_devices(engine, with_evidence=False)}
+    alice = find_user_engine(engine, "alice")
+    alpha = {view.id for view, _ in iter_devices(engine, with_evidence=False, scope=site_scope(alice))}
+    assert alpha == {i for i, name in everything.items() if name.startswith("Alpha")} and alpha != set(everything)
+    hq = SiteScope(site_id=world.sites["Alpha HQ"])
+    assert {view.id for view, _ in iter_devices(engine, scope=hq)} == \
+        {i for i, name in everything.items() if name == "Alpha HQ"}
+    assert list(iter_devices(engine, scope=NOTHING)) == []
+    with engine.connect() as conn:  # a page of a listing: after an id, at most `limit`
+        first, second = sorted(alpha)[:2]
+        assert [v.id for v in devices_page(conn, site_scope(alice), after=first, limit=1)] == [second]
