@@ -197,14 +197,18 @@ def _read_rows(data: bytes, file_name: str, wanted: str) -> VmsExport:
     export = VmsExport(fmt)
     try:
         for offset, cells in enumerate(rows, start=header_number + 1):
-            raw = {columns[i]: cell for i, cell in enumerate(cells) if i in columns}
             if not any(clean_cell(c) for c in cells):
                 continue
+            raw: dict[str, object] = {}
+            shown: dict[str, str] = {}
+            for index, cell in enumerate(cells):  # two columns for one field (Name, HardwareName): the first filled
+                if index in columns and columns[index] not in raw and clean_cell(cell).casefold() not in _PLACEHOLDERS:
+                    raw[columns[index]], shown[columns[index]] = cell, names[index]
             export.rows_read += 1
             if [clean_cell(c) for c in cells][: len(names)] == names:
                 export.skipped.append(f"row {offset}: repeated header row; skipped")
                 continue
-            _add(export, f"row {offset}", raw, {columns[i]: names[i] for i in columns})
+            _add(export, f"row {offset}", raw, shown)
     except RegisterError as exc:
         raise VmsFormatError(str(exc)) from None
     return export
