@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from clearsite.cli import app as cli_app
+from clearsite.formats.knowledge import DATA_DIR as KNOWLEDGE_DATA
 from clearsite.sim import BY_KEY, Fleet
 from clearsite.store.db import open_database
 from clearsite.testing import AS_OF, DEPT_A, PASSWORD, World, build_world
@@ -172,6 +173,11 @@ _case("plan", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "-
 _case("plan-compare", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "--compare", "--format", "json")
 _case("screen", "screen", "{tmp}/quote.csv", "--site", "Example House", "--as-of", AS_OF_CLI, "--format", "json")
 _case("audit-verify", "audit", "verify", "--format", "json")
+_case("knowledge-import-designations", "knowledge", "import-designations", "{tmp}/csl_sample.csv", "--as-of", AS_OF_CLI,
+      "--format", "json")
+# OLD is the packaged data, NEW the same with the sensitive-site removal deadline moved: findings change.
+_case("knowledge-diff", "knowledge", "diff", "{tmp}/knowledge-old", "{tmp}/knowledge-new", "--as-of", AS_OF_CLI,
+      "--format", "json")
 # JSON written to files rather than stdout; the manifest is what `clearsite sim --manifest` writes
 # (Fleet.write_manifest), taken from the fleet the scan runs against rather than a second server.
 FILE_CASES = {
@@ -181,7 +187,8 @@ FILE_CASES = {
     "sim-manifest": ("sim", "fleet.json"),
 }
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
-         "devices", "assess", "reconcile", "plan", "plan-compare", "screen", "import-vms"]
+         "devices", "assess", "reconcile", "plan", "plan-compare", "screen", "import-vms",
+         "knowledge-import-designations", "knowledge-diff"]
 
 
 def invoke(db: str, *args: str) -> str:
@@ -202,6 +209,11 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in ("nmap_site_sv_os.xml", "masscan_oJ.json", "arp_windows.csv"):
         shutil.copy(DATA / "scans" / name, tmp / name)
     shutil.copy(DATA / "vms" / "onvif_device_information.csv", tmp / "onvif_device_information.csv")
+    shutil.copy(DATA / "designation_lists" / "csl_sample.csv", tmp / "csl_sample.csv")
+    shutil.copytree(KNOWLEDGE_DATA, tmp / "knowledge-old")
+    shutil.copytree(KNOWLEDGE_DATA, tmp / "knowledge-new")
+    policies = tmp / "knowledge-new" / "policies.yaml"
+    policies.write_text(policies.read_text().replace("      deadline: 2025-04-30\n", "      deadline: 2027-04-30\n", 1))
     invoke(db, "site", "add", "Example House", "--department", "Dept A", "--region", "London", "--holds-secret",
            "--network", "127.20.0.0/16", "--core-network", "127.20.1.0/24")
     invoke(db, "site", "add", "Survey Annex", "--department", "Dept A", "--region", "Wales", "--dv-hub",

@@ -129,10 +129,14 @@ def knowledge_diff(
                          title=f"verdicts that would change ({len(result['verdict_changes'])} of {result['devices_checked']} devices)")
     for row in result["verdict_changes"]:
         was, will_be = row["old"], row["new"]
-        findings = [f"{key}: {was['findings'].get(key, '—')} → {will_be['findings'].get(key, '—')}"
-                    for key in sorted(was["findings"].keys() | will_be["findings"].keys())
-                    if was["findings"].get(key) != will_be["findings"].get(key)]
+        before, after = _statuses(was["findings"]), _statuses(will_be["findings"])
+        findings = [f"{key}: {before.get(key, '—')} → {after.get(key, '—')}"
+                    for key in sorted(before.keys() | after.keys()) if before.get(key) != after.get(key)]
         add_data_row(devices, str(row["device_id"]), row["site"], row["label_brand"] or "—", row["model"] or "—",
                      f"{was['producer'] or '—'} → {will_be['producer'] or '—'}",
                      f"{was['nil_subject']} → {will_be['nil_subject']}", "; ".join(findings) or "—")
     print_table(devices)
+
+
+def _statuses(findings: list[dict[str, str]]) -> dict[str, str]:
+    return {f"{f['policy']}/{f['obligation']}": f["status"] for f in findings}

@@ -180,7 +180,9 @@ class _Verdicts:
             assessments = self._assessments[site.jurisdiction] = [
                 Assessment(p, self.knowledge, self.as_of) for p in policies_for(self.knowledge, None, site.jurisdiction)]
         facts = DeviceFacts(view.id, site, identity, view.ip, view.install_date, view.removed_on)
-        findings = {f"{a.policy.id}/{o.obligation}": o.status.value for a in assessments for o in a.outcomes(facts)}
+        findings = sorted(({"policy": a.policy.id, "obligation": o.obligation, "status": o.status.value}
+                           for a in assessments for o in a.outcomes(facts)),
+                          key=lambda f: (f["policy"], f["obligation"]))
         return {"producer": identity.producer_id, "nil_subject": verdict.subject.value,
                 "nil_reasons": list(verdict.reasons), "findings": findings}
 
