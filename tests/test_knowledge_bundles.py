@@ -224,3 +224,53 @@ def test_install_from_the_command_line_refuses_a_tampered_bundle_with_exit_1(cli
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "extra.yaml" in result.stderr
     missing = cli("knowledge", "install", "nothing.zip", "--trusted-keys", str(keys["trusted"]), check=False, env=env)
     assert missing.returncode == 2 and "nothing.zip" in missing.stderr
+
+
+def test_a_member_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path, keys, monkeypatch) -> None:
+    import clearsite.formats.bundles as bundles
+
+    monkeypatch.setattr(bundles, "MAX_FILE_BYTES", 1000)
+    info = tarfile.TarInfo("companies.yaml")
+    info.size = 5000
+    _refused(tmp_path, keys, _tar_with(tmp_path / "big.tar.gz", [info], b"x" * 5000), "more than a knowledge file may hold")
+
+
+def test_a_signed_bundle_of_invalid_knowledge_is_not_installed(tmp_path: Path, keys) -> None:
+    from clearsite.core.errors import KnowledgeError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(DATA_DIR, broken)
+    out = tmp_path / "broken-bundle"
+    make_bundle(DATA_DIR, keys["private"], out, now=CREATED)
+    # re-sign a bundle whose designations name a company nobody defines: the signer's mistake, caught at install
+    _add_designation(broken)
+    (broken / "designations.yaml").write_text((broken / "designations.yaml").read_text().replace(
+        "entity: kedacom\n    program: US-BIS-EL\n    valid_from: 2026-03-02", "entity: no_such_company\n    program: US-BIS-EL\n    valid_from: 2026-03-02"))
+    with pytest.raises(KnowledgeError, match="no_such_company"):
+        make_bundle(broken, keys["private"], tmp_path / "never", now=CREATED)
+    files = {name: (broken / name).read_bytes() for name in FILES}
+    from clearsite.formats.bundles import load_private_key, write_bundle
+
+    signed = tmp_path / "signed-broken"
+    write_bundle(signed, files, load_private_key(keys["private"]), "broken", CREATED)
+    with pytest.raises(KnowledgeError, match="no_such_company"):
+        install_bundle(signed, keys["trusted"], tmp_path / "home")
+    assert installed_base(tmp_path / "home") is None
+
+
+def test_diff_of_one_bundle_compares_it_with_the_knowledge_in_use(tmp_path: Path, keys, monkeypatch) -> None:
+    from datetime import date
+
+    from clearsite.services.knowledge_updates import knowledge_diff
+
+    monkeypatch.setenv("CLEARSITE_KNOWLEDGE_DIR", str(tmp_path / "empty-home"))
+    changed = tmp_path / "changed"
+    shutil.copytree(DATA_DIR, changed)
+    _add_designation(changed)
+    bundle = tmp_path / "changed.zip"
+    make_bundle(changed, keys["private"], bundle, now=CREATED)
+    report = knowledge_diff(bundle, None, engine=None, as_of=date(2026, 12, 1), trusted_keys=keys["trusted"])
+    assert report["counts"] == {"added": 1, "removed": 0, "changed": 0}
+    assert report["new"]["source"].startswith("bundle ") and report["devices_checked"] == 0
+    with pytest.raises(BundleRefused):
+        knowledge_diff(bundle, None, engine=None, as_of=date(2026, 12, 1), trusted_keys=tmp_path / "nobody")

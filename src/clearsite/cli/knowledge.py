@@ -24,7 +24,7 @@ from clearsite.cli.options import (
     say,
 )
 
-app = typer.Typer(cls=HandledGroup, help="The knowledge base shipped in the package.")
+app = typer.Typer(cls=HandledGroup, help="The knowledge base: check it, import list updates, sign, diff and install bundles.")
 
 
 @app.command("check")

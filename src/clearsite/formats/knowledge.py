@@ -6,7 +6,7 @@ $XDG_DATA_HOME/clearsite/knowledge (~/.local/share/clearsite/knowledge). `clears
 writes each verified bundle to `releases/<name>/` there and then points the `current` link at it in
 one atomic rename; that *installed base* is what everything loads when present. A knowledge home
 without a `current` link that holds the YAML files itself (a department's reviewed copy, as before)
-is read as it is; with neither, the packaged data is used.
+is read as it is; with neither (a home where nothing is installed yet), the packaged data is used.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ def knowledge_in_use() -> Path:
     base = installed_base(home)
     if base is not None:
         return base
-    if os.environ.get(KNOWLEDGE_DIR_ENV):
+    if os.environ.get(KNOWLEDGE_DIR_ENV) and (home / FILES[0]).exists():
         return home  # a reviewed copy of the files, read as it is
-    return DATA_DIR
+    return DATA_DIR  # nothing installed in the home yet
 
 
 def load_knowledge(directory: Path | None = None) -> Knowledge:
