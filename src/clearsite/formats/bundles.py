@@ -218,8 +218,15 @@ def _read_directory(path: Path, origin: str) -> dict[str, bytes]:
         if not entry.is_file(follow_symlinks=False):
             raise BundleRefused(f"{origin}: {entry.name} is not a regular file (links are refused)")
         budget.take(entry.name, entry.stat(follow_symlinks=False).st_size)
-        with open(entry.path, "rb") as handle:
-            members[entry.name] = handle.read(MAX_FILE_BYTES + 1)
+        try:  # O_NOFOLLOW: a file swapped for a link after the check above is refused, not followed
+            descriptor = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise BundleRefused(f"{origin}: {entry.name} cannot be read: {exc.strerror or exc}") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise BundleRefused(f"{origin}: {entry.name} is more than a knowledge file may hold")
+        members[entry.name] = data
     return members
 
 

@@ -120,7 +120,9 @@ def _match(entry: ListEntry, index: dict[str, set[str]], knowledge: Knowledge) -
 def import_designations(path: Path, *, as_of: date, program: str | None = None, out: Path | None = None,
                         knowledge: Knowledge | None = None) -> ImportResult:
     """Read a list export and turn the entries naming known companies into designations (see the module)."""
-    knowledge = knowledge if knowledge is not None else load_knowledge()
+    if knowledge is None:  # into a knowledge directory: match against, and add to, what it holds
+        into_directory = out is not None and out.is_dir() and (out / FILES[0]).is_file()
+        knowledge = load_knowledge(out) if into_directory else load_knowledge()
     if program is not None and program not in knowledge.programs:
         raise UsageError(f"--program {program!r}: unknown (known: {', '.join(sorted(knowledge.programs))})")
     fmt, entries = read_designation_list(path)

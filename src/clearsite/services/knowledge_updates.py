@@ -15,6 +15,7 @@ Trusted keys: $CLEARSITE_TRUSTED_KEYS, else $XDG_CONFIG_HOME/clearsite/trusted-k
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -54,6 +55,7 @@ from clearsite.store.reads import EVERYTHING, DeviceView, read_devices
 __all__ = ["install_bundle", "knowledge_diff", "make_bundle", "make_keys", "trusted_keys_dir"]
 
 TRUSTED_KEYS_ENV = "CLEARSITE_TRUSTED_KEYS"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # a release directory is named from it: nothing else gets through
 _DEVICE_PAGE = 2000
 
 
@@ -103,7 +105,8 @@ def install_bundle(bundle: Path, trusted_keys: Path | None = None, home: Path | 
     keys = trusted_keys if trusted_keys is not None else trusted_keys_dir()
     manifest, knowledge, files = _verified(bundle, keys)
     home = home if home is not None else knowledge_home()
-    release = f"{manifest['created'][:10]}-{knowledge.version}"
+    created = str(manifest.get("created", ""))[:10]
+    release = f"{created if _ISO_DAY.fullmatch(created) else 'undated'}-{knowledge.version}"
     target = install_release(files, release, home)
     return {"installed": str(target), "knowledge_home": str(home), "version": knowledge.version,
             "bundle_version": manifest["version"], "created": manifest["created"], "signer": manifest["signer"]}
