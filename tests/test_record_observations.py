@@ -205,3 +205,16 @@ def test_every_door_follows_the_rule_on_postgres(postgres_url, packaged_kb, tmp_
     assert {f[-1] for f in after} == {AS_OF} and len({f[0] for f in after}) == 4
     assessment.assess_all(engine, packaged_kb, AS_OF)
     assert _findings(engine) == after
+
+
+def test_an_agent_push_is_stored_without_control_or_bidi_characters(engine, packaged_kb):
+    """Text from an agent is cleaned at the door it came in by (a NUL would fail on PostgreSQL)."""
+    item = AgentObservation(id="cam-nul", content_sha256="x", ip=IP, serial="SN\x00-1\u202e",
+                            evidence=(Evidence(Signal.BRAND, "Hik\x1b[31mvision", "sur\x07vey"),))
+    imports.push_observations(engine, packaged_kb, SiteScope(), 1, "agent-harbour", "agent-harbour", [item])
+    with engine.connect() as conn:
+        data = conn.scalar(select(ObservationRow.data))
+        serial = conn.scalar(select(DeviceRow.serial))
+    assert serial == data["fields"]["serial"] == "SN-1"
+    assert data["evidence"][0][1:] == ["Hik[31mvision", "agent agent-harbour observation cam-nul: survey"]
+    assert data["fields"]["cleaned"] == ["serial", "evidence.0.0", "evidence.0.1"]

@@ -23,14 +23,17 @@ from clearsite.core.identify import identify_template, register_row_evidence
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, ScannedHost, Signal, Site
 from clearsite.core.names import site_key
+from clearsite.core.text import clean_tree
+from clearsite.formats.guard import read_input_file
 from clearsite.formats.register import (
     RegisterError,
     RegisterReader,
     RegisterRow,
     RowProblem,
     open_register,
+    read_register_file,
 )
-from clearsite.formats.scans import parse_scan_file
+from clearsite.formats.scans import MAX_FILE_BYTES, ScanParseError, parse_scan
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
@@ -91,10 +94,7 @@ def import_register(
     Registers of `parallel_from` lines or more are parsed and identified by forked worker processes
     (`workers`, default one per CPU); this process merges their rows in file order and writes them.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RegisterError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    data = read_register_file(path)  # a regular file of bounded size: no FIFO, device or directory
     name = path.name
     reader = open_register(data, name, mapping, site_given=site is not None, today=today)
     report = ImportReport(name, 0, 0, 0, 0, 0)
@@ -315,9 +315,9 @@ def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str
 def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str, kind: str,
                      actor: str = "cli") -> HostsReport:
     """Import nmap XML, masscan JSON/list/XML, or a switch MAC/ARP/DHCP table as observations at a site."""
-    hosts = parse_scan_file(path)
-    data_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-    report = record_hosts(engine, knowledge, site, kind, path.name, data_hash, hosts, actor)
+    data = read_input_file(path, ScanParseError, limit=MAX_FILE_BYTES, what="scan file")  # no FIFO, no device
+    hosts = parse_scan(data, path.name)
+    report = record_hosts(engine, knowledge, site, kind, path.name, hashlib.sha256(data).hexdigest(), hosts, actor)
     report.problems = [str(e) for e in hosts.errors]
     return report
 
@@ -407,10 +407,16 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
 
 
 def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: str) -> NewObservation:
+    """What an agent sent, as an observation: every text cleaned of control and bidi characters (a NUL
+    would fail on PostgreSQL), the fields that had any removed named under "cleaned"."""
+    sent = {"ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial, "location": item.location,
+            "observed_at": item.observed_at, "evidence": [[e.value, e.source] for e in item.evidence]}
+    clean, changed = clean_tree(sent)
     where = f"agent {agent} observation {item.id}"
-    fields = {"client_id": item.id, "ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial,
-              "location": item.location, "observed_at": item.observed_at, "content_sha256": item.content_sha256}
-    evidence = tuple(Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where) for e in item.evidence)
+    fields = {"client_id": item.id, **{k: v for k, v in clean.items() if k != "evidence"},
+              "content_sha256": item.content_sha256, **({"cleaned": changed} if changed else {})}
+    evidence = tuple(Evidence(e.signal, value, f"{where}: {source}" if source else where)
+                     for e, (value, source) in zip(item.evidence, clean["evidence"], strict=True))
     return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
-                          evidence=evidence, fingerprint=mark, serial=item.serial, mac=item.mac, ip=item.ip,
-                          location=item.location)
+                          evidence=evidence, fingerprint=mark, serial=clean["serial"], mac=item.mac, ip=clean["ip"],
+                          location=clean["location"])
