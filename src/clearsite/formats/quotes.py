@@ -93,7 +93,7 @@ def read_quote_file(path: Path, error: type[Exception] = QuoteError) -> bytes:
 
 
 def read_quote(data: bytes, file_name: str) -> QuoteRead:
-    """Read a quote from CSV, XLSX (or XLS/ODS) or JSON lines; raises QuoteError when it cannot."""
+    """Read a quote from CSV, XLSX or JSON lines; raises QuoteError when it cannot (XLS, XLSB, ODS too)."""
     suffix = Path(file_name).suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         return _read_json_lines(data, file_name)

@@ -150,7 +150,10 @@ def _parse_date(text: str, today: date) -> date | None:
 
 
 def read_table(data: bytes, file_name: str) -> Iterator[Row]:
-    """Rows of cells from CSV (any common delimiter and encoding) or XLSX/XLS/ODS (first non-empty sheet)."""
+    """Rows of cells from CSV (any common delimiter and encoding) or XLSX (first non-empty sheet).
+
+    XLS, XLSB and ODS are refused with what to do instead: formats.guard cannot bound what they inflate to.
+    """
     suffix = Path(file_name).suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         return _read_workbook(data, file_name)
