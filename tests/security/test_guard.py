@@ -129,3 +129,23 @@ def test_an_attestation_with_a_hidden_character_is_refused_naming_entry_and_fiel
             "Acme\u202e,no NIL-subject producer in the quoted equipment,2026-01-01,2027-01-01,rep.pdf\n")
     with pytest.raises(AttestationError, match=r"^signed\.csv: row 2: supplier holds control or bidi characters"):
         parse_attestations(text.encode(), "signed.csv")
+
+
+def test_a_central_directory_of_a_million_entries_is_refused_before_it_is_parsed():
+    # 46-byte directory records with empty names: ~46 MB that zipfile would turn into a million objects
+    record = b"PK\x01\x02" + bytes(42)
+    with pytest.raises(RegisterError, match="more than 1,000 parts"):
+        check_workbook(b"PK\x03\x04" + record * 1_000_000, "w.xlsx", RegisterError)
+
+
+def test_a_declared_size_smaller_than_the_data_stops_the_reader_too(tmp_path):
+    # calamine (the zip crate) stops at the declared size, as the guard does: the check bounds both
+    from python_calamine import CalamineWorkbook
+
+    data = bytearray(workbook_bytes(tmp_path, *(row(n, "Axis", "P3245", f"ACCC8E{n:06d}", "A") for n in range(2, 2000))))
+    marker = data.find(b"xl/worksheets/sheet1.xml", data.find(b"PK\x01\x02"))
+    data[marker - 46 + 24:marker - 46 + 28] = (2000).to_bytes(4, "little")
+    local = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet1.xml").header_offset
+    data[local + 22:local + 26] = (2000).to_bytes(4, "little")
+    with pytest.raises(Exception, match="larger than its declared uncompressed size"):
+        CalamineWorkbook.from_filelike(io.BytesIO(bytes(data))).get_sheet_by_name("Sheet1")

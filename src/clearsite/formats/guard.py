@@ -193,6 +193,13 @@ def check_workbook(data: bytes, file_name: str, error: type[Exception]) -> None:
     if suffix in _UNCHECKED_WORKBOOKS:
         raise error(f"{file_name}: {suffix} workbooks are not read (their size cannot be checked before "
                     "reading); save it as .xlsx or CSV")
+    if len(data) > MAX_INFLATED_BYTES:
+        raise error(f"{file_name}: {len(data):,} bytes is more than the {MAX_INFLATED_BYTES:,} a spreadsheet we read "
+                    "may have; save it as CSV")
+    # Counted before zipfile builds an object per entry: a central directory can list millions.
+    if data.count(b"PK\x01\x02") > MAX_ENTRIES:
+        raise error(f"{file_name}: more than {MAX_ENTRIES:,} parts inside the workbook (a real one has a few "
+                    "dozen); save it again as .xlsx or CSV")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
