@@ -7,6 +7,7 @@ as one line on stderr and never a traceback.
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 
 import pytest
@@ -90,3 +91,14 @@ def test_every_admin_error_exits_2_with_one_line(cli, args, env, says):
     result = cli(*args, check=False, env=env)
     assert result.returncode == 2, result.stderr
     assert says in one_line_error(result)
+
+
+@pytest.mark.network
+def test_serve_exits_nonzero_when_its_port_is_taken(cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port), check=False,
+                     env={"CLEARSITE_ADMIN_PASSWORD": "a password long enough"})
+    assert result.returncode != 0 and "address already in use" in result.stderr
