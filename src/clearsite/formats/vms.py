@@ -189,7 +189,7 @@ def _read_rows(data: bytes, file_name: str, wanted: str) -> VmsExport:
     except RegisterError as exc:
         raise VmsFormatError(str(exc).replace("CSV register", "CSV export")) from None
     if header is None:
-        raise VmsFormatError(f"{file_name}: empty; no header row found")
+        raise VmsFormatError(f"{file_name}: no header row (a line of two or more columns); not a VMS device export")
     keys = [header_key(clean_cell(h)) for h in header]
     fmt = sniff(keys, file_name, wanted)
     columns = {i: _COLUMNS[fmt][k] for i, k in enumerate(keys) if k in _COLUMNS[fmt]}
