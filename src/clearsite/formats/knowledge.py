@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from clearsite.core.knowledge import FILES, Knowledge, KnowledgeError, build_knowledge
+from clearsite.formats.ieee import ieee_registrant
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 KNOWLEDGE_DIR_ENV = "CLEARSITE_KNOWLEDGE_DIR"
@@ -85,7 +86,7 @@ def knowledge_from_files(files: dict[str, bytes]) -> Knowledge:
             raise KnowledgeError(f"{name}: file is missing") from exc
         except yaml.YAMLError as exc:
             raise KnowledgeError(f"{name}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    return build_knowledge(raw, _version(files[name] for name in FILES))
+    return build_knowledge(raw, _version(files[name] for name in FILES), ieee_registrant)
 
 
 def _version(contents: Any) -> str:
@@ -134,7 +135,7 @@ def _load_cached(directory: Path) -> Knowledge:
 
 def _load(directory: Path) -> Knowledge:
     raw = {name: _read_yaml(directory / name) for name in FILES}
-    return build_knowledge(raw, _version((directory / name).read_bytes() for name in FILES))
+    return build_knowledge(raw, _version((directory / name).read_bytes() for name in FILES), ieee_registrant)
 
 
 __all__ = ["DATA_DIR", "KNOWLEDGE_DIR_ENV", "install_release", "installed_base", "knowledge_from_files",

@@ -1,29 +1,16 @@
 """MAC prefix → IEEE registrant → company.
 
-The MA-L table is aiooui's packaged copy of the IEEE registry; the knowledge base adds the longer
+The MA-L table is the IEEE registry that the loader hands in (`Knowledge.ieee_registrant`, read from
+aiooui's packaged copy by formats/ieee.py, since the core opens no file); the knowledge base adds the longer
 MA-M/MA-S blocks that the MA-L table only shows as "IEEE Registration Authority" (that is where
 "Shanghai Dahua Scale Factory" hides) and maps registrant names to company ids.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from functools import cache, lru_cache
-
-import aiooui
+from functools import lru_cache
 
 from clearsite.core.knowledge import Knowledge
-
-
-@cache
-def _ensure_loaded() -> None:
-    """aiooui only offers an async loader; run it on a thread of its own so that callers inside an
-    event loop (the scanner) and outside one (the CLI) both work."""
-    if not aiooui.is_loaded():
-        thread = threading.Thread(target=lambda: asyncio.run(aiooui.async_load()), name="oui-load")
-        thread.start()
-        thread.join()
 
 
 def registrant(mac: str, knowledge: Knowledge) -> str | None:
@@ -32,8 +19,7 @@ def registrant(mac: str, knowledge: Knowledge) -> str | None:
     for block in _blocks_longest_first(knowledge):
         if digits.startswith(block[0]):
             return block[1]
-    _ensure_loaded()
-    return aiooui.get_vendor(digits)
+    return knowledge.ieee_registrant(digits)
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ identification and assessment need. Nothing here opens a file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -59,6 +59,9 @@ class Knowledge:
     version: str
     brand_by_key: dict[str, Brand] = field(repr=False)
     compiled: dict[str, re.Pattern[str]] = field(repr=False)
+    # The IEEE MA-L registry (12 hex digits -> registrant), handed in by whoever loads the data:
+    # the core opens no file. Without one, only the knowledge base's own MA-M/MA-S blocks are known.
+    ieee_registrant: Callable[[str], str | None] = field(default=lambda digits: None, repr=False)
 
     def company(self, company_id: str) -> Company:
         return self.companies[company_id]
@@ -201,8 +204,10 @@ def _cross_check(k: Knowledge) -> None:
                 raise KnowledgeError(f"companies.yaml: {company.id}: ownership loop through {owner.owner!r}")
 
 
-def build_knowledge(raw: Mapping[str, Any], version: str) -> Knowledge:
-    """Validate and index parsed knowledge files (file name -> parsed YAML); `version` names the data."""
+def build_knowledge(raw: Mapping[str, Any], version: str,
+                    ieee_registrant: Callable[[str], str | None] | None = None) -> Knowledge:
+    """Validate and index parsed knowledge files (file name -> parsed YAML); `version` names the data;
+    `ieee_registrant` looks up the IEEE MA-L registry by a MAC's 12 hex digits."""
     companies = _validate_list("companies.yaml", raw["companies.yaml"], Company)
     _unique("companies.yaml", "company id", (c.id for c in companies))
     brands = _validate_list("brands.yaml", raw["brands.yaml"], Brand)
@@ -245,6 +250,7 @@ def build_knowledge(raw: Mapping[str, Any], version: str) -> Knowledge:
                 compiled.setdefault(f"brandmodel:{model}", re.compile(model, re.IGNORECASE))
 
     knowledge = Knowledge(
+        **({"ieee_registrant": ieee_registrant} if ieee_registrant else {}),
         companies={c.id: c for c in companies},
         brands=tuple(brands),
         patterns=tuple(patterns),
