@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.formats.knowledge import load_knowledge
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
+
+# A knowledge base installed on this machine (`clearsite knowledge install`) or trusted keys in the
+# user's config must not change what the tests load: every test process, and the CLI subprocesses
+# they start, look in empty per-run homes instead. Set before anything loads knowledge.
+_HOMES = Path(tempfile.mkdtemp(prefix="clearsite-test-home-"))
+os.environ["XDG_DATA_HOME"] = str(_HOMES / "data")
+os.environ["XDG_CONFIG_HOME"] = str(_HOMES / "config")
+os.environ.pop("CLEARSITE_KNOWLEDGE_DIR", None)
+os.environ.pop("CLEARSITE_TRUSTED_KEYS", None)
 
 # No property test may fail because a busy machine ran one example slowly: hypothesis's per-example
 # deadline and its too-slow health check are timing, not behaviour.
