@@ -26,11 +26,6 @@ from tests.security.workbooks import row, small_sheet, write_workbook
 pytestmark = pytest.mark.security
 
 SITE = "Example House"
-_QUOTE_DOOR_READS_THE_PATH = ("services/screening.py still reads the quote with path.read_bytes; "
-                              "formats.quotes.read_quote_file is ready for it (see /work/notes/E-to-A-B1.md)")
-_QUOTE_DOOR_PENDING = pytest.mark.xfail(reason=_QUOTE_DOOR_READS_THE_PATH, strict=True)
-# Until then a FIFO hangs that door until the deadline: not run, so the suite does not wait 2 minutes.
-_QUOTE_DOOR_HANGS_ON_A_FIFO = pytest.mark.xfail(reason=_QUOTE_DOOR_READS_THE_PATH, run=False)
 
 
 @dataclass
@@ -178,7 +173,6 @@ def test_a_fifo_given_as_a_register_is_refused_not_waited_on(clearsite, site, tm
     assert stored(db_url) == (0, 0, 0)
 
 
-@_QUOTE_DOOR_HANGS_ON_A_FIFO
 def test_a_fifo_given_as_a_quote_is_refused_not_waited_on(clearsite, site, tmp_path):
     fifo = tmp_path / "quote.csv"
     os.mkfifo(fifo)
@@ -195,7 +189,7 @@ def test_dev_zero_behind_a_symlink_is_refused_as_a_register(clearsite, site, tmp
     assert stored(db_url) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("command", [["import", "register"], pytest.param(["screen"], marks=_QUOTE_DOOR_PENDING)])
+@pytest.mark.parametrize("command", [["import", "register"], ["screen"]])
 def test_a_directory_is_refused_as_not_a_regular_file(clearsite, site, tmp_path, command, db_url):
     folder = tmp_path / "estates"
     folder.mkdir()

@@ -28,7 +28,7 @@ from clearsite.core.screen.types import (
 )
 from clearsite.formats.attestations import load_attestations
 from clearsite.formats.knowledge import load_knowledge
-from clearsite.formats.quotes import read_quote
+from clearsite.formats.quotes import read_quote, read_quote_file
 from clearsite.store.site_reads import attestation_rows
 from clearsite.store.sites import find_site, load_sites
 
@@ -79,10 +79,8 @@ def producer_short_name(decision: ScreenDecision, knowledge: Knowledge) -> str:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ScreenInputError(f"{path}: cannot read the quote: {exc.strerror or exc}") from exc
+    """The quote's bytes, read only from a regular file of bounded size (no FIFO, device or directory)."""
+    return read_quote_file(path, ScreenInputError)
 
 
 # --------------------------------------------------------------------------- screening for the web and API
