@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from clearsite.discover import dhip, sadp, snmp, wsd
 from clearsite.sim import BY_KEY, PERSONAS, Fleet, FleetError
-from clearsite.sim.cli import app
+from clearsite.cli.sim import app
 from clearsite.sim.personas import UDP_PORTS
 
 BASE = "127.78.0.1"

@@ -1,3 +1,0 @@
-from clearsite.sim.cli import main
-
-main()
