@@ -405,7 +405,20 @@ def _lineage_to_unknown_company(data):
     _entry(data, "id", "i_pro")["lineage"][0]["of"] = "no_such_company"
 
 
+def _misspelt_fingerprint_signal(data):
+    _entry(data, "id", "dahua-rtsp-server")["signals"] = ["rtsp_sever"]
+
+
+def _unknown_device_class_in_a_pattern(data):
+    _entry(data, "id", "tiandy-nvr")["device_class"] = "nvrr"
+
+
 BROKEN = [
+    # The vocabularies: a misspelt signal or device class would load and then never match anything.
+    ("misspelt fingerprint signal", "fingerprints.yaml", _misspelt_fingerprint_signal,
+     ["dahua-rtsp-server", "signals", "rtsp_server"]),
+    ("unknown device class", "patterns.yaml", _unknown_device_class_in_a_pattern,
+     ["tiandy-nvr", "device_class", "nvrr"]),
     ("bad regex in a pattern", "patterns.yaml", _bad_pattern_regex, ["hikvision-ip-camera", "regular expression"]),
     ("bad regex in a fingerprint", "fingerprints.yaml", _bad_fingerprint_regex, ["dahua-rtsp-server", "regular expression"]),
     ("bad regex in an OUI rule", "oui.yaml", _bad_oui_regex, ["Hik(vision", "regular expression"]),

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from clearsite.cli.sim import app
 from clearsite.discover import dhip, sadp, snmp, wsd
 from clearsite.sim import BY_KEY, PERSONAS, Fleet, FleetError
-from clearsite.cli.sim import app
 from clearsite.sim.personas import UDP_PORTS
 
 BASE = "127.78.0.1"

@@ -45,6 +45,16 @@ class Signal(StrEnum):
     PORT = "port"
 
 
+# The device classes the knowledge base may name (fingerprints, model patterns, description hints).
+# A class outside this list fails `clearsite knowledge check` instead of silently never matching a
+# plan's cost table or a report's grouping.
+DEVICE_CLASSES: frozenset[str] = frozenset({
+    "ip_camera", "ptz_camera", "thermal_camera", "anpr_camera", "analog_camera", "body_worn_camera",
+    "nvr", "dvr", "encoder", "vms_server", "doorbell", "intercom", "access_control", "intruder_alarm",
+    "video_conferencing", "drone", "router", "switch", "server", "printer",
+})
+
+
 class NilSubject(StrEnum):
     YES = "yes"
     NO = "no"

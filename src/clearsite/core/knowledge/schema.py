@@ -13,9 +13,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from clearsite.core.models import DEVICE_CLASSES, Signal
+
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")]
+
+
+def _known_device_class(value: str) -> str:
+    if value not in DEVICE_CLASSES:
+        raise ValueError(f"unknown device class {value!r}; known: {', '.join(sorted(DEVICE_CLASSES))}")
+    return value
+
+
+DeviceClassName = Annotated[str, AfterValidator(_known_device_class)]
 
 
 class Strict(BaseModel):
@@ -191,7 +202,7 @@ class ModelPattern(Sourced):
     field: Literal["model", "serial", "firmware"]
     pattern: Regex
     producer: Slug
-    device_class: str | None = None
+    device_class: DeviceClassName | None = None
     brands: list[str] = []  # only counts with one of these label brands; empty = brand-independent
     weight: Confidence
     label_brand: str | None = None  # a brand the pattern reveals (e.g. Lorex firmware OEM code LR)
@@ -203,11 +214,11 @@ class Fingerprint(Sourced):
     """A banner, realm, title, certificate or discovery-reply rule."""
 
     id: Slug
-    signals: Annotated[list[str], Field(min_length=1)]
+    signals: Annotated[list[Signal], Field(min_length=1)]  # the vocabulary: a misspelt signal fails at load
     pattern: Regex
     producer: Slug | None = None  # None: the rule only reveals a brand or a class
     label_brand: str | None = None
-    device_class: str | None = None
+    device_class: DeviceClassName | None = None
     weight: Confidence
     note: str = ""
     examples: PatternExamples
@@ -216,7 +227,7 @@ class Fingerprint(Sourced):
 class DeviceClassHint(Sourced):
     """Words in a description that reveal the device class."""
 
-    device_class: str
+    device_class: DeviceClassName
     pattern: Regex
     examples: PatternExamples
 
