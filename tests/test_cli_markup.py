@@ -38,3 +38,12 @@ def test_devices_prints_a_model_written_as_markup_literally_and_does_not_crash(c
 def test_reconcile_prints_a_mac_holding_an_emoji_code_as_written(cli, imported):
     result = cli("reconcile", "--site", SITE)
     assert MAC in result.stdout and EMOJI not in result.stdout
+
+
+def test_tables_never_pass_terminal_escapes_or_bidi_overrides_through(cli):
+    # A name stored before input cleaning (or given on the command line) may hold an escape that
+    # retitles the window, or a right-to-left override that reorders what the officer reads.
+    cli("site", "add", "Esc\x1b]0;pwned\x07 House\u202e", "--department", "Dept A", "--network", "127.32.0.0/16")
+    result = cli("site", "list")
+    assert "Esc]0;pwned House" in result.stdout
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\u202e" not in result.stdout

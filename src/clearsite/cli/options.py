@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from clearsite.core.errors import InputError, UsageError
+from clearsite.core.text import clean_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -103,14 +104,16 @@ def data_table(*headers: str, title: str | None = None) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    return Table(*headers, title=Text(title) if title is not None else None)
+    return Table(*headers, title=Text(clean_text(title)) if title is not None else None)
 
 
 def add_data_row(table: Table, *cells: Any) -> None:
-    """Each cell as literal text (Rich renderables, such as a styled Text, pass through)."""
+    """Each cell as literal text with control and bidi characters removed (Rich renderables, such as a
+    styled Text, pass through): a register cell stored before input cleaning, or a hostile banner, must
+    not retitle the window, clear the screen or reorder what an officer reads."""
     from rich.text import Text
 
-    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+    table.add_row(*(Text(clean_text(cell)) if isinstance(cell, str) else cell for cell in cells))
 
 
 def print_table(table: Table) -> None:
