@@ -1,0 +1,815 @@
+"""Contracts: every JSON shape the doors promise, named in one place.
+
+The doors are the CLI's `--format json` answers (and the JSON files `report`, `publish` and
+`sim --manifest` write) and the /api/v1 answers. Scripts, site agents and open-data readers depend on
+their key names, so each shape is written down here once as a TypedDict: the services that build the
+answers are annotated to return these types, and the web API's pydantic response models are held to
+the same keys.
+
+tests/golden/ pins each shape's exact key set as the doors give it today (tests/test_contracts_golden.py);
+tests/test_contracts_typed.py checks every TypedDict here against those files, required and optional
+keys, all the way down. The code, this module and the golden files cannot drift apart without a test
+failing.
+
+Where a value is a mapping whose keys are data rather than names (the spend per financial year, the
+counts per department, an audit entry's before/after columns) it is typed as a `dict`, not a
+TypedDict. Pure: imports nothing but the standard library.
+"""
+
+from typing import Any, NotRequired, TypedDict
+
+__all__ = [
+    "AlreadyKnownDesignation",
+    "AssessFinding",
+    "AuditEntry",
+    "AuditVerification",
+    "BudgetYear",
+    "Created",
+    "Dashboard",
+    "DashboardCounts",
+    "DashboardSensitivity",
+    "Designation",
+    "DesignationImport",
+    "Device",
+    "DeviceDetail",
+    "ErrorBody",
+    "EvidenceLink",
+    "InternalSiteRow",
+    "KnowledgeChange",
+    "KnowledgeChangeCounts",
+    "KnowledgeDiff",
+    "KnowledgeSource",
+    "Me",
+    "Network",
+    "Observation",
+    "ObservationData",
+    "ObservationFields",
+    "ObservationsAccepted",
+    "Plan",
+    "PlanCapacity",
+    "PlanComparison",
+    "PlanMilestone",
+    "PlanScenario",
+    "PlanShortfall",
+    "PlanSolver",
+    "PlanTotals",
+    "PlanUnscheduled",
+    "PlanVisit",
+    "Producer",
+    "PublicDepartment",
+    "PublicMilestone",
+    "PublicProgress",
+    "PublicSeriesPoint",
+    "Reconciliation",
+    "ReconciliationIds",
+    "ReconciliationItem",
+    "ReconciliationMatch",
+    "RegisterImportSummary",
+    "Report",
+    "ScanSummary",
+    "ScannerFileImportSummary",
+    "ScreenAnswer",
+    "ScreenDecision",
+    "SimDevice",
+    "SimManifest",
+    "Site",
+    "SiteListRow",
+    "StatusCounts",
+    "StoredFinding",
+    "Timeline",
+    "TimelineMilestone",
+    "TokenCreated",
+    "UnmatchedDesignation",
+    "UserCreated",
+    "ValidationErrorBody",
+    "ValidationErrorItem",
+    "VerdictChange",
+    "VerdictFinding",
+    "VerdictSnapshot",
+    "VmsImportSummary",
+]
+
+# --------------------------------------------------------------------------- devices and identify
+
+
+class Producer(TypedDict):
+    """The company that made a device (or a quoted product): knowledge id, name, where incorporated."""
+
+    id: str
+    name: str
+    country: str | None
+
+
+class EvidenceLink(TypedDict):
+    """One piece of evidence and what it did to the identification."""
+
+    signal: str
+    value: str
+    source: str
+    supports: str | None
+    weight: float
+    note: str
+
+
+class Device(TypedDict):
+    """A device: `clearsite devices`, `clearsite identify` (id, site, ip, location null), /api/v1/devices,
+    and each of the report's devices."""
+
+    id: int | None
+    site: str | None
+    ip: str | None
+    mac: str | None
+    serial: str | None
+    label_brand: str | None
+    model: str | None
+    device_class: str | None
+    producer: Producer | None
+    nil_subject: str
+    nil_basis: str | None
+    nil_reasons: list[str]
+    confidence: float
+    contradictions: list[str]
+    location: str | None
+    install_date: str | None
+    evidence: list[EvidenceLink]
+
+
+class ObservationFields(TypedDict):
+    """What one observation said of the device's identifying fields."""
+
+    ip: str | None
+    mac: str | None
+    serial: str | None
+    location: str | None
+    brand: NotRequired[str | None]
+    model: NotRequired[str | None]
+    client_id: NotRequired[str | None]
+    content_sha256: NotRequired[str | None]
+    install_date: NotRequired[str | None]
+    observed_at: NotRequired[str | None]
+
+
+class ObservationData(TypedDict):
+    """An observation's stored payload."""
+
+    fields: ObservationFields
+    install_date: str | None
+    evidence: NotRequired[list[list[Any]]]
+    source: NotRequired[str | None]
+
+
+class Observation(TypedDict):
+    """One stored observation of a device (GET /api/v1/devices/{id})."""
+
+    id: int
+    kind: str
+    actor: str
+    source: str
+    source_kind: str
+    locator: str | None
+    observed_at: str | None
+    data: ObservationData
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class AssessFinding(TypedDict):
+    """One finding as `clearsite assess` and the report give it."""
+
+    device_id: int
+    site: str
+    policy: str
+    obligation: str
+    status: str
+    due: str | None
+    reasons: list[str]
+
+
+class StoredFinding(AssessFinding):
+    """A stored finding (/api/v1/findings, a device's findings): the assess row with its ids and date."""
+
+    id: int
+    site_id: int
+    as_of: str
+
+
+class DeviceDetail(Device):
+    """GET /api/v1/devices/{id}: the device, when it was removed, its observations and findings."""
+
+    removed_on: str | None
+    observations: list[Observation]
+    findings: list[StoredFinding]
+
+
+# --------------------------------------------------------------------------- imports and scans
+
+
+class RegisterImportSummary(TypedDict):
+    """`clearsite import register --format json`."""
+
+    file: str
+    rows_read: int
+    stored: int
+    already_imported: int
+    new_devices: int
+    identified: int
+    skipped: int
+    warnings: int
+
+
+class VmsImportSummary(RegisterImportSummary):
+    """`clearsite import vms --format json`: the register summary and the export's format."""
+
+    format: str
+
+
+class ScannerFileImportSummary(TypedDict):
+    """`clearsite import nmap|masscan|switch --format json`."""
+
+    file: str
+    hosts: int
+    stored: int
+    already_imported: int
+    new_devices: int
+    out_of_scope: int
+    problems: int
+
+
+class ScanSummary(TypedDict):
+    """`clearsite scan --format json`."""
+
+    site: str
+    targets: int
+    responded: int
+    stored: int
+    new_devices: int
+    errors: int
+    seconds: float
+    interrupted: bool
+
+
+class ObservationsAccepted(TypedDict):
+    """POST /api/v1/sites/{id}/observations."""
+
+    stored: int
+    duplicates: int
+    new_devices: int
+    identified: int
+    out_of_scope: list[str]
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+class ReconciliationItem(TypedDict):
+    """One device on one side of a reconciliation."""
+
+    device_id: int | str | None
+    serial: str | None
+    mac: str | None
+    ip: str | None
+    label: str | None
+
+
+class ReconciliationMatch(TypedDict):
+    """A registered device and the seen one it matched, on which key, and where they disagree."""
+
+    registered: ReconciliationItem
+    seen: ReconciliationItem
+    key: str
+    disagreements: list[str]
+
+
+class Reconciliation(TypedDict):
+    """`clearsite reconcile --format json`."""
+
+    matched: list[ReconciliationMatch]
+    seen_not_registered: list[ReconciliationItem]
+    registered_not_seen: list[ReconciliationItem]
+    conflicts: list[str]
+
+
+class ReconciliationIds(TypedDict):
+    """GET /api/v1/sites/{id}/reconciliation: the same answer as device ids (null when a side is empty)."""
+
+    matched: list[int]
+    seen_not_registered: list[int]
+    registered_not_seen: list[int]
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class Network(TypedDict):
+    """A network declared for a site; core: the site's core network."""
+
+    cidr: str
+    core: bool
+
+
+class SiteListRow(TypedDict):
+    """One row of `clearsite site list --format json`."""
+
+    id: int
+    name: str
+    department: str
+    region: str | None
+    sensitive: bool
+    criteria: list[str]
+    networks: list[Network]
+
+
+class StatusCounts(TypedDict):
+    """Findings counted by status."""
+
+    compliant: int
+    advisory: int
+    review: int
+    due: int
+    overdue: int
+    breach: int
+
+
+class Site(TypedDict):
+    """A site on /api/v1/sites (devices and findings counted in the list; null on one site)."""
+
+    id: int
+    name: str
+    department: str
+    jurisdiction: str
+    region: str | None
+    sensitive: bool
+    criteria: list[str]
+    networks: list[Network]
+    holds_secret: bool
+    dv_hub: bool
+    ministerial: bool
+    socpa: bool
+    devices: int | None
+    findings: StatusCounts | None
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+class DashboardCounts(StatusCounts):
+    """Findings by status, and the devices and sites they are over."""
+
+    devices: int
+    sites: int
+
+
+class DashboardSensitivity(TypedDict):
+    """The dashboard counts split by the sites' sensitivity."""
+
+    sensitive: DashboardCounts
+    other: DashboardCounts
+
+
+class TimelineMilestone(TypedDict):
+    """A removal timeline's milestone and whether it was met."""
+
+    date: str
+    target: float
+    note: str | None
+    passed: bool
+    met: bool | None
+
+
+class Timeline(TypedDict):
+    """Progress against one policy's removal timeline."""
+
+    policy: str
+    obligation: str
+    title: str
+    deadline: str | None
+    affected_sites: int
+    clear_sites: int
+    share_clear: float | None
+    milestones: list[TimelineMilestone]
+
+
+class Dashboard(TypedDict):
+    """GET /api/v1/dashboard (by_department: department name -> counts)."""
+
+    as_of: str
+    statuses: StatusCounts
+    by_department: dict[str, DashboardCounts]
+    by_sensitivity: DashboardSensitivity
+    timelines: list[Timeline]
+
+
+# --------------------------------------------------------------------------- screening
+
+
+class ScreenDecision(TypedDict):
+    """One quote line's decision: `clearsite screen --format json`, and each line of POST /api/v1/screen."""
+
+    line: int
+    supplier: str | None
+    brand: str | None
+    model: str | None
+    sku: str | None
+    quantity: int | None
+    decision: str
+    summary: str
+    nil_subject: str | None
+    producer: Producer | None
+    source: str | None
+    reasons: list[str]
+    errors: list[str]
+
+
+class ScreenAnswer(TypedDict):
+    """POST /api/v1/screen: the strictest line's decision and every line's."""
+
+    decision: str
+    lines: list[ScreenDecision]
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class PlanCapacity(TypedDict):
+    region: str
+    week: int
+    hours: float
+    used: float
+
+
+class PlanVisit(TypedDict):
+    week: int
+    site: str
+    department: str
+    region: str
+    crew: str
+    devices: list[int]
+    hours: float
+    cost: float
+
+
+class PlanMilestone(TypedDict):
+    date: str
+    note: str | None
+    target_share: float
+    target_sites: int
+    forecast_share: float
+    forecast_sites: int
+    met: bool
+
+
+class PlanShortfall(TypedDict):
+    kind: str
+    reason: str
+    region: str | None
+    fy: str | None
+    milestone: str | None
+    period_start: str | None
+    period_end: str | None
+    minimum: float | None
+    extra_hours: float | None
+    extra_crews: int | None
+    extra_budget: float | None
+    later_date: str | None
+    verified: bool
+
+
+class PlanUnscheduled(TypedDict):
+    device: int
+    site: str
+    reason: str
+
+
+class BudgetYear(TypedDict):
+    fy: str
+    budget: float | None
+    spend: float
+
+
+class PlanSolver(TypedDict):
+    method: str
+    cpsat_status: str | None
+    cpsat_variables: int | None
+    heuristic_objective: float | None
+    lower_bound_method: str | None
+    wall_time: float
+    sites: int
+    devices: int
+    visits: int
+    weeks: int
+    notes: list[str]
+
+
+class PlanTotals(TypedDict):
+    sites: int
+    affected_sites: int
+    already_cleared_sites: int
+    devices: int
+    scheduled_devices: int
+    unscheduled_devices: int
+
+
+class Plan(TypedDict):
+    """`clearsite plan --format json`."""
+
+    schema: str
+    scenario: str
+    status: str
+    start: str
+    weeks: int
+    objective: float
+    lower_bound: float | None
+    gap: float | None
+    exposure: float
+    penalty: float
+    milestone_penalty: float
+    totals: PlanTotals
+    capacity: list[PlanCapacity]
+    visits: list[PlanVisit]
+    milestones: list[PlanMilestone]
+    shortfalls: list[PlanShortfall]
+    unscheduled: list[PlanUnscheduled]
+    budget: list[BudgetYear]
+    solver: PlanSolver
+
+
+class PlanScenario(TypedDict):
+    """One scenario's line in `clearsite plan --compare --format json` (spend: financial year -> spend)."""
+
+    scenario: str
+    status: str
+    crews: int
+    objective: float
+    gap: float | None
+    last_visit_week: int | None
+    milestones: int
+    milestones_met: int
+    forecast_shares: list[float]
+    unscheduled_devices: int
+    spend: dict[str, float]
+
+
+class PlanComparison(TypedDict):
+    """`clearsite plan --compare --format json`."""
+
+    scenarios: list[PlanScenario]
+
+
+# --------------------------------------------------------------------------- audit and accounts
+
+
+class AuditEntry(TypedDict):
+    """One audit log entry (GET /api/v1/audit); before and after: the columns the action changed."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    target: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str
+
+
+class AuditVerification(TypedDict):
+    """`clearsite audit verify --format json` and GET /api/v1/audit/verify."""
+
+    ok: bool
+    kind: str
+    entries: int
+    head_seq: int | None
+    head_hash: str | None
+    bad_seq: int | None
+    problem: str | None
+
+
+class Me(TypedDict):
+    """GET /api/v1/me."""
+
+    username: str
+    role: str
+    department_id: int | None
+    scopes: list[str]
+    via: str
+
+
+class Created(TypedDict):
+    """The id of what was created (POST /api/v1/attestations)."""
+
+    id: int
+
+
+class UserCreated(TypedDict):
+    """POST /api/v1/users."""
+
+    id: int
+    username: str
+    role: str
+
+
+class TokenCreated(TypedDict):
+    """POST /api/v1/tokens: the token itself, shown this once."""
+
+    id: int
+    token: str
+    scopes: list[str]
+    expires_at: str
+
+
+class ErrorBody(TypedDict):
+    """An /api/v1 error answer."""
+
+    detail: str
+
+
+class ValidationErrorItem(TypedDict):
+    """One problem in a 422 answer about a request body."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(TypedDict):
+    """A 422 answer about a request body: each problem with where it is."""
+
+    detail: list[ValidationErrorItem]
+
+
+# --------------------------------------------------------------------------- knowledge
+
+
+class KnowledgeSource(TypedDict):
+    source: str
+    version: str | None
+
+
+class KnowledgeChange(TypedDict):
+    kind: str
+    key: str
+    change: str
+    fields: list[str]
+
+
+class KnowledgeChangeCounts(TypedDict):
+    added: int
+    removed: int
+    changed: int
+
+
+class VerdictFinding(TypedDict):
+    policy: str
+    obligation: str
+    status: str
+
+
+class VerdictSnapshot(TypedDict):
+    producer: str | None
+    nil_subject: str
+    nil_reasons: list[str]
+    findings: list[VerdictFinding]
+
+
+class VerdictChange(TypedDict):
+    device_id: int
+    site: str
+    ip: str | None
+    label_brand: str | None
+    model: str | None
+    old: VerdictSnapshot
+    new: VerdictSnapshot
+
+
+class KnowledgeDiff(TypedDict):
+    """`clearsite knowledge diff --format json`."""
+
+    old: KnowledgeSource
+    new: KnowledgeSource
+    as_of: str
+    counts: KnowledgeChangeCounts
+    changes: list[KnowledgeChange]
+    devices_checked: int
+    verdict_changes: list[VerdictChange]
+
+
+class Designation(TypedDict):
+    entity: str
+    program: str
+    valid_from: str | None
+    as_of: str
+    confidence: str
+    note: str
+    source: list[str]
+
+
+class AlreadyKnownDesignation(TypedDict):
+    row: int
+    entity: str
+    program: str
+
+
+class UnmatchedDesignation(TypedDict):
+    row: int
+    list: str
+    name: str
+    reason: str
+
+
+class DesignationImport(TypedDict):
+    """`clearsite knowledge import-designations --format json`."""
+
+    file: str
+    format: str
+    entries: int
+    designations: list[Designation]
+    already_known: list[AlreadyKnownDesignation]
+    unmatched: list[UnmatchedDesignation]
+    written_to: str | None
+
+
+# --------------------------------------------------------------------------- files the CLI writes
+
+
+class Report(TypedDict):
+    """`clearsite report`: report.json."""
+
+    generated: str
+    as_of: str
+    devices: list[Device]
+    findings: list[AssessFinding]
+
+
+class PublicDepartment(TypedDict):
+    department: str
+    affected_sites: int
+    cleared_sites: int
+    cleared_share: float | None
+
+
+class PublicMilestone(TypedDict):
+    date: str
+    target_share: float
+    share: float | None
+    met: bool | None
+    basis: str
+
+
+class PublicSeriesPoint(TypedDict):
+    month_end: str
+    cleared_sites: int
+    share: float | None
+    basis: str
+
+
+class PublicProgress(TypedDict):
+    """`clearsite publish --public`: progress.json, the open-data statement."""
+
+    schema: str
+    title: str
+    programme: str
+    as_of: str
+    affected_sites: int
+    cleared_sites: int
+    cleared_share: float | None
+    forecast_complete: str | None
+    departments: list[PublicDepartment]
+    milestones: list[PublicMilestone]
+    series: list[PublicSeriesPoint]
+    notes: list[str]
+
+
+class InternalSiteRow(TypedDict):
+    """`clearsite publish --internal`: one row of sites.json (extra: further columns by name)."""
+
+    site: str
+    department: str
+    region: str | None
+    devices: int
+    cleared_on: str | None
+    forecast_on: str | None
+    extra: dict[str, Any]
+
+
+class SimDevice(TypedDict):
+    persona: str
+    ip: str
+    mac: str
+    serial: str
+    label_brand: str | None
+    model: str | None
+    producer: str | None
+    device_class: str
+    firmware: str | None
+    hostile: bool
+    tcp_ports: list[int]
+    udp_ports: list[int]
+
+
+class SimManifest(TypedDict):
+    """`clearsite sim --manifest`: the emulated fleet's devices, for checking a scan against."""
+
+    seed: int
+    base: str
+    hosts: int
+    devices: list[SimDevice]
