@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -21,6 +21,7 @@ from clearsite.cli.options import (
     say,
     stderr_console,
 )
+from clearsite.core.contracts import Reconciliation
 from clearsite.core.errors import ClearsiteError, UsageError
 
 
@@ -84,7 +85,7 @@ def reconcile(
     from clearsite.services.reconciliation import reconcile_site, reconciliation_json
 
     try:
-        result: dict[str, Any] = reconciliation_json(reconcile_site(open_engine(db), site, within or []))
+        result: Reconciliation = reconciliation_json(reconcile_site(open_engine(db), site, within or []))
     except ClearsiteError:
         raise  # an unknown site, say: its message speaks for itself
     except ValueError as exc:  # a --within that is not a CIDR block

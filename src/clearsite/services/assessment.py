@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -301,7 +301,7 @@ def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: dat
     from clearsite.render.report import write_report as render
 
     findings = [f.as_dict() for f in iter_findings(engine, knowledge, as_of, policy_id)]
-    devices = [device_json(v, knowledge, as_of) for v, _ in iter_devices(engine)]
+    devices = [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v, _ in iter_devices(engine)]
     with engine.connect() as conn:
         sites = [{"name": s.name, "department": s.department, "region": s.region,
                   "criteria": list(s.sensitivity_criteria),

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
+from clearsite.core import contracts
 from clearsite.core.assess import nil_verdict
 from clearsite.core.errors import NotFoundError
 from clearsite.core.identify import identify
@@ -76,11 +77,11 @@ def device_detail(engine: Engine, scope: SiteScope, device_id: int) -> DeviceDet
                             device_findings(conn, device_id))
 
 
-def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
+def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> contracts.Device:
     """A device in the `clearsite devices --format json` shape (also /api/v1/devices)."""
     identity = view.identity
     verdict = nil_verdict(identity, knowledge, as_of, produced=view.install_date)
-    producer = None
+    producer: contracts.Producer | None = None
     if identity.producer_id:
         company = knowledge.companies[identity.producer_id]
         producer = {"id": company.id, "name": company.name, "country": company.incorporated_in}
@@ -91,17 +92,16 @@ def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> dict[str
         "nil_reasons": list(verdict.reasons), "confidence": identity.confidence,
         "contradictions": list(identity.contradictions), "location": view.location,
         "install_date": view.install_date.isoformat() if view.install_date else None,
-        "evidence": view.evidence,
+        "evidence": cast("list[contracts.EvidenceLink]", view.evidence),
     }
 
 
 def identify_item(evidence: list[Evidence], knowledge: Knowledge, *, installed: date | None, as_of: date,
-                  mac: str | None = None, serial: str | None = None) -> dict[str, Any]:
+                  mac: str | None = None, serial: str | None = None) -> contracts.Device:
     """One item identified without the database (`clearsite identify`), in the device shape; where it is: None."""
     identity: Identity = identify(evidence, knowledge, installed)
     view = DeviceView(0, "", None, mac, serial, None, installed, None, identity,
                       [link.as_dict() for link in identity.evidence])
     result = device_json(view, knowledge, as_of)
-    for key in ("id", "site", "ip", "location"):
-        result[key] = None
+    result["id"] = result["site"] = result["ip"] = result["location"] = None
     return result

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
+from clearsite.core import contracts
 from clearsite.core.errors import UsageError
 from clearsite.core.identify import register_evidence
 from clearsite.core.knowledge import Knowledge
@@ -27,7 +27,7 @@ def knowledge_summary(directory: Path | None = None) -> str:
 
 def identify_one(*, brand: str | None, model: str | None, serial: str | None, mac: str | None,
                  description: str | None, firmware: str | None, banners: list[str], installed: date | None,
-                 as_of: date) -> dict[str, Any]:
+                 as_of: date) -> contracts.Device:
     """Identify one item from what a person types, without the database, in the device JSON shape."""
     evidence = register_evidence("command line", brand=brand, model=model, serial=serial, mac=mac,
                                  description=description, firmware=firmware)

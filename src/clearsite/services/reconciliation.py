@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
+from clearsite.core import contracts
 from clearsite.core.errors import NotFoundError
 from clearsite.core.models import Network
 from clearsite.core.reconcile import Reconciliation, RegisteredItem, SeenItem, reconcile
@@ -72,11 +73,11 @@ def _one_per_device(items: list[_Item]) -> list[_Item]:
     return list(latest.values())
 
 
-def reconciliation_json(rec: Reconciliation) -> dict[str, object]:
+def reconciliation_json(rec: Reconciliation) -> contracts.Reconciliation:
     """The `clearsite reconcile --format json` shape: the items of each list, and the conflicts."""
 
-    def item(i: RegisteredItem | SeenItem) -> dict[str, object]:
-        return {"device_id": i.device_id, "serial": i.serial, "mac": i.mac, "ip": i.ip, "label": i.label}
+    def item(i: RegisteredItem | SeenItem) -> contracts.ReconciliationItem:
+        return {"device_id": cast("int | str | None", i.device_id), "serial": i.serial, "mac": i.mac, "ip": i.ip, "label": i.label}
 
     return {
         "matched": [{"registered": item(m.registered), "seen": item(m.seen), "key": m.key.value,

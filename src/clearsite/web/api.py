@@ -9,7 +9,7 @@ statuses by class in `app.py` (NotFoundError 404, ConflictError 409, InputError 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -147,7 +147,7 @@ def list_devices(request: Request, principal: Reader, site_id: Id | None = None,
     as_of = request.app.state.settings.today()
     knowledge = request.app.state.knowledge
     views = devices_in_scope(_engine(request), principal.sites, site_id=site_id, after=after, limit=limit)
-    return [device_json(v, knowledge, as_of) for v in views]
+    return [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v in views]
 
 
 @router.get("/devices/{device_id}")
