@@ -23,6 +23,7 @@ from clearsite.cli.options import (
     print_table,
     say,
 )
+from clearsite.core.contracts import VerdictFinding
 
 app = typer.Typer(cls=HandledGroup, help="The knowledge base: check it, import list updates, sign, diff and install bundles.")
 
@@ -138,5 +139,5 @@ def knowledge_diff(
     print_table(devices)
 
 
-def _statuses(findings: list[dict[str, str]]) -> dict[str, str]:
+def _statuses(findings: list[VerdictFinding]) -> dict[str, str]:
     return {f"{f['policy']}/{f['obligation']}": f["status"] for f in findings}

@@ -433,18 +433,18 @@ class ScreenAnswer(TypedDict):
 
 class PlanCapacity(TypedDict):
     region: str
-    week: int
+    week: str
     hours: float
     used: float
 
 
 class PlanVisit(TypedDict):
-    week: int
+    week: str
     site: str
     department: str
     region: str
     crew: str
-    devices: list[int]
+    devices: list[int | str]
     hours: float
     cost: float
 
@@ -476,7 +476,7 @@ class PlanShortfall(TypedDict):
 
 
 class PlanUnscheduled(TypedDict):
-    device: int
+    device: int | str
     site: str
     reason: str
 
@@ -514,13 +514,13 @@ class Plan(TypedDict):
     """`clearsite plan --format json`."""
 
     schema: str
-    scenario: str
+    scenario: str | None
     status: str
     start: str
     weeks: int
     objective: float
-    lower_bound: float | None
-    gap: float | None
+    lower_bound: float
+    gap: float
     exposure: float
     penalty: float
     milestone_penalty: float
@@ -541,8 +541,8 @@ class PlanScenario(TypedDict):
     status: str
     crews: int
     objective: float
-    gap: float | None
-    last_visit_week: int | None
+    gap: float
+    last_visit_week: str | None
     milestones: int
     milestones_met: int
     forecast_shares: list[float]

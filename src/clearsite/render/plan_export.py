@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import xlsxwriter
 
+from clearsite.core import contracts
 from clearsite.core.plan.result import Plan
 from clearsite.render.spreadsheets import neutralise
 
@@ -180,8 +181,8 @@ def plan_to_table(plan: Plan, max_visits: int = 50) -> str:
     return "\n".join(parts)
 
 
-def _comparison_rows(plans: Sequence[Plan]) -> list[dict[str, Any]]:
-    rows = []
+def _comparison_rows(plans: Sequence[Plan]) -> list[contracts.PlanScenario]:
+    rows: list[contracts.PlanScenario] = []
     for p in plans:
         last = max((v.week for v in p.visits), default=None)
         rows.append(

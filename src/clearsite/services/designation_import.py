@@ -22,10 +22,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
+from clearsite.core import contracts
 from clearsite.core.errors import UsageError
 from clearsite.core.knowledge import FILES, Knowledge, build_knowledge
 from clearsite.formats.designation_lists import ListEntry, read_designation_list
@@ -76,11 +77,13 @@ class ImportResult:
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     written_to: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> contracts.DesignationImport:
         return {"file": self.file, "format": self.format, "entries": self.entries,
-                "designations": [{**d, "valid_from": _iso(d.get("valid_from")), "as_of": _iso(d["as_of"])}
+                "designations": [cast(contracts.Designation, {**d, "valid_from": _iso(d.get("valid_from")),
+                                                              "as_of": _iso(d["as_of"])})
                                  for d in self.designations],
-                "already_known": self.already_known, "unmatched": self.unmatched, "written_to": self.written_to}
+                "already_known": cast("list[contracts.AlreadyKnownDesignation]", self.already_known),
+                "unmatched": cast("list[contracts.UnmatchedDesignation]", self.unmatched), "written_to": self.written_to}
 
 
 def _iso(value: date | None) -> str | None:

@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
+from clearsite.core import contracts
 from clearsite.core.assess import Assessment, nil_verdict
 from clearsite.core.errors import UsageError
 from clearsite.core.identify import identify_template
@@ -141,7 +142,7 @@ def _side(spec: Path | None, default: str, keys: Path) -> _Side:
 
 
 def knowledge_diff(old: Path | None, new: Path | None, *, engine: Engine | None, as_of: date,
-                   trusted_keys: Path | None = None) -> dict[str, Any]:
+                   trusted_keys: Path | None = None) -> contracts.KnowledgeDiff:
     """What changed from OLD to NEW and which stored devices' verdicts would change.
 
     Neither given: the packaged data against the installed base. One given: the knowledge in use now
@@ -155,13 +156,14 @@ def knowledge_diff(old: Path | None, new: Path | None, *, engine: Engine | None,
         before, after = _side(None, "in use", keys), _side(old, "", keys)
     else:
         before, after = _side(old, "", keys), _side(new, "", keys)
-    changes = [c.as_dict() for c in diff_knowledge(before.knowledge, after.knowledge)]
-    counts = {kind: sum(1 for c in changes if c["change"] == kind) for kind in ("added", "removed", "changed")}
-    checked, verdicts = 0, []
+    changes = [cast(contracts.KnowledgeChange, c.as_dict()) for c in diff_knowledge(before.knowledge, after.knowledge)]
+    counts = cast(contracts.KnowledgeChangeCounts,
+                  {kind: sum(1 for c in changes if c["change"] == kind) for kind in ("added", "removed", "changed")})
+    checked, verdicts = 0, cast("list[contracts.VerdictChange]", [])
     if engine is not None:
         for checked, change in _verdict_changes(engine, before.knowledge, after.knowledge, as_of):  # noqa: B007
             if change is not None:
-                verdicts.append(change)
+                verdicts.append(cast(contracts.VerdictChange, change))
     return {"old": {"source": before.label, "version": before.knowledge.version},
             "new": {"source": after.label, "version": after.knowledge.version},
             "as_of": as_of.isoformat(), "counts": counts, "changes": changes,

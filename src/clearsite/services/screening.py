@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
@@ -124,4 +124,4 @@ def screen_lines(lines: Sequence[QuoteLine], site: Site, knowledge: Knowledge, o
     decision = worst.value if worst else "allow"
     if problems and decision == "allow":
         decision = "review"
-    return ScreenResult(decision, [d.as_dict() for d in decisions], list(problems))
+    return ScreenResult(decision, [cast("dict[str, Any]", d.as_dict()) for d in decisions], list(problems))

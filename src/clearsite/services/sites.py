@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine
 
+from clearsite.core import contracts
 from clearsite.core.models import Network, Site
 from clearsite.store import audit
 from clearsite.store.sites import add_site as store_site
@@ -36,7 +36,7 @@ def add_site(engine: Engine, actor: str, *, name: str, department: str, region: 
     return AddedSite(site_id, site)
 
 
-def list_sites(engine: Engine) -> list[dict[str, Any]]:
+def list_sites(engine: Engine) -> list[contracts.SiteListRow]:
     """Every site in id order, in the `site list --format json` shape."""
     with engine.connect() as conn:
         sites = load_sites(conn)

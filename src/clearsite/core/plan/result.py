@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from clearsite.core import contracts
 from clearsite.core.plan.types import DeviceId
 
 SCHEMA = "clearsite.core.plan/1"
@@ -125,7 +126,7 @@ class Plan:
     scenario: str | None = None
     milestone_penalty: float = 0.0  # objective cost per site short of a milestone
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> contracts.Plan:
         """The JSON contract as plain data."""
         return {
             "schema": SCHEMA,
@@ -139,7 +140,7 @@ class Plan:
             "milestone_penalty": _num(self.milestone_penalty),
             "start": self.start.isoformat(),
             "weeks": self.weeks,
-            "totals": dict(self.totals),
+            "totals": cast(contracts.PlanTotals, dict(self.totals)),
             "capacity": [
                 {"region": c.region, "week": c.week.isoformat(), "hours": _num(c.hours), "used": _num(c.used)}
                 for c in self.capacity

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
+from clearsite.core import contracts
 from clearsite.core.errors import InputError
 from clearsite.core.models import NilSubject
 
@@ -85,7 +85,7 @@ class Producer:
     name: str
     country: str
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> contracts.Producer:
         return {"id": self.id, "name": self.name, "country": self.country}
 
 
@@ -107,7 +107,7 @@ class ScreenDecision:
     source: str | None = None
     summary: str = ""  # the one reason that decided the line, for a table or a page
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> contracts.ScreenDecision:
         return {
             "line": self.line,
             "supplier": self.supplier,
