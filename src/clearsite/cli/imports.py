@@ -9,6 +9,7 @@ import typer
 
 from clearsite.cli.errors import HandledGroup
 from clearsite.cli.options import DbOption, Format, FormatOption, SiteOption, open_engine, print_json, say
+from clearsite.core.contracts import RegisterImportSummary, ScannerFileImportSummary, VmsImportSummary
 
 app = typer.Typer(cls=HandledGroup, help="Import registers and scanner output as observations.")
 
@@ -30,7 +31,7 @@ def import_register(
         say(f"skipped: {line}")
     for line in report.warnings:
         say(f"warning: {line}")
-    summary = {"file": report.file, "rows_read": report.rows_read, "stored": report.stored,
+    summary: RegisterImportSummary = {"file": report.file, "rows_read": report.rows_read, "stored": report.stored,
                "already_imported": report.duplicates, "new_devices": report.new_devices,
                "identified": report.identified, "skipped": len(report.skipped), "warnings": len(report.warnings)}
     if format == Format.json:
@@ -47,7 +48,7 @@ def _import_scan(kind: str, file: Path, site: str, db: str | None, format: Forma
     report = import_scanner_file(open_engine(db), file, site, kind)
     for line in report.out_of_scope + report.problems:
         say(f"skipped: {line}")
-    summary = {"file": report.source, "hosts": report.hosts, "stored": report.stored,
+    summary: ScannerFileImportSummary = {"file": report.source, "hosts": report.hosts, "stored": report.stored,
                "already_imported": report.duplicates, "new_devices": report.new_devices,
                "out_of_scope": len(report.out_of_scope), "problems": len(report.problems)}
     if format == Format.json:
@@ -96,7 +97,7 @@ def import_vms(
         say(f"skipped: {line}")
     for line in report.warnings:
         say(f"warning: {line}")
-    summary = {"file": report.file, "format": report.format, "rows_read": report.rows_read, "stored": report.stored,
+    summary: VmsImportSummary = {"file": report.file, "format": report.format, "rows_read": report.rows_read, "stored": report.stored,
                "already_imported": report.duplicates, "new_devices": report.new_devices,
                "identified": report.identified, "skipped": len(report.skipped), "warnings": len(report.warnings)}
     if format == Format.json:

@@ -21,7 +21,7 @@ from clearsite.cli.options import (
     say,
     stderr_console,
 )
-from clearsite.core.contracts import Reconciliation
+from clearsite.core.contracts import Reconciliation, ScanSummary
 from clearsite.core.errors import ClearsiteError, UsageError
 
 
@@ -64,7 +64,7 @@ def scan(
         task = bar.add_task(f"scanning {site_name}", total=len(addresses))
         summary = scan_site(engine, load_knowledge(), site_name, networks, addresses, options,
                             progress=lambda done, total: bar.update(task, completed=done))
-    result = {"site": site_name, "targets": summary.targets, "responded": summary.responded,
+    result: ScanSummary = {"site": site_name, "targets": summary.targets, "responded": summary.responded,
               "stored": summary.stored, "new_devices": summary.new_devices, "seconds": round(summary.seconds, 2),
               "interrupted": summary.interrupted, "errors": len(summary.errors)}
     if format == Format.json:

@@ -20,6 +20,7 @@ import typer
 
 from clearsite.cli.errors import HandledGroup
 from clearsite.cli.options import DbOption, open_engine, say
+from clearsite.core.contracts import AuditVerification
 from clearsite.core.errors import CheckFailed, InputError, UsageError
 
 __all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "user_add", "user_app"]
@@ -119,9 +120,10 @@ def audit_verify(
         parse_anchor(anchor)  # a malformed anchor is refused before the database is opened
     result = verify_audit_log(open_engine(db), anchor)
     if format == "json":
-        sys.stdout.write(json.dumps({"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq,
-                                     "head_hash": result.head_hash, "problem": result.problem,
-                                     "bad_seq": result.bad_seq, "kind": result.kind}) + "\n")
+        verification: AuditVerification = {"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq,
+                                           "head_hash": result.head_hash, "problem": result.problem,
+                                           "bad_seq": result.bad_seq, "kind": result.kind}
+        sys.stdout.write(json.dumps(verification) + "\n")
     elif result.ok:
         sys.stdout.write(result.describe() + "\n")
     if not result.ok:

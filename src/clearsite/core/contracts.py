@@ -576,7 +576,7 @@ class AuditVerification(TypedDict):
     """`clearsite audit verify --format json` and GET /api/v1/audit/verify."""
 
     ok: bool
-    kind: str
+    kind: str | None
     entries: int
     head_seq: int | None
     head_hash: str | None

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 
+from clearsite.core import contracts
 from clearsite.core.errors import InputError, NotFoundError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import OUTSTANDING as OUTSTANDING_STATUSES
@@ -89,7 +90,7 @@ def findings(engine: Engine, scope: SiteScope, site_id: int | None = None, statu
         return list_findings(conn, scope, site_id, status, after, limit)
 
 
-def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date) -> dict[str, Any]:
+def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date) -> contracts.Dashboard:
     """Counts by status, by department and by site sensitivity, and progress against each removal timeline."""
     with engine.connect() as conn:
         summaries = site_summaries(conn, scope)
@@ -111,7 +112,7 @@ def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: dat
             for status, count in statuses.get(site_id, Counter()).items():
                 group[status] = group.get(status, 0) + count
         status_counts.update(statuses.get(site_id, Counter()))
-    progress = []
+    progress: list[contracts.Timeline] = []
     for t in timelines:
         share = t.share_clear
         progress.append({
@@ -120,8 +121,10 @@ def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: dat
             "affected_sites": len(t.sites), "clear_sites": t.clear_sites, "share_clear": round(share, 4),
             "milestones": [{"date": m.date.isoformat(), "target": m.target_share, "note": m.note,
                             "passed": m.date <= as_of, "met": share >= m.target_share} for m in t.milestones]})
-    return {"as_of": as_of.isoformat(), "statuses": {s: status_counts.get(s, 0) for s in STATUSES},
-            "by_department": dict(sorted(by_department.items())), "by_sensitivity": by_sensitivity,
+    return {"as_of": as_of.isoformat(),
+            "statuses": cast(contracts.StatusCounts, {s: status_counts.get(s, 0) for s in STATUSES}),
+            "by_department": cast("dict[str, contracts.DashboardCounts]", dict(sorted(by_department.items()))),
+            "by_sensitivity": cast(contracts.DashboardSensitivity, by_sensitivity),
             "timelines": progress}
 
 

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 
+from clearsite.core import contracts
 from clearsite.core.errors import ClearsiteError, InputError, NotFoundError
 from clearsite.services import auth, estate
 from clearsite.services.audit_log import audit_entries as read_audit
@@ -77,8 +78,10 @@ def _missing(what: str) -> NotFoundError:
 @router.get("/me")
 def me(principal: Reader) -> dict[str, Any]:
     user = principal.user
-    return {"username": user.username, "role": user.role.value, "scopes": sorted(s.value for s in principal.scopes),
-            "department_id": user.department_id, "via": principal.via}
+    answer: contracts.Me = {"username": user.username, "role": user.role.value,
+                            "scopes": sorted(s.value for s in principal.scopes),
+                            "department_id": user.department_id, "via": principal.via}
+    return cast("dict[str, Any]", answer)
 
 
 # --------------------------------------------------------------------------- sites
@@ -173,8 +176,8 @@ def list_findings(request: Request, principal: Reader, site_id: Id | None = None
 
 @router.get("/dashboard")
 def dashboard(request: Request, principal: Reader) -> dict[str, Any]:
-    return estate.dashboard(_engine(request), principal.sites, request.app.state.knowledge,
-                            request.app.state.settings.today())
+    return cast("dict[str, Any]", estate.dashboard(_engine(request), principal.sites, request.app.state.knowledge,
+                                                   request.app.state.settings.today()))
 
 
 # --------------------------------------------------------------------------- screening
@@ -219,8 +222,10 @@ def audit_entries(request: Request, principal: Annotated[Principal, Depends(need
 @router.get("/audit/verify")
 def audit_verify(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))]) -> dict[str, Any]:
     result = verify_audit_log(_engine(request))
-    return {"ok": result.ok, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
-            "problem": result.problem, "bad_seq": result.bad_seq, "kind": result.kind}
+    answer: contracts.AuditVerification = {
+        "ok": result.ok, "entries": result.entries, "head_seq": result.head_seq, "head_hash": result.head_hash,
+        "problem": result.problem, "bad_seq": result.bad_seq, "kind": result.kind}
+    return cast("dict[str, Any]", answer)
 
 
 @router.post("/users", status_code=201)
@@ -228,7 +233,8 @@ def add_user_route(request: Request, body: UserIn, principal: Admin) -> dict[str
     user = auth.add_user(_engine(request), body.username, body.password, body.role, department=body.department,
                          site=body.site, actor=principal.actor)
     cache.forget_all()
-    return {"id": user.id, "username": user.username, "role": user.role.value}
+    answer: contracts.UserCreated = {"id": user.id, "username": user.username, "role": user.role.value}
+    return cast("dict[str, Any]", answer)
 
 
 @router.post("/tokens", status_code=201)
