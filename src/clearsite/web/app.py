@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearsite import __name__ as _package
 from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
-from clearsite.web import api, pages
+from clearsite.web import api, pages, pages_account
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.settings import Settings
 
@@ -88,6 +88,8 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.login_failures = defaultdict(deque)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(pages_programme.router)
+    app.include_router(pages_account.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
     app.add_middleware(SecurityHeaders, max_body=settings.max_body_bytes)
