@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearsite import __name__ as _package
 from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
-from clearsite.web import api, pages, pages_account
+from clearsite.web import api, pages, pages_account, pages_programme
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.settings import Settings
 
