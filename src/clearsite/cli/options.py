@@ -50,9 +50,16 @@ def parse_date(text: str | None, option: str = "--as-of", error: type[InputError
 
 
 def open_engine(db: str | None) -> Engine:
-    from clearsite.services.database import open_database
+    from clearsite.services.database import announce_waits, open_database
 
+    # A person at a terminal would rather queue behind another import than see theirs fail.
+    announce_waits(_waiting_for_writer)
     return open_database(db)
+
+
+def _waiting_for_writer() -> None:
+    sys.stderr.write("clearsite: waiting for another import to finish…\n")
+    sys.stderr.flush()
 
 
 def actor() -> str:

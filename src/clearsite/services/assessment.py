@@ -43,6 +43,7 @@ from clearsite.store.findings import (
 from clearsite.store.findings import stored_findings as stored_finding_rows
 from clearsite.store.reads import EVERYTHING, DeviceView, read_devices
 from clearsite.store.sites import load_sites
+from clearsite.store.transactions import write_transaction
 
 __all__ = ["PARALLEL_FROM_DEVICES", "UnknownPolicy", "assess_all", "assessed_dates", "iter_findings", "policies_for",
            "reassess_touched", "stored_findings", "write_report"]
@@ -184,7 +185,7 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
             engine.dispose()  # closes the idle pooled connections: see _fork_safe
             assessed = workers_running.enter_context(forked(partial(_assessed_in_worker, engine, job), count,
                                                             lambda exc: RuntimeError(f"assessment: {exc}")))
-        with engine.begin() as conn, bulk_work(conn):
+        with write_transaction(engine) as conn, bulk_work(conn):
             parts = count if assessed is not None else 1
             if assessed is None:
                 assessed = _assessed_pages(job, conn, 0, 1)

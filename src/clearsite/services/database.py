@@ -5,5 +5,6 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from clearsite.store.db import open_database
+from clearsite.store.transactions import announce_waits
 
-__all__ = ["Engine", "open_database"]
+__all__ = ["Engine", "announce_waits", "open_database"]

@@ -28,6 +28,7 @@ from clearsite.store.plans import BASELINE, StoredPlan, has_plan, insert_plan
 from clearsite.store.plans import current_plan as stored_current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.site_reads import list_sites
+from clearsite.store.transactions import write_transaction
 
 OPEN = OUTSTANDING
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)
@@ -133,7 +134,7 @@ def store_plan(engine: Engine, plan: Plan, as_of: date, plan_file: PlanFile, act
     """Store a plan as a new version (typed in, its JSON contract in the row), with its audit entry."""
     settings = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(plan_file.settings).items()}
     result = plan.to_dict()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         plan_id = insert_plan(conn, plan, as_of=as_of, created_at=now(), settings=settings)
         audit.record(conn, actor, "plan.store", f"plan:{plan_id}", None,
                      {"scenario": plan.scenario or BASELINE, "status": result["status"],
