@@ -195,7 +195,7 @@ def test_the_public_preview_holds_no_site_or_device_detail(env) -> None:  # type
     login(client, "admin")
     page = client.get("/public")
     assert page.status_code == 200 and "affected sites cleared" in page.text
-    main = page.text.split("<main>", 1)[1]
+    main = page.text.split('<main class="govuk-main-wrapper"', 1)[1]
     for secret in ("Alpha HQ", "Bravo House", "10.1.0.11", "DS-2CD2143G2-I", "BRAVO-SECRET-SERIAL", "Reception"):
         assert secret not in main
 

@@ -55,7 +55,9 @@ def test_a_script_in_a_banner_is_shown_as_text_not_run(env) -> None:  # type: ig
     site_page = client.get(f"/sites/{world.sites['Alpha HQ']}").text
     assert "<script>window.__pwned" not in site_page and "&lt;script&gt;" in site_page
     # the only scripts on any page are our own, from /static
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/htmx.min.js" defer>']
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/htmx.min.js" defer>',
+                                                  '<script src="/static/clearsite.js" type="module">',
+                                                  '<script src="/static/js-enabled.js">']
 
 
 def test_pages_forbid_inline_script_framing_and_referrers(env) -> None:  # type: ignore[no-untyped-def]

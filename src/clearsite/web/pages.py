@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader
+from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
 from clearsite.core.errors import NotFoundError
 from clearsite.services import estate
@@ -25,7 +25,7 @@ from clearsite.services.devices import device_detail as read_device_detail
 from clearsite.services.devices import device_json, devices_in_scope
 from clearsite.services.planning import has_current_plan
 from clearsite.services.reconciliation import site_reconciliation
-from clearsite.web import cache, screening, session
+from clearsite.web import cache, screening, session, words
 from clearsite.web.access import Principal, needs, read_session
 from clearsite.web.schemas import SitePatch
 
@@ -38,7 +38,12 @@ NO_SUCH_DEVICE = "No such device, or not at one of your department's sites."
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("clearsite.web", "templates"), autoescape=True)
+    # Our templates first, then govuk-frontend-jinja's macros ({% from "govuk_frontend_jinja/components/…" %}).
+    env = Environment(loader=ChoiceLoader([PackageLoader("clearsite.web", "templates"),
+                                           PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja",
+                                                                                               "templates")})]),
+                      autoescape=True)
+    env.filters.update(words.FILTERS)
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, default=str)
     env.filters["pct"] = lambda value: f"{100 * value:.0f}%"
     return env
