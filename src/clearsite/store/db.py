@@ -41,6 +41,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner alone (0600), whatever the umask.
+
+    It holds a map of weaknesses at sensitive sites. SQLite gives its -wal and -shm files the
+    database file's mode, so they follow. A symlink in its place is refused, not followed.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        descriptor = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        if Path(database).is_symlink():
+            raise DatabaseError(f"{database}: is a symbolic link; give the database file itself") from None
+        return
+    except OSError as exc:
+        raise DatabaseError(f"cannot create database {database}: {exc.strerror}") from exc
+    os.fchmod(descriptor, 0o600)
+    os.close(descriptor)
+
+
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
@@ -56,6 +76,7 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     except Exception as exc:
         raise DatabaseError(f"database URL {resolved!r} is not valid: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
+        _create_private(parsed.database)
         engine = create_engine(resolved, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
