@@ -118,6 +118,11 @@ class Identity:
     evidence: tuple[EvidenceLink, ...]
     contradictions: tuple[str, ...] = ()
     alternatives: tuple[tuple[str, float], ...] = ()  # other producers the evidence allowed
+    # A person's settled NIL verdict (core.review.settled_identity), which assessment takes over the
+    # machine's, and the line that says who settled it, when and why.
+    decided_nil: NilSubject | None = None
+    decision_note: str = ""
+    review_flag: str = ""  # why new evidence sent it back to a person (a verdict of "yes" still stands)
 
 
 @dataclass(frozen=True, slots=True)

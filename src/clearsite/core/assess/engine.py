@@ -37,8 +37,23 @@ def nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kong
     verdict = _nil_verdict(identity, knowledge, as_of, hong_kong_macau, produced)
     contested = _contested_badge(identity.label_brand, knowledge)
     if contested and verdict.subject in (NilSubject.UNKNOWN, NilSubject.REVIEW):
-        return Verdict(NilSubject.REVIEW, verdict.basis, (*verdict.reasons, contested))
-    return verdict
+        verdict = Verdict(NilSubject.REVIEW, verdict.basis, (*verdict.reasons, contested))
+    if identity.decided_nil is not None:  # a person settled it (core.review): their verdict, their reason first
+        if identity.decided_nil == verdict.subject:
+            verdict = Verdict(verdict.subject, verdict.basis, (identity.decision_note, *verdict.reasons))
+        else:
+            verdict = Verdict(identity.decided_nil, REVIEW_DECISION, (identity.decision_note,))
+    return _flagged(identity, verdict)
+
+
+REVIEW_DECISION = "REVIEW_DECISION"  # the basis of a NIL verdict a person settled against the machine's
+
+
+def _flagged(identity: Identity, verdict: Verdict) -> Verdict:
+    """A device sent back to a person goes to review; a verdict of "yes" stands (evidence never weakens it)."""
+    if not identity.review_flag or verdict.subject == NilSubject.YES:
+        return verdict
+    return Verdict(NilSubject.REVIEW, verdict.basis, (f"back in review: {identity.review_flag}", *verdict.reasons))
 
 
 def _contested_badge(label_brand: str | None, knowledge: Knowledge) -> str | None:
@@ -95,12 +110,18 @@ def _nil_verdict(identity: Identity, knowledge: Knowledge, as_of: date, hong_kon
 def policy_verdict(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_of: date) -> Verdict:
     """Is the device within the policy's subject test?
 
-    Reads only the identity's producer, confidence, alternatives and label brand and the install date
-    (the Assessment memo key): keep it so, or widen that key.
+    Reads only the identity's producer, confidence, alternatives, label brand and review fields and the
+    install date (the Assessment memo key): keep it so, or widen that key.
     """
     test = policy.subject_test
     if test.kind == "nil":
         return nil_verdict(facts.identity, knowledge, as_of, test.hong_kong_macau, facts.install_date)
+    return _flagged(facts.identity, _listed_verdict(facts, policy, knowledge, as_of))
+
+
+def _listed_verdict(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_of: date) -> Verdict:
+    """A designation or named-entity subject test (a settled producer counts; a settled NIL verdict does not)."""
+    test = policy.subject_test
     identity = facts.identity
     if identity.producer_id is None:
         return Verdict(NilSubject.UNKNOWN, None, ("producer unknown: not enough evidence",))
@@ -252,7 +273,7 @@ class Assessment:
             if verdict is None:
                 identity = facts.identity
                 verdict_key = (identity.producer_id, identity.confidence, identity.alternatives, identity.label_brand,
-                               facts.install_date)
+                               facts.install_date, identity.decided_nil, identity.decision_note, identity.review_flag)
                 verdict = self._verdicts.get(verdict_key)
                 if verdict is None:
                     # Many keys give equal verdicts (every date before an ownership change): one object each,
