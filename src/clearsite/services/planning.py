@@ -18,6 +18,7 @@ from clearsite.core.models import OUTSTANDING, Finding
 from clearsite.core.plan import SiteInfo, WorkItem, compare_scenarios, device_risk, make_plan
 from clearsite.core.plan.result import Plan
 from clearsite.core.plan.scenario import parse_scenario
+from clearsite.formats.outputs import output_set
 from clearsite.formats.planfile import PlanFile, parse_plan_file
 from clearsite.render.plan_export import site_clear_dates
 from clearsite.services.assessment import iter_findings
@@ -160,13 +161,11 @@ def progress_records(work: RemovalWork, plan: Plan | None) -> list[dict[str, Any
 
 
 def write_files(out_dir: Path, files: dict[str, str]) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in files.items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    """Write a set of text files into `out_dir`, all of them or none (see formats.outputs)."""
+    with output_set(out_dir, files) as outputs:
+        for name, text in files.items():
+            outputs.write_text(name, text)
+    return [out_dir / name for name in files]
 
 
 def has_current_plan(engine: Engine) -> bool:
