@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DatabaseError
@@ -13,8 +11,8 @@ from clearsite.store.db import open_database
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path / 'audit.db'}")
+def engine(store_url: str) -> Engine:
+    engine = open_database(store_url)  # on SQLite and on PostgreSQL
     with engine.begin() as conn:
         for n in range(1, 7):
             record(conn, "alice", "site.update", f"site:{n}", {"socpa": False}, {"socpa": True, "note": "<b>é</b>"})
@@ -24,8 +22,11 @@ def engine(tmp_path: Path) -> Engine:
 def tamper(engine: Engine, *statements: str) -> None:
     """What someone with write access to the database file could do once past the triggers."""
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
         for statement in statements:
             conn.exec_driver_sql(statement)
 

@@ -333,9 +333,10 @@ ERROR_CASES = ["401", "403", "404", "405", "409", "413", "422-body", "422-invali
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, packaged_kb: Any) -> Iterator[tuple[TestClient, World, Any]]:
+def api(tmp_path_factory: pytest.TempPathFactory, packaged_kb: Any, store_url_module: str
+        ) -> Iterator[tuple[TestClient, World, Any]]:
     tmp = tmp_path_factory.mktemp("golden-api")
-    engine = open_database(f"sqlite:///{tmp / 'web.db'}")
+    engine = open_database(store_url_module)  # the same shapes on SQLite and on PostgreSQL
     world = build_world(engine, packaged_kb, tmp)
     with TestClient(create_app(engine, packaged_kb, Settings(as_of=AS_OF))) as client:
         yield client, world, engine

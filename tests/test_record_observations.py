@@ -33,8 +33,8 @@ INTAKE_COUNTS = {"stored", "duplicates", "new_devices", "identified"}
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path / 'intake.db'}")
+def engine(store_url: str) -> Engine:
+    engine = open_database(store_url)  # on SQLite and on PostgreSQL
     with engine.begin() as conn:
         add_site(conn, Site(SITE, "Department of Examples", holds_secret=True, networks=(Network("10.1.0.0/16"),)))
     return engine

@@ -4,9 +4,11 @@ memoised assessment and the streaming shortcuts change speed, never results."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, create_engine, func, select, update
 
 from clearsite.core.assess import assess_device
@@ -21,8 +23,13 @@ from clearsite.store.tables import DeviceRow, FindingRow, IdentityRow, Observati
 AS_OF = date(2026, 11, 29)
 
 
-def _database(path: Path) -> Engine:
-    engine = open_database(f"sqlite:///{path}")
+@pytest.fixture
+def database(new_store_url: Callable[[], str]) -> Callable[[Path], Engine]:
+    """A fresh database with the demo sites, on SQLite and on PostgreSQL (the path argument is only a label)."""
+    return lambda _path: _with_demo_sites(open_database(new_store_url()))
+
+
+def _with_demo_sites(engine: Engine) -> Engine:
     with engine.begin() as conn:
         for site in demo_data.demo_sites():
             add_site(conn, site)
@@ -41,7 +48,8 @@ def _state(engine: Engine) -> tuple[list[tuple[object, ...]], ...]:
     return [tuple(r) for r in devices], [tuple(r) for r in observations], [tuple(r) for r in identities]
 
 
-def test_batch_boundaries_do_not_change_devices_identities_or_findings(tmp_path: Path, packaged_kb: Knowledge):
+def test_batch_boundaries_do_not_change_devices_identities_or_findings(tmp_path: Path, packaged_kb: Knowledge,
+                                                                        database: Callable[[Path], Engine]):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     # Append the first data rows again with new asset tags: same serials, so they must merge into the
@@ -51,7 +59,7 @@ def test_batch_boundaries_do_not_change_devices_identities_or_findings(tmp_path:
 
     results = []
     for batch in (100_000, 7):
-        engine = _database(tmp_path / f"b{batch}.db")
+        engine = database(tmp_path / f"b{batch}.db")
         report = imports.import_register(engine, register, packaged_kb, today=AS_OF, batch=batch)
         assessment.assess_all(engine, packaged_kb, AS_OF)
         findings = list(assessment.stored_findings(engine))
@@ -61,10 +69,11 @@ def test_batch_boundaries_do_not_change_devices_identities_or_findings(tmp_path:
     assert results[0][1] < results[0][0]  # the repeated rows merged into existing devices
 
 
-def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Knowledge):
+def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Knowledge,
+                                               database: Callable[[Path], Engine]):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
-    engine = _database(tmp_path / "c.db")
+    engine = database(tmp_path / "c.db")
     imports.import_register(engine, register, packaged_kb, today=AS_OF)
     with engine.begin() as conn:  # a removed device, so that branch is memoised too
         conn.execute(update(DeviceRow).where(DeviceRow.id.in_([3, 4])).values(removed_on=date(2025, 1, 2)))
@@ -82,7 +91,7 @@ def test_memoised_findings_match_assess_device(tmp_path: Path, packaged_kb: Know
 
 
 def test_parallel_import_and_assessment_store_exactly_what_in_process_ones_store(
-        tmp_path: Path, packaged_kb: Knowledge, monkeypatch):
+        tmp_path: Path, packaged_kb: Knowledge, monkeypatch, database: Callable[[Path], Engine]):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     # Identical repeats (numbered fingerprints), rows merging into earlier devices, and junk rows.
@@ -94,7 +103,7 @@ def test_parallel_import_and_assessment_store_exactly_what_in_process_ones_store
 
     results = []
     for name, parallel_from, workers in (("inline", 10**9, 1), ("two", 0, 2), ("three", 0, 3)):
-        engine = _database(tmp_path / f"{name}.db")
+        engine = database(tmp_path / f"{name}.db")
         report = imports.import_register(engine, register, packaged_kb, today=AS_OF, batch=40,
                                           parallel_from=parallel_from, workers=workers)
         counts = assessment.assess_all(engine, packaged_kb, AS_OF, parallel_from=parallel_from, workers=workers)
@@ -114,7 +123,7 @@ def test_assessment_workers_are_not_forked_while_this_process_holds_a_sqlite_con
         tmp_path: Path, packaged_kb: Knowledge):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
-    engine = _database(tmp_path / "held.db")
+    engine = _with_demo_sites(open_database(f"sqlite:///{tmp_path / 'held.db'}"))  # about SQLite
     imports.import_register(engine, register, packaged_kb, today=AS_OF)
     with engine.connect() as held:  # e.g. a caller reading while it assesses: children would inherit its locks
         held.execute(select(func.count()).select_from(FindingRow))
@@ -126,12 +135,13 @@ def test_assessment_workers_are_not_forked_while_this_process_holds_a_sqlite_con
     assert not assessment._fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
 
 
-def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge):
+def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge,
+                                                   database: Callable[[Path], Engine]):
     register = tmp_path / "register.csv"
     demo_data.write_demo_register(register)
     lines = register.read_text(encoding="utf-8").splitlines()
     register.write_text("\n".join([lines[0], "junk", *lines[1:]]) + "\n", encoding="utf-8")
-    engine = _database(tmp_path / "strict.db")
+    engine = database(tmp_path / "strict.db")
     try:
         imports.import_register(engine, register, packaged_kb, today=AS_OF, strict=True, parallel_from=0, workers=2)
     except imports.ImportRefused as refused:
@@ -142,13 +152,14 @@ def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: 
         assert conn.scalar(select(func.count()).select_from(ObservationRow)) == 0
 
 
-def test_a_writer_still_finds_its_own_repeats_at_a_site_that_had_no_devices(tmp_path: Path):
+def test_a_writer_still_finds_its_own_repeats_at_a_site_that_had_no_devices(tmp_path: Path,
+                                                                            database: Callable[[Path], Engine]):
     """Fingerprint lookups are skipped at sites without devices, except for what the writer itself stored there."""
     from clearsite.core.models import Evidence, Signal
     from clearsite.store.devices import NewObservation, ObservationWriter, add_source, fingerprint
     from clearsite.store.sites import find_site
 
-    engine = _database(tmp_path / "repeats.db")
+    engine = database(tmp_path / "repeats.db")
 
     def host(ip: str) -> NewObservation:
         return NewObservation(site, "scan_host", ip, {"ip": ip}, (Evidence(Signal.BANNER, "Hikvision", ip),),

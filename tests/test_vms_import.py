@@ -33,8 +33,8 @@ SITE = "Depot"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Any:
-    engine = open_database(f"sqlite:///{tmp_path / 'vms.db'}")
+def engine(store_url: str) -> Any:
+    engine = open_database(store_url)  # on SQLite and on PostgreSQL
     add_site(engine, "test", name=SITE, department="Dept A")
     yield engine
     engine.dispose()

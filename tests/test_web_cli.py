@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,8 +29,8 @@ def root() -> typer.Typer:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def url(store_url: str) -> str:
+    url = store_url  # on SQLite and on PostgreSQL
     from clearsite.core.models import Site
     from clearsite.store.sites import add_site
 

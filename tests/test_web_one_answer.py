@@ -29,9 +29,9 @@ BASELINE_MILESTONES = [{"date": "2024-12-20", "target_share": 0.6}, {"date": "20
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, packaged_kb: Any) -> Iterator[tuple[TestClient, World, Any]]:
+def env(tmp_path_factory: pytest.TempPathFactory, packaged_kb: Any, store_url_module: str) -> Iterator[tuple[TestClient, World, Any]]:
     tmp = tmp_path_factory.mktemp("one-answer")
-    engine = open_database(f"sqlite:///{tmp / 'web.db'}")
+    engine = open_database(store_url_module)  # on SQLite and on PostgreSQL
     world = build_world(engine, packaged_kb, tmp)
     cache.forget_all()
     with TestClient(create_app(engine, packaged_kb, Settings(as_of=AS_OF))) as client:

@@ -20,11 +20,11 @@ def login(client: TestClient, user: str) -> None:
     client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token})
 
 
-def test_the_plan_page_shows_the_latest_stored_plan_scoped_to_the_department(tmp_path, packaged_kb) -> None:  # type: ignore[no-untyped-def]
+def test_the_plan_page_shows_the_latest_stored_plan_scoped_to_the_department(tmp_path, packaged_kb, store_url) -> None:  # type: ignore[no-untyped-def]
     plan_row = getattr(tables, "PlanRow", None)
     if plan_row is None:
         pytest.skip("stored plans (clearsite.store.tables.PlanRow) are not in this build")
-    engine = open_database(f"sqlite:///{tmp_path / 'plan.db'}")
+    engine = open_database(store_url)  # on SQLite and on PostgreSQL
     build_world(engine, packaged_kb, tmp_path)
     cache.forget_all()
     client = TestClient(create_app(engine, packaged_kb, Settings(as_of=AS_OF)))

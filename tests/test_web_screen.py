@@ -25,9 +25,9 @@ def test_the_screening_core_is_wired_in() -> None:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory, packaged_kb) -> Iterator[tuple[TestClient, World, object]]:  # type: ignore[no-untyped-def]
+def env(tmp_path_factory: pytest.TempPathFactory, packaged_kb, store_url_module: str) -> Iterator[tuple[TestClient, World, object]]:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("webscreen")
-    engine = open_database(f"sqlite:///{tmp / 'web.db'}")
+    engine = open_database(store_url_module)  # on SQLite and on PostgreSQL
     world = build_world(engine, packaged_kb, tmp)
     with TestClient(create_app(engine, packaged_kb, Settings(as_of=AS_OF))) as client:
         yield client, world, engine
