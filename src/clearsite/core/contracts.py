@@ -19,6 +19,12 @@ TypedDict. Pure: imports nothing but the standard library.
 from typing import Any, NotRequired, TypedDict
 
 __all__ = [
+    "DecidedDevice",
+    "DecisionRecorded",
+    "MachineVerdict",
+    "ReviewDecision",
+    "ReviewHistoryEntry",
+    "ReviewPending",
     "AlreadyKnownDesignation",
     "AssessFinding",
     "AuditEntry",
@@ -132,6 +138,75 @@ class Device(TypedDict):
     location: str | None
     install_date: str | None
     evidence: list[EvidenceLink]
+    decision: "ReviewDecision | None"
+    machine_verdict: "MachineVerdict | None"
+    review_pending: "ReviewPending | None"
+
+
+class ReviewDecision(TypedDict):
+    """The review decision in force for a device (`clearsite review`, POST /api/v1/devices/{id}/decision):
+    nil_subject is what the person decided, which the device's own nil_subject then shows."""
+
+    nil_subject: str | None
+    producer: str | None  # a knowledge-base producer id
+    device_class: str | None
+    model: str | None  # seen on site
+    make: str | None  # seen on site
+    reason: str
+    by: str
+    at: str
+
+
+class MachineVerdict(TypedDict):
+    """The machine's own verdict, kept beside a decided one with its evidence."""
+
+    producer: str | None
+    nil_subject: str
+    nil_basis: str | None
+    nil_reasons: list[str]
+    device_class: str
+    confidence: float
+
+
+class ReviewPending(TypedDict):
+    """Why new evidence sent a device back to a person (the decided value stays recorded)."""
+
+    kind: str  # contradicted_decision, evidence_conflict
+    reason: str
+    since: str
+
+
+class ReviewHistoryEntry(TypedDict):
+    """One decision in a device's history (`review --history --format json`), newest first."""
+
+    action: str  # settle, withdraw
+    nil_subject: str | None
+    producer: str | None
+    device_class: str | None
+    model: str | None
+    make: str | None
+    reason: str
+    by: str
+    at: str
+    machine_producer: str | None  # the machine's verdict the decision was made against
+    machine_nil_subject: str | None
+
+
+class DecidedDevice(TypedDict):
+    """One device a decision was recorded for: its NIL verdict now, and the decision in force (null: withdrawn)."""
+
+    id: int
+    nil_subject: str
+    decision: ReviewDecision | None
+
+
+class DecisionRecorded(TypedDict):
+    """`clearsite review --format json` and the decision endpoints: what was recorded, device by device."""
+
+    action: str  # settle, withdraw
+    decided: int
+    devices: list[DecidedDevice]
+
 
 
 class ObservationFields(TypedDict):

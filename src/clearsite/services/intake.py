@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 from clearsite.core.knowledge import Knowledge
 from clearsite.services.assessment import assessed_dates, reassess_touched
 from clearsite.services.identification import identify_batch
+from clearsite.services.review import notice_new_evidence
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work
 from clearsite.store.devices import NewObservation, ObservationWriter, add_source, set_source_counts
@@ -115,6 +116,7 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
                 recorded.duplicates += result.duplicates
                 recorded.new_devices += result.new_devices
                 recorded.identified += identify_batch(conn, knowledge, result)
+                notice_new_evidence(conn, knowledge, result.touched, source.kind, source.actor)  # back to review?
                 if assessed:
                     recorded.touched |= result.touched
         finally:

@@ -18,7 +18,9 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, false, true
 
 from clearsite.core.models import Identity, Site
+from clearsite.core.review import ReviewState, settled_identity
 from clearsite.store.bulk import dumps
+from clearsite.store.decisions import review_states_between
 from clearsite.store.devices import observation_data_by_device
 from clearsite.store.sites import load_sites
 from clearsite.store.tables import SiteRow
@@ -76,6 +78,10 @@ class DeviceView:
     identity: Identity
     evidence: list[dict[str, Any]]
     site_id: int = 0
+    # What people said of it (core.review), and the machine's identity when that differs from `identity`,
+    # which is then the settled one assessment uses.
+    review: ReviewState | None = None
+    machine: Identity | None = None
 
 
 def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_evidence: bool = True,
@@ -127,6 +133,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
             rows = rows[:remaining]
             remaining -= len(rows)
         data_by_device = observation_data_by_device(conn, [r[0] for r in rows]) if with_evidence else {}
+        reviewed = review_states_between(conn, rows[0][0], rows[-1][0])  # people's decisions: few, so one query
         for row in rows:
             device, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
             identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
@@ -143,8 +150,13 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
                 assert link_evidence is not None  # checked on entry
                 links = link_evidence(orjson.loads(chain) if isinstance(chain, str) else chain, data_by_device[device])
             site_of = sites[device_site]
+            state = reviewed.get(device) if reviewed else None
+            machine = None
+            if state is not None:
+                machine, identity = identity, settled_identity(identity, state)
             yield DeviceView(device, site_of.name, ip, mac, serial, location, _date(install_date),
-                             _date(removed_on), identity, links if with_evidence else [], device_site), site_of
+                             _date(removed_on), identity, links if with_evidence else [], device_site,
+                             review=state, machine=machine), site_of
         if len(rows) < page:
             return
         last = rows[-1][0]

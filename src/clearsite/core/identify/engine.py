@@ -39,6 +39,14 @@ OUI_WEIGHT = 0.45  # below the 0.5 needed for a firm verdict: an OUI names the N
 AMBIGUOUS_PATTERN_WEIGHT = 0.2  # a pattern that needs brand context, seen without it
 FUZZY_FACTOR = 0.9  # a misspelt brand counts a little less than an exact one
 MIN_PRODUCER_CONFIDENCE = 0.3  # below this we name no producer at all
+# What a site agent pushes is said by whoever holds its token, on behalf of devices that may lie: its
+# brand, vendor, model and description text counts for half (serial and MAC patterns keep their weight),
+# and once the other evidence alone identifies a maker, a push naming another one is set aside and
+# recorded as a contradiction (PUSHED_CLAIM) instead of changing the maker.
+PUSHED_TEXT_FACTOR = 0.5
+IDENTIFIED = 0.5  # what the other evidence alone must reach for a push not to change the maker
+PUSHED_CLAIM = "an agent's push names "
+_PUSHED_TEXT = frozenset({Signal.BRAND, Signal.VENDOR, Signal.MODEL, Signal.DESCRIPTION})
 _PATTERN_SIGNALS = {Signal.MODEL: "model", Signal.SERIAL: "serial", Signal.FIRMWARE: "firmware"}
 
 
@@ -114,6 +122,11 @@ _LinkTemplate = tuple[int, "str | None", float, str, "EvidenceLink | None"]
 _CACHES: WeakKeyDictionary[Knowledge, dict[tuple[object, ...], IdentityTemplate]] = WeakKeyDictionary()
 
 
+def is_pushed(source: str) -> bool:
+    """Is this evidence from a site agent's push? (services.imports names it "agent NAME observation ID: …")"""
+    return source.startswith("agent ") and " observation " in source
+
+
 def _signature(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | None) -> tuple[object, ...]:
     parts: list[object] = [_date_slot(when, knowledge)]
     for ev in evidence:
@@ -123,7 +136,12 @@ def _signature(evidence: Sequence[Evidence], knowledge: Knowledge, when: date | 
             parts.append((ev.signal, _mac_signature(ev.value, knowledge)))
         else:
             parts.append((ev.signal, ev.value))
+        if ev.source.startswith("agent ") and is_pushed(ev.source):  # pushed evidence weighs differently
+            parts.append(_PUSHED_MARK)
     return tuple(parts)
+
+
+_PUSHED_MARK = ("pushed",)
 
 
 def _serial_signature(value: str, knowledge: Knowledge) -> tuple[object, ...]:
@@ -247,14 +265,14 @@ def _brands(evidence: Sequence[Evidence], knowledge: Knowledge, tally: _Tally) -
     """
     found: list[tuple[Evidence, BrandMatch, float]] = []
     for signal, scale in ((Signal.BRAND, 1.0), (Signal.VENDOR, VENDOR_WEIGHT / BRAND_WEIGHT)):
-        for ev in evidence:
-            if ev.signal != signal or not ev.value.strip():
+        for ev in sorted((e for e in evidence if e.signal == signal), key=lambda e: is_pushed(e.source)):
+            if not ev.value.strip():  # the badge a register or scan saw comes before one an agent pushed
                 continue
             match = resolve_brand(ev.value, knowledge)
             if match is None:
                 tally.support(ev, None, 0.0, "brand not in the knowledge base")
                 continue
-            found.append((ev, match, scale if match.exact else scale * FUZZY_FACTOR))
+            found.append((ev, match, _pushed_scale(ev, scale if match.exact else scale * FUZZY_FACTOR)))
     for ev in evidence:
         for name in _banner_names(ev, knowledge):
             if name.brand is not None:
@@ -267,9 +285,14 @@ def _brands(evidence: Sequence[Evidence], knowledge: Knowledge, tally: _Tally) -
             if ev.signal == Signal.DESCRIPTION:
                 match = find_brand_in_text(ev.value, knowledge)
                 if match is not None:
-                    found.append((ev, match, DESCRIPTION_BRAND_WEIGHT / BRAND_WEIGHT))
+                    found.append((ev, match, _pushed_scale(ev, DESCRIPTION_BRAND_WEIGHT / BRAND_WEIGHT)))
                     break
     return found
+
+
+def _pushed_scale(ev: Evidence, scale: float) -> float:
+    """Self-asserted text from an agent's push counts for less than the same text in a register or a scan."""
+    return scale * PUSHED_TEXT_FACTOR if ev.signal in _PUSHED_TEXT and is_pushed(ev.source) else scale
 
 
 def _brand_producers(
@@ -310,7 +333,7 @@ def _patterns(ev: Evidence, field_name: str, label: str | None, knowledge: Knowl
                 tally.support(ev, pattern.producer, AMBIGUOUS_PATTERN_WEIGHT,
                               f"pattern {pattern.id} is shared by several makers; no brand to tell them apart")
             continue
-        tally.support(ev, pattern.producer, pattern.weight, f"pattern {pattern.id}")
+        tally.support(ev, pattern.producer, _pushed_scale(ev, pattern.weight), f"pattern {pattern.id}")
         if pattern.device_class:
             tally.classes.append((pattern.device_class, pattern.weight))
         if pattern.label_brand:
@@ -451,7 +474,40 @@ def _noisy_or(weights: Sequence[float]) -> float:
     return 1.0 - miss
 
 
+def _counts(link: EvidenceLink) -> bool:
+    return bool(link.supports) and link.weight > 0 and not link.supports.startswith("brand:")  # type: ignore[union-attr]
+
+
+def _set_aside_pushed_rivals(tally: _Tally, when: date | None, knowledge: Knowledge) -> str | None:
+    """When the evidence other than agents' pushes alone identifies a maker, pushed links naming another
+    group are kept in the chain but not counted; the contradiction they make, or None."""
+    trusted: dict[str, list[float]] = {}
+    by_producer: dict[str, list[float]] = {}
+    for link in tally.links:
+        if _counts(link) and not is_pushed(link.source):
+            trusted.setdefault(knowledge.group_of(link.supports, when), []).append(link.weight)  # type: ignore[arg-type]
+            by_producer.setdefault(link.supports, []).append(link.weight)  # type: ignore[arg-type]
+    if not trusted:
+        return None
+    anchor, weights = max(trusted.items(), key=lambda g: _noisy_or(g[1]))
+    if _noisy_or(weights) < IDENTIFIED:
+        return None
+    identified = max((p for p in by_producer if knowledge.group_of(p, when) == anchor),
+                     key=lambda p: _noisy_or(by_producer[p]))
+    rivals: dict[str, list[float]] = {}
+    for i, link in enumerate(tally.links):
+        if _counts(link) and is_pushed(link.source) and knowledge.group_of(link.supports, when) != anchor:  # type: ignore[arg-type]
+            rivals.setdefault(link.supports, []).append(link.weight)  # type: ignore[arg-type]
+            tally.links[i] = replace(link, weight=0.0, note=_join(
+                link.note, f"set aside ({link.weight:.2f}): a push does not change the maker other evidence identified"))
+    if not rivals:
+        return None
+    named = ", ".join(f"{p} ({_noisy_or(w):.2f})" for p, w in sorted(rivals.items()))
+    return f"{PUSHED_CLAIM}{named}; set aside: the other evidence identifies {identified}"
+
+
 def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | None, knowledge: Knowledge) -> Identity:
+    pushed_claim = _set_aside_pushed_rivals(tally, when, knowledge)
     direct: dict[str, list[float]] = {}
     for link in tally.links:
         if link.supports and link.weight > 0 and not link.supports.startswith("brand:"):
@@ -475,7 +531,7 @@ def _verdict(tally: _Tally, label: str | None, model: str | None, when: date | N
     # EZVIZ's product). Without one, evidence that points at a subsidiary (its OUI, its model line)
     # is more specific than the firmware family it shares with its parent, so the subsidiary wins.
     producer = max(best_members, key=lambda p: (tally.badge.get(p, 0.0), p != best_root, _noisy_or(direct[p])))
-    contradictions: list[str] = []
+    contradictions: list[str] = [pushed_claim] if pushed_claim else []
     confidence = best
     for _, members in ranked[1:]:
         other = group_score(members)
