@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from clearsite.cli import agent as _agent
 from clearsite.cli import demo as _demo
 from clearsite.cli import devices as _devices
 from clearsite.cli import imports as _imports
@@ -80,10 +81,12 @@ app.command("demo")(_demo.demo)
 app.command("plan")(_planning.plan)
 app.command("publish")(_planning.publish)
 app.command("review")(_review.review)
+app.add_typer(_agent.app, name="agent")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI and exit with its status: 0 done, 1 a failed check, 2 bad input or usage, 130 interrupted."""
+    """Run the CLI and exit with its status: 0 done, 1 a failed check, 2 bad input or usage, 130 interrupted
+    (Ctrl-C), 143 stopped by SIGTERM."""
     try:
         status = app(args=argv, prog_name="clearsite", standalone_mode=False)
     except _ClearsiteError as exc:  # raised before any group's own handler could see it
@@ -95,6 +98,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
         raise SystemExit(130) from None
-    if status == 130:  # Typer turns Ctrl-C into exit status 130
+    if status in (130, 143):  # Typer turns Ctrl-C into 130; a scan stopped by SIGTERM ends with 143
         sys.stderr.write("clearsite: interrupted; what was already stored is kept\n")
     raise SystemExit(status if isinstance(status, int) else 0)

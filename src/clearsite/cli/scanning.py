@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Annotated
 
@@ -60,7 +63,8 @@ def scan(
         for line in describe(addresses, options):
             sys.stdout.write(line + "\n")
         return
-    with Progress(console=stderr_console(), transient=True) as bar:
+    stopped_by: list[int] = []
+    with Progress(console=stderr_console(), transient=True) as bar, _stop_on(signal.SIGTERM, stopped_by):
         task = bar.add_task(f"scanning {site_name}", total=len(addresses))
         summary = scan_site(engine, load_knowledge(), site_name, networks, addresses, options,
                             progress=lambda done, total: bar.update(task, completed=done))
@@ -73,6 +77,24 @@ def scan(
         say(f"{site_name}: {summary.targets} targets, {summary.responded} answered, {summary.stored} "
             f"observations stored, {summary.new_devices} new devices in {summary.seconds:.1f} s"
             + (" (interrupted: what was observed is kept)" if summary.interrupted else ""))
+    if summary.interrupted:  # 128 + the signal, as a shell reports it: a stopped scan is not a finished one
+        raise typer.Exit(128 + (stopped_by[0] if stopped_by else signal.SIGINT))
+
+
+@contextmanager
+def _stop_on(signum: int, stopped_by: list[int]) -> Iterator[None]:
+    """While scanning, `signum` (SIGTERM from a service manager) stops the scan as Ctrl-C does: what was
+    found so far is stored, and the exit status says which signal stopped it."""
+
+    def stop(received: int, _frame: object) -> None:
+        stopped_by.append(received)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
 
 
 def reconcile(
