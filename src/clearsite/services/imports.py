@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from clearsite.formats.scans import MAX_FILE_BYTES, ScanParseError, parse_scan
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.store.agents import claim_push_key, finish_push_key
 from clearsite.store.audit import canonical
 from clearsite.store.bulk import dumps
 from clearsite.store.devices import NewObservation, fingerprint, stored_data_by_fingerprint
@@ -340,6 +341,10 @@ class PushRefused(InputError, ValueError):
     """A push that cannot be taken as sent."""
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def content_digest(content: dict[str, Any]) -> str:
     """The digest an agent observation's content is kept under (everything it sent but its id, as JSON)."""
     return hashlib.sha256(canonical(content).encode()).hexdigest()
@@ -361,12 +366,15 @@ class AgentObservation:
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, site_id: int, agent: str,
-                      actor: str, items: Sequence[AgentObservation]) -> dict[str, Any]:
+                      actor: str, items: Sequence[AgentObservation], key: str | None = None) -> dict[str, Any]:
     """Record an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
 
     The same id with different content is refused (PushConflict). A host whose address lies outside
     the site's declared networks is not stored (a scan must stay in scope, and an agent must not
     place devices at sites it does not watch). A pure retry writes and audits nothing.
+
+    `key`, an agent batch's idempotency key, is recorded in the same transaction as what the batch
+    stored; a batch re-sent under it is answered as first applied and writes nothing (store.agents).
     """
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
@@ -376,6 +384,11 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
     def open_intake(conn: Connection) -> Intake | None:
         if get_site(conn, scope, site_id) is None:
             raise SiteNotFound(f"site {site_id}")
+        if key is not None and (earlier := claim_push_key(conn, key, site_id, _utc_now())) is not None:
+            if earlier[0] != site_id:
+                raise PushConflict(f"push key {key!r} was already used for another site")
+            answer.update(earlier[1], replayed=True)
+            return None
         site = load_sites(conn)[site_id]
         outside = [i.id for i in items if i.ip and site.network_for(i.ip) is None]
         answer["out_of_scope"] = outside
@@ -387,11 +400,15 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
         answer["duplicates"] = len(stored)
         fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
         if not fresh:
+            if key is not None:
+                finish_push_key(conn, key, answer)
             return None  # a pure retry: nothing changes, nothing to audit
         observations = [_agent_observation(site_id, mark, item, agent) for mark, item in fresh]
 
         def close(recorded: Recorded) -> Closing:
             counts = {**recorded.counts(), "duplicates": len(stored)}
+            if key is not None:
+                finish_push_key(conn, key, {**answer, **counts})
             return Closing("observations.push", f"site:{site_id}",
                            {"source": recorded.source_id, **counts, "out_of_scope": outside[:50],
                             "ids": [i.id for _, i in fresh][:50]},

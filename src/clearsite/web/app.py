@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearsite import __name__ as _package
 from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
-from clearsite.web import api, pages, pages_account, pages_programme
+from clearsite.web import api, api_agents, pages, pages_account, pages_agents, pages_programme
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.settings import Settings
 
@@ -87,6 +87,8 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.settings = settings
     app.state.login_failures = defaultdict(deque)
     app.include_router(api.router)
+    app.include_router(api_agents.router)
+    app.include_router(pages_agents.router)
     app.include_router(pages.router)
     app.include_router(pages_programme.router)
     app.include_router(pages_account.router)

@@ -37,8 +37,9 @@ def _content_digest(item: ObservationIn) -> str:
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
-                      items: list[ObservationIn]) -> dict[str, Any]:
-    """Store an agent's observations for one site through the one intake (services.imports.push_observations)."""
+                      items: list[ObservationIn], key: str | None = None) -> dict[str, Any]:
+    """Store an agent's observations for one site through the one intake (services.imports.push_observations);
+    `key` is the batch's idempotency key, when the agent sent one."""
     if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
         raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
     pushed = [AgentObservation(
@@ -47,7 +48,7 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
         evidence=tuple(Evidence(e.signal, e.value, e.source or "") for e in i.evidence)) for i in items]
     try:
         result = imports.push_observations(engine, knowledge, principal.sites, site_id,
-                                           principal.user.username, principal.actor, pushed)
+                                           principal.user.username, principal.actor, pushed, key)
     except imports.SiteNotFound as exc:
         raise NotFound(str(exc)) from exc
     except imports.PushConflict as exc:
