@@ -20,6 +20,7 @@ from clearsite.core.identify import identify
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, Identity, Site
 from clearsite.services.identification import link_evidence
+from clearsite.services.removal_view import removal_json
 from clearsite.services.review_view import decision_json, machine_json, review_pending_json
 from clearsite.store.reads import EVERYTHING, DeviceView, SiteScope, read_devices
 from clearsite.store.site_reads import device_findings, device_observations
@@ -94,6 +95,7 @@ def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> contract
         "contradictions": list(identity.contradictions), "location": view.location,
         "install_date": view.install_date.isoformat() if view.install_date else None,
         "evidence": cast("list[contracts.EvidenceLink]", view.evidence),
+        "removal": removal_json(view.removal),
         "decision": decision_json(view.review), "machine_verdict": machine_json(view, knowledge, as_of),
         "review_pending": review_pending_json(view.review),
     }

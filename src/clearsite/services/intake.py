@@ -13,6 +13,8 @@ input and what they report. What happens to the database is the same for all of 
 5. one audit entry for the intake, under the door's own action name (`register.import`,
    `nmap.import`, …, `observations.push`), its payload always holding `stored`, `duplicates`,
    `new_devices` and `identified`;
+5a. verification of removal claims and alerts (services.verification.IntakeProof): sightings
+   contradict claims, what the intake covered verifies them, new devices at sensitive sites alert;
 6. re-assessment of the touched devices at the date of the stored findings
    (services.assessment.reassess_touched states the rule), audited as `findings.assess`.
 """
@@ -28,6 +30,7 @@ from sqlalchemy import Connection, Engine
 from clearsite.core.knowledge import Knowledge
 from clearsite.services.assessment import assessed_dates, reassess_touched
 from clearsite.services.identification import identify_batch
+from clearsite.services.verification import IntakeProof
 from clearsite.services.review import notice_new_evidence
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work
@@ -47,6 +50,9 @@ class Source:
     actor: str
     site_id: int | None = None
     details: dict[str, Any] | None = None
+    # Targets (CIDR text) this intake looked at in full at its site: a device at one of them that it
+    # did not see is absent (a completed scan, an agent scan). Verifies removal claims.
+    covered: tuple[str, ...] = ()
 
 
 @dataclass
@@ -109,6 +115,7 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         recorded = Recorded(source_id)
         writer = ObservationWriter(conn, source_id)
         assessed = assessed_dates(conn, knowledge)  # touched devices are tracked only if there is something to redo
+        proof = IntakeProof.open(conn)  # removal claims this intake may verify or contradict
         try:
             for batch in intake.batches:
                 result = writer.write(batch)
@@ -116,6 +123,7 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
                 recorded.duplicates += result.duplicates
                 recorded.new_devices += result.new_devices
                 recorded.identified += identify_batch(conn, knowledge, result)
+                proof.note(batch, result)
                 notice_new_evidence(conn, knowledge, result.touched, source.kind, source.actor)  # back to review?
                 if assessed:
                     recorded.touched |= result.touched
@@ -126,6 +134,8 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         closing = intake.close(recorded)
         set_source_counts(conn, source_id, closing.rows_read, recorded.stored, closing.rows_skipped)
         audit.record(conn, source.actor, closing.action, closing.target, None, closing.payload)
+        proof.finish(knowledge, source, source_id, recorded)  # before re-assessment: it may bring findings back
         recorded.reassessed = reassess_touched(conn, knowledge, recorded.touched, source.actor, f"source:{source_id}",
                                                assessed)
+        proof.record_audit(source.actor, source_id)
     return recorded

@@ -22,6 +22,7 @@ from clearsite.core.review import ReviewState, settled_identity
 from clearsite.store.bulk import dumps
 from clearsite.store.decisions import review_states_between
 from clearsite.store.devices import observation_data_by_device
+from clearsite.store.removals import removals_between
 from clearsite.store.sites import load_sites
 from clearsite.store.tables import SiteRow
 
@@ -78,6 +79,7 @@ class DeviceView:
     identity: Identity
     evidence: list[dict[str, Any]]
     site_id: int = 0
+    removal: Any = None  # its removal claim and files (store.removals.DeviceRemoval), or None
     # What people said of it (core.review), and the machine's identity when that differs from `identity`,
     # which is then the settled one assessment uses.
     review: ReviewState | None = None
@@ -134,6 +136,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
             remaining -= len(rows)
         data_by_device = observation_data_by_device(conn, [r[0] for r in rows]) if with_evidence else {}
         reviewed = review_states_between(conn, rows[0][0], rows[-1][0])  # people's decisions: few, so one query
+        removals = removals_between(conn, rows[0][0], rows[-1][0])  # removal claims: the same
         for row in rows:
             device, device_site, ip, mac, serial, location, install_date, removed_on = row[:8]
             identity_key = row[8:15] if row[13].__class__ is not list else (*row[8:13], dumps(row[13]), dumps(row[14]))
@@ -156,7 +159,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
                 machine, identity = identity, settled_identity(identity, state)
             yield DeviceView(device, site_of.name, ip, mac, serial, location, _date(install_date),
                              _date(removed_on), identity, links if with_evidence else [], device_site,
-                             review=state, machine=machine), site_of
+                             review=state, machine=machine, removal=removals.get(device) if removals else None), site_of
         if len(rows) < page:
             return
         last = rows[-1][0]
