@@ -19,6 +19,7 @@ from clearsite.core.models import ScannedHost, Signal
 from clearsite.discover import HostReport, ScanOptions, check_scope, describe_probes, scan
 from clearsite.discover.loop import run
 from clearsite.services.imports import record_hosts
+from clearsite.services.removal import record_coverage
 from clearsite.store.sites import find_site, load_sites
 
 FLUSH_HOSTS = 64
@@ -85,6 +86,8 @@ def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[st
     finally:
         flush()
         summary.seconds = time.monotonic() - started
+    if not summary.interrupted:  # every target was probed: what did not answer is absent (verifies removals)
+        record_coverage(engine, knowledge, site, [str(a) for a in addresses], actor, kind="scan", name=source)
     return summary
 
 
