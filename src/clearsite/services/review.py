@@ -54,7 +54,7 @@ from clearsite.store.sites import find_site
 from clearsite.store.transactions import write_transaction
 
 __all__ = ["DecisionRequest", "ReviewError", "Selection", "UnknownProducer", "check_request", "decide", "decision_json",
-           "history", "history_json", "ids_from_file",
+           "history", "history_json", "history_view", "ids_from_file",
            "machine_json", "notice_new_evidence", "pending", "recorded_json", "review_pending_json",
            "select_devices"]
 
@@ -254,11 +254,14 @@ def _is_pending(view: DeviceView, nil: str) -> bool:
 
 
 def pending(engine: Engine, knowledge: Knowledge, scope: SiteScope, *, site: str | None = None,
-            as_of: date | None = None, after: int = 0, limit: int = 50) -> list[DeviceView]:
-    """Devices waiting for a person: verdict review or unknown, or sent back by new evidence; a page of them."""
+            site_id: int | None = None, as_of: date | None = None, after: int = 0, limit: int = 50
+            ) -> list[DeviceView]:
+    """Devices waiting for a person: verdict review or unknown, or sent back by new evidence; a page of them,
+    optionally of one site (by name or id)."""
     as_of = as_of or date.today()
     with engine.connect() as conn:
-        site_id = find_site(conn, site) if site else None
+        if site:
+            site_id = find_site(conn, site)
         found = list(_matching(conn, knowledge, scope, Selection(pending=True), site_id, as_of, limit, after))
         ids = [v.id for v in found]
     if not ids:
@@ -266,6 +269,15 @@ def pending(engine: Engine, knowledge: Knowledge, scope: SiteScope, *, site: str
     with engine.connect() as conn:  # again with evidence, for the page
         return [v for v, _ in read_devices(conn, scope, ids=range(ids[0], ids[-1] + 1), link_evidence=link_evidence)
                 if v.id in set(ids)]
+
+
+def history_view(engine: Engine, scope: SiteScope, device_id: int) -> DeviceView:
+    """The device with its evidence, for a page beside its decisions (NotFoundError outside the scope)."""
+    with engine.connect() as conn:
+        view = next((v for v, _ in read_devices(conn, scope, device_id=device_id, link_evidence=link_evidence)), None)
+    if view is None:
+        raise NotFoundError(f"device {device_id} not found")
+    return view
 
 
 def history(engine: Engine, scope: SiteScope, device_id: int) -> list[Decision]:

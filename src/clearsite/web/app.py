@@ -20,6 +20,8 @@ from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
 from clearsite.web import api, api_agents, pages, pages_account, pages_agents, pages_programme
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
+from clearsite.web.api_review import router as review_api
+from clearsite.web.pages_review import router as review_pages
 from clearsite.web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -87,6 +89,8 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.settings = settings
     app.state.login_failures = defaultdict(deque)
     app.include_router(api.router)
+    app.include_router(review_api)
+    app.include_router(review_pages)
     app.include_router(api_agents.router)
     app.include_router(pages_agents.router)
     app.include_router(pages.router)
