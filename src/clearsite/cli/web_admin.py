@@ -23,7 +23,8 @@ from clearsite.cli.options import DbOption, open_engine, say
 from clearsite.core.contracts import AuditVerification
 from clearsite.core.errors import CheckFailed, InputError, UsageError
 
-__all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "user_add", "user_app"]
+__all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "token_list", "token_revoke", "user_add",
+           "user_app"]
 
 
 def serve(
@@ -106,6 +107,45 @@ def token_create(
     sys.stdout.write(issued.token + "\n")
 
 
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's tokens.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List API tokens: id, user, name, scopes, expiry, revocation (never the token itself)."""
+    from clearsite.core.contracts import TokenListRow
+    from clearsite.services.accounts import tokens
+
+    if format not in ("table", "json"):
+        raise UsageError(f"--format {format!r}: expected table or json")
+    rows: list[TokenListRow] = [
+        {"id": t.id, "user": t.user, "name": t.name, "scopes": list(t.scopes),
+         "expires": t.expires_at.replace(microsecond=0).isoformat(),
+         "revoked": t.revoked_at.replace(microsecond=0).isoformat() if t.revoked_at else None}
+        for t in tokens(open_engine(db), user)]
+    if format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from clearsite.cli.options import add_data_row, data_table, print_table
+
+    table = data_table("id", "user", "name", "scopes", "expires (UTC)", "revoked (UTC)")
+    for row in rows:
+        add_data_row(table, str(row["id"]), row["user"], row["name"], ", ".join(row["scopes"]),
+                     row["expires"][:16].replace("T", " "), (row["revoked"] or "")[:16].replace("T", " "))
+    print_table(table)
+
+
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (clearsite token list).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token now (audited). An agent using it stops at its next batch; its spool is kept."""
+    from clearsite.services.accounts import end_token
+
+    end_token(open_engine(db), token_id, actor="cli")
+    say(f"token {token_id} revoked")
+
+
 def audit_verify(
     anchor: Annotated[str | None, typer.Option("--anchor", help="SEQ:HASH recorded earlier, to catch a rewritten tail.")] = None,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
@@ -134,5 +174,7 @@ user_app = typer.Typer(cls=HandledGroup, help="Users of the web app and API.")
 user_app.command("add")(user_add)
 token_app = typer.Typer(cls=HandledGroup, help="API tokens (hashed at rest, scoped, expiring).")
 token_app.command("create")(token_create)
+token_app.command("list")(token_list)
+token_app.command("revoke")(token_revoke)
 audit_app = typer.Typer(cls=HandledGroup, help="The hash-chained audit log.")
 audit_app.command("verify")(audit_verify)

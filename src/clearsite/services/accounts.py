@@ -5,9 +5,20 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from clearsite.store.transactions import write_transaction
-from clearsite.store.users import IssuedToken, User, add_user, create_token, ensure_first_admin, find_user
+from clearsite.store.users import (
+    IssuedToken,
+    TokenRecord,
+    User,
+    UserError,
+    add_user,
+    create_token,
+    ensure_first_admin,
+    find_user,
+    list_tokens,
+    revoke_token,
+)
 
-__all__ = ["IssuedToken", "User", "add_account", "ensure_admin", "issue_token"]
+__all__ = ["IssuedToken", "TokenRecord", "User", "add_account", "end_token", "ensure_admin", "issue_token", "tokens"]
 
 
 def ensure_admin(engine: Engine, password: str | None) -> str | None:
@@ -29,3 +40,16 @@ def issue_token(engine: Engine, username: str, name: str, scopes: list[str] | No
     """Issue an API token for a user; only its hash is stored."""
     with write_transaction(engine) as conn:
         return create_token(conn, find_user(conn, username), name, scopes, days, actor=actor)
+
+
+def tokens(engine: Engine, username: str | None = None) -> list[TokenRecord]:
+    """Every API token (or one user's): id, user, name, scopes, expiry and revocation; never the secret."""
+    with engine.connect() as conn:
+        return list_tokens(conn, username)
+
+
+def end_token(engine: Engine, token_id: int, actor: str) -> None:
+    """Revoke a live token, audited; UserError when there is no live token with that id."""
+    with write_transaction(engine) as conn:
+        if not revoke_token(conn, token_id, actor):
+            raise UserError(f"no live token {token_id} (unknown, or already revoked)")

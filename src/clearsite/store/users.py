@@ -259,3 +259,25 @@ def resolve_token(conn: Connection, token: str) -> TokenGrant | None:
 
 
 _SCOPE_NAMES = frozenset(s.value for s in Scope)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A token as a list shows it: never the token, never its hash."""
+
+    id: int
+    user: str
+    name: str
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def list_tokens(conn: Connection, username: str | None = None) -> list[TokenRecord]:
+    """Every token (or one user's), in the order they were issued."""
+    query = (select(ApiTokenRow.id, UserRow.username, ApiTokenRow.name, ApiTokenRow.scopes, ApiTokenRow.expires_at,
+                    ApiTokenRow.revoked_at).join(UserRow, UserRow.id == ApiTokenRow.user_id).order_by(ApiTokenRow.id))
+    if username is not None:
+        query = query.where(UserRow.username == find_user(conn, username).username)
+    return [TokenRecord(int(r.id), r.username, r.name, tuple(r.scopes or ()), r.expires_at, r.revoked_at)
+            for r in conn.execute(query)]
