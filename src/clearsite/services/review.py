@@ -340,8 +340,8 @@ def notice_new_evidence(conn: Connection, knowledge: Knowledge, device_ids: Iter
         if reason is None and source_kind == "agent":
             reason = next((c for c in machine.contradictions if c.startswith(PUSHED_CLAIM)), None)
             kind = EVIDENCE_CONFLICT
-        if reason is None or (state is not None and state.flag is not None and state.flag.reason == reason):
-            continue
+        if reason is None or (state is not None and state.flag is not None):
+            continue  # nothing new, or already waiting for a person (who will see the evidence as it is now)
         raise_flag(conn, device_id, kind, reason, at)
         audit.record(conn, actor, "review.flag", f"device:{device_id}", None, {"kind": kind, "reason": reason})
         _alert(conn, view, reason, at)
@@ -356,4 +356,4 @@ def _alert(conn: Connection, view: DeviceView, reason: str, at: datetime) -> Non
         return
     raise_alert(conn, kind="evidence_conflict", site_id=view.site_id, device_id=view.id,
                 detail=f"device {view.id} at {view.site}: {reason}", at=at,
-                dedupe_key=f"evidence_conflict:device={view.id}:{reason}"[:200])
+                dedupe_key=f"evidence_conflict:device={view.id}:{at.isoformat()}")  # one alert per flag
