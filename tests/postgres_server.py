@@ -27,6 +27,11 @@ from sqlalchemy.engine import make_url
 USER = "clearsite"
 
 
+# A British English collation (ICU), as a department's server would likely have: ORDER BY on text then
+# differs from SQLite's byte order ("alpha" before "Bravo"), and tests find code that relied on it.
+_LOCALE = ("--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-GB")
+
+
 def _binary(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
@@ -65,7 +70,7 @@ class PostgresServer:
         if self._as_postgres:
             shutil.chown(self.folder, "postgres")
         self._run(_binary("initdb") or "initdb", "-D", self.data, "-U", USER, "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
+                  *_LOCALE, "--no-sync")
         # fsync off and no synchronous commit: a test cluster is thrown away, durability buys nothing here.
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder} "
                    f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "

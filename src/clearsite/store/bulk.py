@@ -86,6 +86,26 @@ def constant(conn: Connection, value: date | datetime) -> Any:
     return value.isoformat(" ") if isinstance(value, datetime) else value.isoformat()
 
 
+# pg_advisory_xact_lock(class, site id): the class keeps these apart from other advisory locks (the audit log's).
+INTAKE_LOCK_CLASS = 0x0C5E
+
+
+def lock_sites_for_intake(conn: Connection, site_ids: Sequence[int]) -> None:
+    """Hold each site's intake lock until this transaction ends (PostgreSQL; a no-op on SQLite).
+
+    SQLite has one writer at a time. PostgreSQL runs intakes at once, and two about the same site (a
+    batch retried onto a second server worker while the first still holds it, two agents seeing one
+    camera) would both find a device or observation missing, both insert it, and one would fail on
+    the unique constraint, or two devices would be made for one camera by different keys. Intakes
+    for one site queue; other sites' go on. Sites are locked in id order, so two intakes cannot wait
+    on each other from a single call.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for site_id in sorted(set(site_ids)):
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (INTAKE_LOCK_CLASS, int(site_id)))
+
+
 def allocate_ids(conn: Connection, table: Table, count: int) -> list[int]:
     """`count` fresh primary keys for `table`, safe against concurrent writers."""
     if count <= 0:

@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from clearsite.core.models import Evidence
-from clearsite.store.bulk import allocate_ids, constant, dumps, insert_rows, new_id, table_of
+from clearsite.store.bulk import (
+    allocate_ids,
+    constant,
+    dumps,
+    insert_rows,
+    lock_sites_for_intake,
+    new_id,
+    table_of,
+)
 from clearsite.store.tables import DeviceRow, ObservationRow, SourceRow
 
 CHUNK = 5000
@@ -130,6 +138,7 @@ class _DeviceIndex:
 
     def load(self, site_ids: Iterable[int]) -> None:
         ids = sorted(set(site_ids) - self.loaded)
+        lock_sites_for_intake(self.conn, ids)  # PostgreSQL: before reading what is there (store.bulk says why)
         self.loaded.update(ids)
         self.empty.update(ids)
         for start in range(0, len(ids), CHUNK):

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 
 from clearsite.core.models import SENSITIVITY_CRITERIA
 from clearsite.store.auth_tables import AttestationRow
+from clearsite.store.ordering import byte_order
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.tables import (
     Department,
@@ -62,9 +63,10 @@ def _site_dict(row: Any, networks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def list_sites(conn: Connection, scope: SiteScope) -> list[dict[str, Any]]:
-    """Sites in the scope, by name, with their networks (the /api/v1/sites shape without counts)."""
+    """Sites in the scope, by name (case and spacing aside, the same order on every database), with their
+    networks (the /api/v1/sites shape without counts)."""
     rows = conn.execute(select(*_site_columns()).join(Department, Department.id == SiteRow.department_id)
-                        .where(site_clause(scope)).order_by(SiteRow.name)).all()
+                        .where(site_clause(scope)).order_by(byte_order(SiteRow.name_key), SiteRow.id)).all()
     networks: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if rows:
         for n in conn.execute(select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core)

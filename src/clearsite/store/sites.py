@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, insert, select
 from clearsite.core.errors import ConflictError, InputError
 from clearsite.core.models import Network, Site
 from clearsite.core.names import site_key
+from clearsite.core.text import clean_text
 from clearsite.store.bulk import new_id
 from clearsite.store.tables import Department, NetworkRow, SiteRow
 
@@ -31,6 +33,10 @@ def _check_cidr(cidr: str) -> str:
 
 def add_site(conn: Connection, site: Site) -> int:
     """Store a new site (creating its department on first use); refuses a name already taken."""
+    # Names come from command lines, API bodies and files: control characters go here, at the one way in,
+    # or SQLite would keep a NUL that PostgreSQL refuses (and a terminal would obey an ESC).
+    site = replace(site, name=clean_text(site.name), department=clean_text(site.department),
+                   region=clean_text(site.region) if site.region else site.region)
     if not site.name.strip():
         raise SiteError("a site needs a name")
     if not site.department.strip():

@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, CursorResult, func, insert, select, update
 
 from clearsite.core.errors import InputError
+from clearsite.core.text import clean_text, has_unsafe_characters
 from clearsite.store.audit import record
 from clearsite.store.auth_tables import ApiTokenRow, UserRow
 from clearsite.store.sites import find_site
@@ -90,7 +91,7 @@ def add_user(conn: Connection, username: str, password: str, role: Role | str, *
              site: str | None = None, actor: str = "cli", one_time: bool = False) -> User:
     """Add a user; officers need a department (which must exist), agents a site."""
     username = username.strip()
-    if not username or len(username) > 100 or any(c.isspace() for c in username):
+    if not username or len(username) > 100 or any(c.isspace() for c in username) or has_unsafe_characters(username):
         raise UserError(f"user name {username!r}: use 1–100 characters without spaces")
     try:
         role = Role(role)
@@ -197,6 +198,7 @@ def token_digest(token: str) -> str:
 def create_token(conn: Connection, user: User, name: str, scopes: list[str] | None = None, days: float = 90,
                  actor: str = "cli") -> IssuedToken:
     """Issue a token for `user` with some of the scopes the user's role allows (all of them by default)."""
+    name = clean_text(name)  # a host name typed or sent by an agent: PostgreSQL refuses a NUL
     allowed = ROLE_SCOPES[user.role]
     try:
         wanted = frozenset(Scope(s) for s in scopes) if scopes else allowed
