@@ -1,6 +1,6 @@
 """`clearsite serve|user|token|audit`: the web app, its users and tokens, and the audit log.
 
-    serve            clearsite serve [--host 127.0.0.1] [--port 8000] [--db URL] [--secure-cookies]
+    serve            clearsite serve [--host 127.0.0.1] [--port 8000] [--db URL] [--secure-cookies] [--workers N]
     user add         clearsite user add NAME --role officer --department "Home Office"
     token create     clearsite token create NAME --name agent-1 [--scope push] [--days 90]
     audit verify     clearsite audit verify [--anchor SEQ:HASH] [--format json]
@@ -35,6 +35,8 @@ def serve(
     ssl_certfile: Annotated[str | None, typer.Option("--ssl-certfile", help="Serve TLS with this certificate.")] = None,
     ssl_keyfile: Annotated[str | None, typer.Option("--ssl-keyfile")] = None,
     forwarded_allow_ips: Annotated[str, typer.Option("--forwarded-allow-ips", help="Proxies trusted for X-Forwarded-*.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, envvar="CLEARSITE_WORKERS",
+                                         help="Server processes (uvicorn workers), each with its own database pool.")] = 1,
 ) -> None:
     """Serve the web app and /api/v1. On first start, creates user 'admin' (password from
     CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
@@ -59,11 +61,16 @@ def serve(
         os.environ["CLEARSITE_DATABASE_URL"] = db
     if secure_cookies or ssl_certfile:
         os.environ["CLEARSITE_SECURE_COOKIES"] = "1"
-    say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/")
+    # Every worker must sign and check cookies with the same key: one made here reaches them all through
+    # the environment (set CLEARSITE_SECRET_KEY to keep sessions across restarts).
+    os.environ.setdefault("CLEARSITE_SECRET_KEY", secrets.token_urlsafe(32))
+    say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/"
+        + (f" with {workers} workers" if workers > 1 else ""))
     try:
         uvicorn.run("clearsite.web.server:app_from_environment", factory=True, host=host, port=port,
                     log_level="warning", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                    ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, server_header=False)
+                    ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, server_header=False, workers=workers,
+                    timeout_graceful_shutdown=30)
     except OSError as exc:  # a TLS file that cannot be read, say
         raise UsageError(f"cannot serve: {exc.strerror or exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -13,12 +14,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from clearsite.core.errors import UnavailableError
+from clearsite.core.errors import InputError, UnavailableError
 
 DEFAULT_URL = "sqlite:///clearsite.db"
 ENV_VAR = "CLEARSITE_DATABASE_URL"
 SQLITE_PAGE_SIZE = 16_384
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x0C5E_0001  # pg_advisory_lock key held while one process migrates
+_POOL_VARS = (("CLEARSITE_DB_POOL_SIZE", "pool_size", 5), ("CLEARSITE_DB_MAX_OVERFLOW", "max_overflow", 10),
+              ("CLEARSITE_DB_POOL_TIMEOUT", "pool_timeout", 30), ("CLEARSITE_DB_POOL_RECYCLE", "pool_recycle", 1800))
 
 
 class DatabaseError(UnavailableError, RuntimeError):
@@ -80,7 +84,7 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
         engine = create_engine(resolved, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(resolved, pool_pre_ping=True, json_deserializer=orjson.loads)
+        engine = create_engine(resolved, pool_pre_ping=True, json_deserializer=orjson.loads, **pool_settings())
     if migrate:
         try:
             upgrade(engine)
@@ -96,4 +100,39 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as connection:
         if MigrationContext.configure(connection).get_current_revision() == head:
             return
-    command.upgrade(config, "head")
+    if engine.dialect.name != "postgresql":
+        command.upgrade(config, "head")
+        return
+    # Several server workers (or servers) starting at once on a new release would all migrate: the first
+    # to take this session lock does it, the rest wait and then find the database at the head.
+    with engine.connect() as holder:
+        holder.exec_driver_sql("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+        try:
+            command.upgrade(config, "head")
+        finally:
+            holder.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+            holder.commit()
+
+
+def pool_settings(environ: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Connection pool sizes for a database server, from the environment (each server worker has its own pool).
+
+    CLEARSITE_DB_POOL_SIZE      connections kept open per process (default 5)
+    CLEARSITE_DB_MAX_OVERFLOW   extra ones opened under load and closed after (default 10)
+    CLEARSITE_DB_POOL_TIMEOUT   seconds a request waits for a free connection before failing (default 30)
+    CLEARSITE_DB_POOL_RECYCLE   seconds after which a connection is replaced (default 1800)
+
+    Size PostgreSQL's max_connections for workers × (pool size + overflow), plus the CLI and a margin.
+    """
+    env = os.environ if environ is None else environ
+    settings = {}
+    for variable, name, default in _POOL_VARS:
+        raw = env.get(variable, "").strip()
+        try:
+            value = int(raw) if raw else default
+        except ValueError:
+            raise InputError(f"{variable}={raw!r} is not a whole number") from None
+        if value < 0 or (name == "pool_size" and value == 0):
+            raise InputError(f"{variable}={raw!r} must be {'at least 1' if name == 'pool_size' else '0 or more'}")
+        settings[name] = value
+    return settings
