@@ -7,11 +7,12 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-import clearsite.store.auth_tables  # noqa: F401 - registers the tables on Base.metadata
+import clearsite.store.auth_tables
+import clearsite.store.sessions_tables  # noqa: F401 - these register the tables on Base.metadata
 from clearsite.store.db import open_database
 from clearsite.store.tables import Base
 
-MINE = {"users", "api_tokens", "audit_log", "attestations"}
+MINE = {"users", "api_tokens", "audit_log", "attestations", "sessions", "login_failures"}
 
 
 def _concerns_mine(diff: object) -> bool:

@@ -676,6 +676,12 @@ class Me(TypedDict):
     via: str
 
 
+class SessionsEnded(TypedDict):
+    """POST /api/v1/me/sign-out-everywhere."""
+
+    sessions_ended: int
+
+
 class Created(TypedDict):
     """The id of what was created (POST /api/v1/attestations)."""
 

@@ -37,8 +37,11 @@ class Department(Base):
 class SiteRow(Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    name_key: Mapped[str] = mapped_column(String(200), unique=True)  # case and spacing folded: one site per name
+    # Unique within a department only (case and spacing folded), so adding a site cannot reveal that another
+    # department has one of that name.
+    __table_args__ = (UniqueConstraint("department_id", "name_key", name="uq_sites_department_name"),)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     region: Mapped[str | None] = mapped_column(String(100))
     holds_secret: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -21,7 +21,7 @@ from clearsite.services.auth import (
     Scope,
     SiteScope,
     User,
-    active_user,
+    session_user,
     site_scope,
     token_digest,
     token_grant,
@@ -101,8 +101,10 @@ async def authenticate(request: Request) -> Principal | None:
     else:
         data = read_session(request)
         if data is not None and data.user_id is not None:
-            user = active_user(_engine(request), data.user_id)
-            if user is not None and user.session_version == data.version:
+            # The cookie is only a pointer: the session row must exist (logout, sign out everywhere and
+            # a password change delete it), be unexpired, and its user active (disabling ends it).
+            user = session_user(_engine(request), data.nonce, data.user_id, data.version)
+            if user is not None:
                 principal = Principal(user, ROLE_SCOPES[user.role], "session")
                 if request.method in UNSAFE:
                     await _check_csrf(request, data)
@@ -144,6 +146,16 @@ def needs(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 
     dependency.__name__ = f"needs_{scope.value}"
     return dependency
+
+
+async def signed_in(request: Request) -> Principal:
+    """A dependency: any authenticated principal, whatever its scopes (signing out needs no scope)."""
+    principal = await authenticate(request)
+    if principal is None:
+        if _wants_page(request):
+            raise LoginRequired()
+        raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+    return principal
 
 
 def is_role(principal: Principal, *roles: Role) -> bool:

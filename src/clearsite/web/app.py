@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from clearsite import __name__ as _package
 from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
 from clearsite.web import api, api_agents, pages, pages_account, pages_agents, pages_programme
+from clearsite.services.auth import HashingGate
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.api_review import router as review_api
 from clearsite.web.pages_review import router as review_pages
@@ -87,7 +87,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.engine = engine
     app.state.knowledge = knowledge
     app.state.settings = settings
-    app.state.login_failures = defaultdict(deque)
+    app.state.login_gate = HashingGate(settings.login_slots)
     app.include_router(api.router)
     app.include_router(review_api)
     app.include_router(review_pages)
@@ -96,6 +96,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.include_router(pages.router)
     app.include_router(pages_programme.router)
     app.include_router(pages_account.router)
+    app.include_router(pages_account.api_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
     app.add_middleware(SecurityHeaders, max_body=settings.max_body_bytes)

@@ -1,8 +1,9 @@
-"""Session cookies: a small signed payload (user, session version, nonce, issue time), no server state.
+"""Session cookies: a small signed payload (user, session version, nonce, issue time) pointing at a server-side session.
 
 The signature is HMAC-SHA256 under the app's secret. The nonce is fresh at every login, so a
 cookie planted before login is useless after it (no session fixation), and the CSRF token is
-derived from it, so each session has its own.
+derived from it, so each session has its own. For a signed-in user the nonce is also the secret
+whose digest keys the session's row (services.auth.start_session): the cookie alone grants nothing.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def new_session(user_id: int | None, version: int = 0) -> SessionData:
-    return SessionData(user_id, version, secrets.token_urlsafe(16), time.time())
+def new_session(user_id: int | None, version: int = 0, nonce: str | None = None) -> SessionData:
+    return SessionData(user_id, version, nonce or secrets.token_urlsafe(16), time.time())
 
 
 def encode(data: SessionData, secret: bytes) -> str:
