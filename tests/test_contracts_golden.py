@@ -152,7 +152,8 @@ CLI_CASES: dict[str, tuple[str, list[str]]] = {}
 
 def _case(name: str, *args: str) -> None:
     words = [a for a in args if not a.startswith("-")]
-    path = " ".join(words[:2] if words[0] in {"site", "import", "audit", "user", "token", "knowledge"} else words[:1])
+    groups = {"site", "import", "audit", "user", "token", "knowledge", "orders", "removal"}
+    path = " ".join(words[:2] if words[0] in groups else words[:1])
     CLI_CASES[name] = (path, list(args))
 
 
@@ -173,6 +174,17 @@ _case("plan", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "-
 _case("plan-compare", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "--compare", "--format", "json")
 _case("screen", "screen", "{tmp}/quote.csv", "--site", "Example House", "--as-of", AS_OF_CLI, "--format", "json")
 _case("audit-verify", "audit", "verify", "--format", "json")
+# Proof of removal: orders from the plan, a removal with a replacement and a file, alerts (orders past due
+# at --today raise some), the status report, and the devices again with their removal shown.
+_case("orders-create", "orders", "create", "--format", "json")
+_case("orders-list", "orders", "list", "--today", "2030-01-01", "--format", "json")
+_case("orders-show", "orders", "show", "{order}", "--format", "json")
+_case("removal-record", "removal", "record", "{device}", "--on", "2026-11-30", "--by", "Crew 1", "--disposal-ref", "W-1",
+      "--cost", "95", "--replacement-brand", "Axis", "--replacement-model", "P3245-V", "--replacement-serial",
+      "ACCC8E998877", "--replacement-mac", "AC:CC:8E:99:88:77", "--attach", "{tmp}/plan.yaml", "--format", "json")
+_case("alerts", "alerts", "--since", "2020-01-01", "--format", "json")
+_case("status-report", "status-report", "--today", AS_OF_CLI, "--format", "json")
+_case("devices-with-removal", "devices", "--as-of", AS_OF_CLI, "--format", "json")
 _case("knowledge-import-designations", "knowledge", "import-designations", "{tmp}/csl_sample.csv", "--as-of", AS_OF_CLI,
       "--format", "json")
 # OLD is the packaged data, NEW the same with the sensitive-site removal deadline moved: findings change.
@@ -187,8 +199,19 @@ FILE_CASES = {
     "sim-manifest": ("sim", "fleet.json"),
 }
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
-         "devices", "assess", "reconcile", "plan", "plan-compare", "screen", "import-vms",
+         "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
+         "removal-record", "devices-with-removal", "alerts", "status-report", "screen", "import-vms",
          "knowledge-import-designations", "knowledge-diff"]
+
+
+def _fill(arg: str, tmp: Path, outputs: dict[str, Any]) -> str:
+    """An argument with {tmp}, {order} (the first work order) and {device} (the first Hikvision device) filled in."""
+    if "{order}" in arg:
+        arg = arg.replace("{order}", str(outputs["orders-create"]["orders"][0]["id"]))
+    if "{device}" in arg:
+        device = next(d for d in outputs["devices"] if d["producer"] and d["producer"]["id"] == "hikvision" and d["id"])
+        arg = arg.replace("{device}", str(device["id"]))
+    return arg.replace("{tmp}", str(tmp))
 
 
 def invoke(db: str, *args: str) -> str:
@@ -224,7 +247,7 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     with fleet.in_thread():
         for name in ORDER:
-            args = [a.replace("{tmp}", str(tmp)) for a in CLI_CASES[name][1]]
+            args = [_fill(a, tmp, outputs) for a in CLI_CASES[name][1]]
             outputs[name] = json.loads(invoke(db, *args))
     invoke(db, "report", "--out", str(tmp / "report"), "--as-of", AS_OF_CLI)
     invoke(db, "publish", "--public", str(tmp / "public"), "--internal", str(tmp / "internal"), "--as-of", AS_OF_CLI)
@@ -473,7 +496,8 @@ def test_no_golden_file_is_left_without_a_test() -> None:
 
 
 DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "device_class", "producer", "nil_subject",
-               "nil_basis", "nil_reasons", "confidence", "contradictions", "location", "install_date", "evidence"}
+               "nil_basis", "nil_reasons", "confidence", "contradictions", "location", "install_date", "evidence",
+               "removal"}
 
 
 @pytest.mark.parametrize(("name", "extra"), [
@@ -481,11 +505,11 @@ DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "dev
     ("api/get-device", {"removed_on", "observations", "findings"}),
 ])
 def test_the_pinned_device_records_are_fully_populated(name: str, extra: set[str]) -> None:
-    """The golden device shape has all 17 fields, with producer and evidence pinned as objects, not null."""
+    """The golden device shape has all 18 fields, with producer and evidence pinned as objects, not null."""
     contract = json.loads((GOLDEN / f"{name}.json").read_text())["contract"]
     contract = contract["shape"] if name.startswith("api/") else contract
     device = contract[0] if isinstance(contract, list) else contract
-    assert len(DEVICE_KEYS) == 17 and set(device) == DEVICE_KEYS | extra
+    assert len(DEVICE_KEYS) == 18 and set(device) == DEVICE_KEYS | extra
     assert device["producer"] == {"id": None, "name": None, "country": None}
     assert device["evidence"] == [{"signal": None, "value": None, "source": None, "supports": None, "weight": None,
                                    "note": None}]

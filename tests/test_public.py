@@ -18,6 +18,8 @@ from clearsite.render.charts import (
     BurndownPoint,
     MilestoneMark,
     burndown_svg,
+    crew_colours,
+    crew_load_svg,
     gantt_svg,
     plan_burndown_svg,
     svg_to_png,
@@ -87,7 +89,7 @@ def test_the_statement_has_no_field_that_could_carry_a_site_detail() -> None:
     st = build_public_statement(sensitive_records()[0], as_of=AS_OF, milestones=MILESTONES)
     assert {f.name for f in fields(PublicStatement)} == {
         "title", "programme", "as_of", "affected_sites", "cleared_sites", "milestones", "departments",
-        "series", "forecast_complete", "min_department_sites",
+        "series", "forecast_complete", "min_department_sites", "publication",
     }  # fmt: skip
     assert all(isinstance(d.department, str) for d in st.departments)
 
@@ -168,9 +170,30 @@ def test_burndown_svg_is_well_formed_escaped_and_marks_milestones() -> None:
     root = ElementTree.fromstring(svg)
     assert root.tag.endswith("svg")
     assert "&lt;&amp;&gt;" in svg
-    assert "70% of sites clear by 2024-10-31" in svg
-    assert svg.count("<polyline") == 4  # sites and devices, actual and forecast
+    assert "70% of sites clear by 31 October 2024" in svg
+    assert len(re.findall(r"<path d=\"M [^\"]+\" fill=\"none\"", svg)) == 4  # sites and devices, actual and forecast
     assert 'stroke-dasharray="6 4"' in svg
+
+
+def test_the_burn_down_is_a_step_chart_so_a_missed_milestone_looks_missed() -> None:
+    # 10 sites; 2 clear by the end of September, 9 by the end of November: a straight line between the
+    # two would pass under the 31 October diamond (70% clear, 3 remaining) as if it were met
+    points = [BurndownPoint(date(2024, 9, 30), 8), BurndownPoint(date(2024, 11, 30), 1)]
+    svg = burndown_svg(points, [MilestoneMark(date(2024, 10, 31), 0.7)], total_sites=10)
+    path = re.search(r'<path d="(M [^"]+)" fill="none"', svg).group(1)  # type: ignore[union-attr]
+    assert re.fullmatch(r"M [\d.]+ [\d.]+ H [\d.]+ V [\d.]+", path), path  # flat until November, then down
+    _, x0, y0, _, x1, _, y1 = path.split()
+    assert float(x1) > float(x0) and float(y1) > float(y0)
+
+
+def test_a_legend_names_only_the_marks_its_chart_drew() -> None:
+    forecast_only = [BurndownPoint(date(2024, 9, 1), 10), BurndownPoint(date(2024, 12, 31), 0, forecast=True)]
+    svg = burndown_svg(forecast_only, [], total_sites=10)
+    legend = re.findall(r'<text x="[\d.]+" y="[\d.]+">([^<]+)</text>', svg.split("</path>")[-1])
+    assert "milestone target" not in legend and not any("devices" in t for t in legend)
+    with_marks = burndown_svg(forecast_only, [MilestoneMark(date(2024, 10, 31), 0.7)], total_sites=10,
+                              today=date(2024, 9, 1))
+    assert "milestone target" in with_marks and "as of 1 September 2024" in with_marks
 
 
 def test_gantt_and_plan_burndown_from_a_typed_plan() -> None:
@@ -178,17 +201,33 @@ def test_gantt_and_plan_burndown_from_a_typed_plan() -> None:
     data = make_plan(inputs, settings).to_dict()
     data["visits"][0]["region"] = data["capacity"][0]["region"] = '"><script>x</script>'
     plan = Plan.from_dict(data)
-    for svg in (gantt_svg(plan), plan_burndown_svg(plan)):
+    for svg in (gantt_svg(plan), plan_burndown_svg(plan), crew_load_svg(plan)):
         ElementTree.fromstring(svg)
         assert "<script>" not in svg
+    assert "crew hours" in crew_load_svg(plan) and "milestone 24 May 2024" in crew_load_svg(plan)
+
+
+def test_the_gantt_has_a_row_per_site_and_a_bar_per_visit_in_its_crews_colour() -> None:
+    plan = make_plan(*small_instance())
     gantt = gantt_svg(plan)
-    assert "crew hours" in gantt and "milestone 2024-05-24" in gantt
+    root = ElementTree.fromstring(gantt)
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in root.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert len(bars) == len(plan.visits)
+    colours = crew_colours(plan)
+    for visit in plan.visits:
+        assert any(visit.site in bar.find(f"{ns}title").text and bar.get("fill") == colours[visit.crew]  # type: ignore[union-attr,operator]
+                   for bar in bars)
+    labels = {t.text for t in root.iter(f"{ns}text")}
+    assert {v.site for v in plan.visits} <= labels and {f"crew {c}" for c in colours} <= labels
+    assert root.find(f"{ns}title") is not None and root.find(f"{ns}desc") is not None
 
 
 def test_empty_charts_still_render() -> None:
     ElementTree.fromstring(burndown_svg([], [], total_sites=0))
     plan = make_plan(*small_instance())
     ElementTree.fromstring(gantt_svg(replace(plan, visits=(), capacity=(), milestones=())))
+    ElementTree.fromstring(crew_load_svg(replace(plan, visits=(), capacity=(), milestones=())))
 
 
 @pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="needs rsvg-convert (librsvg2-bin)")

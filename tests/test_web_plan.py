@@ -29,7 +29,10 @@ def test_the_plan_page_shows_the_latest_stored_plan_scoped_to_the_department(tmp
     cache.forget_all()
     client = TestClient(create_app(engine, packaged_kb, Settings(as_of=AS_OF)))
     login(client, "alice")
-    assert ">Plan<" not in client.get("/").text and client.get("/plan").status_code == 404
+    assert ">Plan<" not in client.get("/").text
+    no_plan = client.get("/plan")  # not a dead end: says how to make one, and shows the policy's milestones
+    assert no_plan.status_code == 200 and "No removal plan is stored yet" in no_plan.text
+    assert '<time datetime="2024-10-31">31 October 2024</time>' in no_plan.text
     visits = [{"site": "Alpha HQ", "department": DEPT_A, "region": "London", "week": "2024-09-02", "crew": "c1",
                "hours": 3.0, "cost": 400.0, "devices": [1, 2]},
               {"site": "Bravo House", "department": DEPT_B, "region": "Wales", "week": "2024-09-09", "crew": "c2",

@@ -18,11 +18,14 @@ from typing import Annotated
 import typer
 
 from clearsite.cli import agent as _agent
+from clearsite.cli import alerts as _alerts
 from clearsite.cli import demo as _demo
 from clearsite.cli import devices as _devices
 from clearsite.cli import imports as _imports
 from clearsite.cli import knowledge as _knowledge
+from clearsite.cli import orders as _orders
 from clearsite.cli import planning as _planning
+from clearsite.cli import removal as _removal
 from clearsite.cli import review as _review
 from clearsite.cli import scanning as _scanning
 from clearsite.cli import sim as _sim
@@ -80,6 +83,10 @@ app.command("report")(_devices.report)
 app.command("demo")(_demo.demo)
 app.command("plan")(_planning.plan)
 app.command("publish")(_planning.publish)
+app.add_typer(_orders.app, name="orders")
+app.command("status-report")(_orders.status_report)
+app.add_typer(_removal.app, name="removal")
+app.command("alerts")(_alerts.alerts)
 app.command("review")(_review.review)
 app.add_typer(_agent.app, name="agent")
 

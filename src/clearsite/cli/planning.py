@@ -38,11 +38,13 @@ def plan(
     from clearsite.services.knowledge import load_knowledge
     from clearsite.services.plan_outputs import export_schedule, load_plan, plans_text, write_charts
     from clearsite.services.planning import plan_removals
+    from clearsite.services.timeline import EVERYTHING, programme_timeline
 
     when = parse_date(as_of)
     try:
         loaded = load_plan(plan_file, start=parse_date(start, "--start") if start else None, time_limit=time_limit)
-        plans, work, _ = plan_removals(open_engine(db), load_knowledge(), loaded, when, scenario or [], compare, policy)
+        engine, knowledge = open_engine(db), load_knowledge()
+        plans, work, _ = plan_removals(engine, knowledge, loaded, when, scenario or [], compare, policy)
     except ClearsiteError:
         raise
     except ValueError as exc:  # an unknown scenario or policy, an impossible what-if
@@ -54,9 +56,11 @@ def plan(
     if charts:
         for warning in write_charts(base, charts):
             say(f"warning: {warning}")
-        say(f"wrote the burn-down and Gantt charts to {charts}")
+        say(f"wrote the burn-down, Gantt and crew-load charts to {charts}")
     say(f"{len(work.work)} devices to remove at {len(work.sites)} sites; {len(plans)} plan(s) stored")
-    text = plans_text(plans, format.value)
+    timeline = (programme_timeline(engine, knowledge, EVERYTHING, when, assess=True)
+                if format == PlanFormat.table and not (compare or scenario) else None)
+    text = plans_text(plans, format.value, timeline)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
@@ -65,16 +69,32 @@ def publish(
     internal: Annotated[Path | None, typer.Option("--internal", help="The full detail for the programme office.")] = None,
     as_of: AsOfOption = None,
     programme: Annotated[str, typer.Option("--programme", help="Programme name shown on the statement.")] = "",
+    publisher: Annotated[str, typer.Option("--publisher", help="The publishing department.")] = "",
+    contact: Annotated[str, typer.Option("--contact", help="Email address or web page for questions.")] = "",
+    licence: Annotated[str, typer.Option("--licence", help="Licence name (default: Open Government Licence "
+                                         "v3.0).")] = "",
+    licence_url: Annotated[str, typer.Option("--licence-url", help="Where the licence is published.")] = "",
+    next_update: Annotated[str, typer.Option("--next-update", help="When the next statement is due, "
+                                             "e.g. 'March 2027'.")] = "",
+    published: Annotated[str | None, typer.Option("--published", help="Date of publication (YYYY-MM-DD; "
+                                                  "default: the --as-of date).")] = None,
+    settings: Annotated[Path | None, typer.Option("--settings", help="Settings file whose [publication] table "
+                                                  "gives these (default: $CLEARSITE_SETTINGS or "
+                                                  "~/.config/clearsite/settings.toml).")] = None,
     db: DbOption = None,
 ) -> None:
     """Publish progress: a public statement redacted by construction, or the internal full detail."""
     from clearsite.services.knowledge import load_knowledge
-    from clearsite.services.publishing import publish_progress
+    from clearsite.services.publishing import publication_settings, publish_progress
 
     if not public and not internal:
         raise UsageError("give --public DIR, --internal DIR, or both")
-    written = publish_progress(open_engine(db), load_knowledge(), parse_date(as_of), public=public,
-                               internal=internal, programme=programme)
+    when = parse_date(as_of)
+    publication = publication_settings(settings, programme=programme, publisher=publisher, contact=contact,
+                                       licence=licence, licence_url=licence_url, next_update=next_update,
+                                       published=parse_date(published, "--published") if published else when)
+    written = publish_progress(open_engine(db), load_knowledge(), when, public=public, internal=internal,
+                               publication=publication)
     if written.public:
         say(f"public statement: {', '.join(str(p) for p in written.public)}")
     if written.internal:

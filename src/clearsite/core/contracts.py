@@ -19,6 +19,20 @@ TypedDict. Pure: imports nothing but the standard library.
 from typing import Any, NotRequired, TypedDict
 
 __all__ = [
+    "Alert",
+    "Order",
+    "OrderDetail",
+    "OrderExtension",
+    "OrderRemoval",
+    "OrdersCreated",
+    "Removal",
+    "RemovalEvidence",
+    "RemovalFile",
+    "RemovalRecorded",
+    "Replacement",
+    "SpendYear",
+    "StatusReport",
+    "StatusReportSite",
     "AgentBatchApplied",
     "AgentHealth",
     "AgentHeartbeat",
@@ -145,6 +159,7 @@ class Device(TypedDict):
     location: str | None
     install_date: str | None
     evidence: list[EvidenceLink]
+    removal: "Removal | None"
     decision: "ReviewDecision | None"
     machine_verdict: "MachineVerdict | None"
     review_pending: "ReviewPending | None"
@@ -983,3 +998,146 @@ class TokenListRow(TypedDict):
     scopes: list[str]
     expires: str
     revoked: str | None
+
+
+# --------------------------------------------------------------------------- proof of removal
+
+
+class RemovalFile(TypedDict):
+    name: str
+    sha256: str
+    size: int
+
+
+class RemovalEvidence(TypedDict):
+    disposal_ref: str | None
+    cost: float | None
+    files: list[RemovalFile]
+
+
+class Replacement(TypedDict):
+    """What replaced a removed device, identified and assessed when it was recorded."""
+
+    brand: str | None
+    model: str | None
+    serial: str | None
+    mac: str | None
+    producer: str | None
+    nil_subject: str
+    cleared: bool
+    device_id: int | None  # the device a later observation found it to be
+
+
+class Removal(TypedDict):
+    """A device's removal claim and what later observations made of it (`devices` gains it)."""
+
+    status: str  # claimed | verified | contradicted | reappeared
+    claimed_on: str
+    verified_on: str | None
+    by: str | None
+    order: int | None
+    replacement: Replacement | None
+    evidence: RemovalEvidence
+
+
+class RemovalRecorded(TypedDict):
+    """`clearsite removal record --format json` and POST /api/v1/devices/{id}/removals."""
+
+    device_id: int
+    removal: Removal
+    alerts: list[int]
+
+
+class Order(TypedDict):
+    """`clearsite orders list --format json`, /api/v1/orders."""
+
+    id: int
+    site: str
+    week: str
+    crew: str
+    status: str
+    devices: list[int]
+    due: str
+
+
+class OrderExtension(TypedDict):
+    id: int
+    order: int
+    requested_at: str
+    requested_by: str
+    reason: str
+    previous_due: str
+    new_due: str
+    status: str
+    decided_by: str | None
+    decided_at: str | None
+
+
+class OrderRemoval(TypedDict):
+    device_id: int
+    status: str
+
+
+class OrderDetail(Order):
+    """`clearsite orders show ID --format json`, /api/v1/orders/{id}."""
+
+    est_hours: float
+    est_cost: float
+    note: str | None
+    removals: list["OrderRemoval"]  # the order's devices with a removal claim
+    extensions: list[OrderExtension]
+
+
+class OrdersCreated(TypedDict):
+    """`clearsite orders create --format json`: what the current plan did to the orders."""
+
+    plan_id: int
+    created: int
+    updated: int
+    cancelled: int
+    unchanged: int
+    orders: list[Order]
+
+
+class Alert(TypedDict):
+    """`clearsite alerts --format json`, /api/v1/alerts."""
+
+    id: int
+    kind: str
+    site: str | None
+    device_id: int | None
+    at: str
+    detail: str
+
+
+class StatusReportSite(TypedDict):
+    site: str
+    department: str
+    state: str  # not_started | in_progress | claimed | verified
+    affected: int
+    claimed: int
+    verified: int
+    contradicted: int
+    share_removed: float
+
+
+class StatusReport(TypedDict):
+    """`clearsite status-report --format json`: the periodic statement for the programme office."""
+
+    as_of: str
+    sites: list[StatusReportSite]
+    totals: dict[str, int]
+    share_removed: float
+    share_sites_verified: float
+    spend: list["SpendYear"]
+    extensions: dict[str, int]  # requested, approved, refused, waiting
+
+
+class SpendYear(TypedDict):
+    """A UK financial year's money: the plan's budget and planned spend, work orders' estimates, actual costs."""
+
+    fy: str
+    budget: float | None
+    planned: float
+    ordered: float
+    actual: float

@@ -18,7 +18,9 @@ import xlsxwriter
 
 from clearsite.core import contracts
 from clearsite.core.plan.result import Plan
+from clearsite.core.timeline import MilestoneProgress
 from clearsite.render.spreadsheets import neutralise
+from clearsite.render.wording import long_date, money, plan_headline, plural, share, shortfall_sentence
 
 
 def plan_to_json(plan: Plan, indent: int | None = 2) -> str:
@@ -79,10 +81,11 @@ def plan_to_xlsx(plan: Plan, target: str | Path | IO[bytes]) -> None:
         "Summary",
         ("item", "value"),
         [
-            ("status", plan.status),
-            ("objective", plan.objective),
-            ("lower bound", plan.lower_bound),
-            ("gap", plan.gap),
+            ("summary", plan_headline(plan)),
+            ("solver status", plan.status),
+            ("cost score", plan.objective),
+            ("best possible cost score (bound)", plan.lower_bound),
+            ("distance from the best possible", plan.gap),
             ("start", plan.start.isoformat()),
             ("weeks", plan.weeks),
             ("solver", plan.solver.method),
@@ -149,35 +152,44 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def plan_to_table(plan: Plan, max_visits: int = 50) -> str:
-    """A readable summary: headline numbers, milestones, budget, shortfalls, the first visits."""
+def plan_to_table(plan: Plan, max_visits: int = 50, milestones: Sequence[MilestoneProgress] | None = None,
+                  problems: Sequence[str] | None = None) -> str:
+    """A readable summary in plain words: what the plan achieves, the milestones (the programme
+    timeline's when given, else the plan's own forecast), why a milestone cannot be met, the budget
+    and the first visits. The precise solver figures are in --format json."""
+    scheduled = int(plan.totals.get("devices", 0)) - len(plan.unscheduled)
     parts = [
-        (
-            f"status {plan.status}  objective {plan.objective:,.1f}  lower bound {plan.lower_bound:,.1f}  "
-            f"gap {plan.gap:.2%}  solver {plan.solver.method}  {plan.solver.wall_time:.1f}s"
-        ),
-        (
-            f"{plan.totals.get('sites', 0)} sites, {plan.totals.get('devices', 0)} devices, {len(plan.visits)} visits, "
-            f"{len(plan.unscheduled)} devices unscheduled, from {plan.start} for {plan.weeks} weeks"
-        ),
+        plan_headline(plan),
+        (f"{plural(int(plan.totals.get('devices', 0)), 'device')} to remove at "
+         f"{plural(int(plan.totals.get('sites', 0)), 'site')}; {scheduled:,} scheduled in "
+         f"{plural(len(plan.visits), 'visit')} over {plural(plan.weeks, 'week')}."),
         "",
-        _table(
-            ("milestone", "target", "forecast", "met"),
-            [(m.date, f"{m.target_share:.0%}", f"{m.forecast_share:.1%} ({m.forecast_sites})", "yes" if m.met else "NO") for m in plan.milestones],
-        ),
-        "",
-        _table(("financial year", "budget", "spend"), [(b.fy, "-" if b.budget is None else f"£{b.budget:,.0f}", f"£{b.spend:,.0f}") for b in plan.budget]),
-    ]  # fmt: skip
-    if plan.shortfalls:
-        parts += ["", "shortfalls:"] + [f"- {s.milestone} {s.kind}: {s.reason}" for s in plan.shortfalls]
+    ]
+    if milestones is not None:
+        parts.append(_table(("milestone", "target", "sites clear by then", "status"),
+                            [(long_date(m.date), share(m.target_share),
+                              f"{share(m.share)} ({m.sites:,} of {m.target_sites:,} needed)"
+                              + (" forecast" if m.basis == "forecast" else ""), m.status)
+                             for m in milestones]))
+    else:
+        parts.append(_table(("milestone", "target", "forecast", "status"),
+                            [(long_date(m.date), share(m.target_share),
+                              f"{share(m.forecast_share)} ({m.forecast_sites:,} of {m.target_sites:,} needed)",
+                              "on track" if m.met else "at risk") for m in plan.milestones]))
+    sentences = list(problems) if problems is not None else [shortfall_sentence(s) for s in plan.shortfalls]
+    if sentences:
+        parts += ["", *sentences]
+    parts += ["", _table(("financial year", "budget", "spend"),
+                         [(b.fy, "no limit" if b.budget is None else money(b.budget), money(b.spend))
+                          for b in plan.budget])]
     if plan.visits:
-        rows = [
-            (v.week, v.region, v.crew, v.site, len(v.devices), f"{v.hours:.1f}", f"£{v.cost:,.0f}")
-            for v in plan.visits[:max_visits]
-        ]
-        parts += ["", _table(("week", "region", "crew", "site", "devices", "hours", "cost"), rows)]
+        rows = [(long_date(v.week), v.region, v.crew, v.site, len(v.devices), f"{v.hours:.1f}", money(v.cost))
+                for v in plan.visits[:max_visits]]
+        parts += ["", _table(("week of", "region", "crew", "site", "devices", "hours", "cost"), rows)]
         if len(plan.visits) > max_visits:
-            parts.append(f"... {len(plan.visits) - max_visits} more visits (use --format csv)")
+            parts.append(f"… {plural(len(plan.visits) - max_visits, 'more visit')} (use --format csv)")
+    parts += ["", f"Solver: {plan.solver.method}, {plan.solver.wall_time:.1f} s; the plan's cost score is within "
+                  f"{plan.gap:.1%} of the best possible."]
     return "\n".join(parts)
 
 
@@ -210,10 +222,10 @@ def comparison_to_json(plans: Sequence[Plan], indent: int | None = 2) -> str:
 def comparison_to_table(plans: Sequence[Plan]) -> str:
     rows = _comparison_rows(plans)
     return _table(
-        ("scenario", "status", "objective", "gap", "milestones met", "forecast shares", "last visit", "unscheduled"),
-        [
-            (r["scenario"], r["status"], f"{r['objective']:,.1f}", f"{r['gap']:.2%}", f"{r['milestones_met']}/{r['milestones']}",
-             " ".join(f"{s:.0%}" for s in r["forecast_shares"]), r["last_visit_week"] or "-", r["unscheduled_devices"])
-            for r in rows
-        ],
-    )  # fmt: skip
+        ("scenario", "milestones met", "sites clear by each", "last visit", "not scheduled", "cost score",
+         "within best"),
+        [(r["scenario"], f"{r['milestones_met']} of {r['milestones']}", " ".join(share(s) for s in r["forecast_shares"]),
+          long_date(date.fromisoformat(r["last_visit_week"])) if r["last_visit_week"] else "-",
+          plural(r["unscheduled_devices"], "device"), f"{r['objective']:,.0f}", f"{r['gap']:.1%}")
+         for r in rows],
+    )

@@ -18,7 +18,7 @@ from clearsite.core.errors import InputError, NotFoundError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import OUTSTANDING as OUTSTANDING_STATUSES
 from clearsite.core.models import STATUSES_BY_SEVERITY, Network, Site
-from clearsite.services.timeline import removal_timelines
+from clearsite.services.timeline import ProgrammeTimeline, programme_timeline, timeline_summary
 from clearsite.store import audit
 from clearsite.store.changes import (
     device_removed_on,
@@ -90,13 +90,13 @@ def findings(engine: Engine, scope: SiteScope, site_id: int | None = None, statu
         return list_findings(conn, scope, site_id, status, after, limit)
 
 
-def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date) -> contracts.Dashboard:
+def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date,
+              timeline: ProgrammeTimeline | None = None) -> contracts.Dashboard:
     """Counts by status, by department and by site sensitivity, and progress against each removal timeline."""
     with engine.connect() as conn:
         summaries = site_summaries(conn, scope)
         devices = device_counts_by_site(conn, scope)
         statuses = finding_counts_by_site(conn, scope)
-        timelines = removal_timelines(conn, knowledge, scope)
 
     def blank() -> dict[str, int]:
         return {"sites": 0, "devices": 0, **{s: 0 for s in STATUSES}}
@@ -112,15 +112,9 @@ def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: dat
             for status, count in statuses.get(site_id, Counter()).items():
                 group[status] = group.get(status, 0) + count
         status_counts.update(statuses.get(site_id, Counter()))
-    progress: list[contracts.Timeline] = []
-    for t in timelines:
-        share = t.share_clear
-        progress.append({
-            "policy": t.policy.id, "obligation": t.obligation.id, "title": t.obligation.title,
-            "deadline": t.obligation.deadline.isoformat() if t.obligation.deadline else None,
-            "affected_sites": len(t.sites), "clear_sites": t.clear_sites, "share_clear": round(share, 4),
-            "milestones": [{"date": m.date.isoformat(), "target": m.target_share, "note": m.note,
-                            "passed": m.date <= as_of, "met": share >= m.target_share} for m in t.milestones]})
+    # the programme's one timeline (services.timeline), as /plan, the public preview and publish show it
+    timeline = timeline or programme_timeline(engine, knowledge, scope, as_of)
+    progress = [timeline_summary(timeline)] if timeline.figures.affected else []
     return {"as_of": as_of.isoformat(),
             "statuses": cast(contracts.StatusCounts, {s: status_counts.get(s, 0) for s in STATUSES}),
             "by_department": cast("dict[str, contracts.DashboardCounts]", dict(sorted(by_department.items()))),

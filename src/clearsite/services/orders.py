@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -22,6 +23,8 @@ from clearsite.core import contracts
 from clearsite.core.errors import ConflictError, InputError, NotFoundError
 from clearsite.core.names import site_key
 from clearsite.core.text import clean_text
+from clearsite.formats.outputs import output_set
+from clearsite.render.job_sheet import JobSheet, JobSheetRow, job_sheet_html, job_sheet_xlsx
 from clearsite.services.verification import raise_overdue_orders
 from clearsite.store import audit
 from clearsite.store.orders import (
@@ -37,6 +40,7 @@ from clearsite.store.orders import (
 from clearsite.store.plans import current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.removals import read_removals
+from clearsite.store.site_reads import list_sites
 from clearsite.store.sites import find_site, load_sites
 from clearsite.store.transactions import write_transaction
 
@@ -162,7 +166,7 @@ def order_detail(engine: Engine, scope: SiteScope, order_id: int) -> contracts.O
 def _detail(conn: Connection, order: StoredOrder) -> contracts.OrderDetail:
     claims = read_removals(conn, device_ids=order.devices)
     return {**order_json(order), "est_hours": order.est_hours, "est_cost": order.est_cost,
-            "note": order.note, "removals": {str(c.device_id): c.status for c in claims},
+            "note": order.note, "removals": [{"device_id": c.device_id, "status": c.status} for c in claims],
             "extensions": [_extension_json(e) for e in order_extensions(conn, [order.id])]}
 
 
@@ -290,3 +294,48 @@ def decide_order_extension(engine: Engine, actor: str, scope: SiteScope, extensi
         audit.record(conn, actor, f"order.extension_{status}", f"order:{order.id}", {"due": order.due},
                      {"extension": extension_id, "due": extension.new_due if approve else order.due})
         return _detail(conn, _one(conn, scope, order.id))
+
+
+# --------------------------------------------------------------------------- job sheets
+
+
+def job_sheet(engine: Engine, scope: SiteScope, order_id: int) -> JobSheet:
+    """What a crew takes to site for one order: its devices, where they are, and what replaces each."""
+    from clearsite.services.devices import devices_page
+
+    with engine.connect() as conn:
+        order = _one(conn, scope, order_id)
+        department = next((s["department"] for s in list_sites(conn, scope) if s["id"] == order.site_id), "")
+        views = {v.id: v for v in devices_page(conn, scope, site_id=order.site_id, limit=100_000, with_evidence=False)
+                 if v.id in set(order.devices)}
+        claims = {c.device_id: c for c in read_removals(conn, device_ids=order.devices)}
+    rows = []
+    for device_id in order.devices:
+        view = views.get(device_id)
+        claim = claims.get(device_id)
+        replacement = "a device not subject to the National Intelligence Law"
+        if claim is not None and claim.replacement:
+            r = claim.replacement
+            replacement = " ".join(str(v) for v in (r.get("brand"), r.get("model")) if v)
+        rows.append(JobSheetRow(device_id, view.location if view else None,
+                                view.identity.label_brand if view else None, view.identity.model if view else None,
+                                view.serial if view else None, view.mac if view else None, view.ip if view else None,
+                                replacement, claim.status if claim else None))
+    return JobSheet(order.id, order.site, department, order.week, order.due, order.crew, order.status,
+                    order.est_hours, order.est_cost, tuple(rows))
+
+
+def write_job_sheet(engine: Engine, scope: SiteScope, order_id: int, out_dir: Path) -> list[Path]:
+    """order-N.html and order-N.xlsx in `out_dir`, written whole or not at all."""
+    sheet = job_sheet(engine, scope, order_id)
+    html, xlsx = f"order-{order_id}.html", f"order-{order_id}.xlsx"
+    with output_set(out_dir, [html, xlsx]) as outputs:
+        outputs.write_text(html, job_sheet_html(sheet))
+        job_sheet_xlsx(sheet, outputs.path(xlsx))
+    return [out_dir / html, out_dir / xlsx]
+
+
+def check_overdue(engine: Engine, today: date | None = None) -> list[int | None]:
+    """Raise `order_overdue` for orders past due at `today` (the service clock); the alerts raised."""
+    with write_transaction(engine) as conn:
+        return raise_overdue_orders(conn, today or date.today(), _now())

@@ -4,12 +4,23 @@ the XLSX export and the charts. The planning itself is `services.planning.plan_r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
 
 from clearsite.core.plan.result import Plan
 from clearsite.formats.planfile import PlanFile, load_plan_file
-from clearsite.render.charts import gantt_svg, plan_burndown_svg, svg_to_png
+from clearsite.render.charts import (
+    crew_colours,
+    crew_load_svg,
+    gantt_svg,
+    plan_burndown_svg,
+    svg_to_png,
+    timeline_burndown_svg,
+)
 from clearsite.render.plan_export import (
     comparison_to_json,
     comparison_to_table,
@@ -18,9 +29,11 @@ from clearsite.render.plan_export import (
     plan_to_table,
     plan_to_xlsx,
 )
-from clearsite.services.planning import write_files
+from clearsite.render.wording import plan_headline
+from clearsite.services.planning import current_plan, plan_for, write_files
+from clearsite.services.timeline import EVERYTHING, ProgrammeTimeline, SiteScope
 
-__all__ = ["export_schedule", "load_plan", "plans_text", "write_charts"]
+__all__ = ["export_schedule", "load_plan", "plan_view", "plans_text", "timeline_chart", "write_charts"]
 
 
 def load_plan(path: Path | None, *, start: date | None = None, time_limit: float | None = None) -> PlanFile | None:
@@ -31,10 +44,13 @@ def load_plan(path: Path | None, *, start: date | None = None, time_limit: float
     return loaded
 
 
-def plans_text(plans: Sequence[Plan], format: str) -> str:
-    """One plan as json, csv or a table; several (a comparison) as json or a table."""
+def plans_text(plans: Sequence[Plan], format: str, timeline: ProgrammeTimeline | None = None) -> str:
+    """One plan as json, csv or a table; several (a comparison) as json or a table. The table shows
+    the programme timeline's milestones when given (the figures every page and statement shows)."""
     if len(plans) > 1:
         return comparison_to_json(plans) if format == "json" else comparison_to_table(plans)
+    if format == "table" and timeline is not None:
+        return plan_to_table(plans[0], milestones=timeline.figures.milestones, problems=timeline.problems)
     return {"json": plan_to_json, "csv": plan_to_csv, "table": plan_to_table}[format](plans[0])
 
 
@@ -43,8 +59,9 @@ def export_schedule(plan: Plan, path: Path) -> None:
 
 
 def write_charts(plan: Plan, folder: Path) -> list[str]:
-    """The burn-down and Gantt charts as SVG, and PNG where a renderer is installed; returns warnings."""
-    svgs = {"burndown": plan_burndown_svg(plan), "gantt": gantt_svg(plan)}
+    """The burn-down, the Gantt (sites by week, by crew) and the crew load as SVG, and PNG where a
+    renderer is installed; returns warnings."""
+    svgs = {"burndown": plan_burndown_svg(plan), "gantt": gantt_svg(plan), "crew-load": crew_load_svg(plan)}
     write_files(folder, {f"{name}.svg": svg for name, svg in svgs.items()})
     try:
         for name, svg in svgs.items():
@@ -52,3 +69,27 @@ def write_charts(plan: Plan, folder: Path) -> list[str]:
     except RuntimeError as exc:
         return [str(exc)]
     return []
+
+
+def timeline_chart(timeline: ProgrammeTimeline) -> str:
+    """The timeline's burn-down (a step chart, actual then forecast, against the milestones) as inline SVG."""
+    f = timeline.figures
+    return timeline_burndown_svg([(p.month_end, p.cleared, p.basis) for p in f.months], f.milestones, f.affected,
+                                 f.cleared, f.as_of)
+
+
+def plan_view(engine: Engine, scope: SiteScope) -> dict[str, Any] | None:
+    """The current plan as the caller sees it (`planning.plan_for`: only visits to their sites), with
+    its Gantt chart (sites by week, coloured by crew), the crew load of those visits and the crews'
+    colours; None when no plan is stored."""
+    view = plan_for(engine, scope)
+    stored = current_plan(engine)
+    if view is None or stored is None:
+        return None
+    visible = {v.site for v in view["visits"]}
+    plan = replace(stored.plan, visits=tuple(v for v in stored.plan.visits if v.site in visible))
+    if scope != EVERYTHING:
+        regions = {v.region for v in plan.visits}
+        plan = replace(plan, capacity=tuple(c for c in plan.capacity if c.region in regions))
+    return {**view, "gantt": gantt_svg(plan), "crew_load": crew_load_svg(plan), "crews": crew_colours(plan),
+            "headline": plan_headline(stored.plan)}

@@ -1,123 +1,179 @@
-"""Removal timelines: which milestones a programme is held to, and how far each site has got.
+"""The programme's one timeline: its milestones, and actual and forecast progress month by month, for
+a scope. The dashboard, /plan, the web's public preview, `clearsite plan` and `clearsite publish`
+(public and internal) all call `programme_timeline`, so they tell one story.
 
-One source for the dashboard, the web's public preview and `clearsite publish`: the milestones of
-the programme are the current plan's when one is stored (the plan was made against them, possibly
-from a plan file's own list), else those of the policy's obligation. Other removal obligations
-keep their own milestones.
+- Milestones: the current plan's when one is stored (the plan was made against them, possibly from a
+  plan file's own list), else those of the programme's obligation (the first removal obligation with
+  milestones in the knowledge).
+- Affected sites: sites with a device under a removal obligation (remove-by or no-new-deployment, the
+  obligations the planner plans) that is outstanding, or was removed. A department sees only its own
+  sites, and milestone targets are shares of the sites it sees.
+- Clear means proven: every affected device at the site verified removed (`_removal_proof`).
+- Forecast: the current plan's date for each site (the Friday of its last visit).
+The rules that turn these facts into figures are `core.timeline.compute_timeline`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from clearsite.core import contracts
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Obligation, Policy, RuleKind
 from clearsite.core.models import OUTSTANDING as OUTSTANDING_STATUSES
-from clearsite.store.plans import current_plan
+from clearsite.core.plan.result import Plan
+from clearsite.core.timeline import MilestoneTarget, SiteClearance, TimelineFigures, compute_timeline
+from clearsite.render.plan_export import site_clear_dates
+from clearsite.render.wording import shortfall_sentence
+from clearsite.store.plans import StoredPlan, current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
-from clearsite.store.site_reads import obligation_rows
+from clearsite.store.timeline_reads import ObligationDevice, obligation_devices
 
-__all__ = ["OUTSTANDING", "MilestoneTarget", "SiteState", "Timeline", "programme_milestones", "removal_timelines"]
+__all__ = ["EVERYTHING", "OUTSTANDING", "REMOVAL_RULES", "MilestoneTarget", "ProgrammeTimeline", "RemovalProof", "SiteScope",
+           "programme_milestones", "programme_timeline", "timeline_summary"]
 
 OUTSTANDING = tuple(s.value for s in OUTSTANDING_STATUSES)
+REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)  # what the planner plans
 
 
 @dataclass(frozen=True, slots=True)
-class MilestoneTarget:
-    date: date
-    target_share: float
-    note: str = ""
+class RemovalProof:
+    """How far a device's removal is proven: 'verified' (a later observation proved it gone) or
+    'claimed' (someone says so, not yet proven), and the day it was said to go."""
+
+    state: str
+    removed_on: date
 
 
 @dataclass(frozen=True, slots=True)
-class SiteState:
-    """An affected site: its department, and when it was cleared (None while a device is outstanding)."""
-
-    site_id: int
-    department: str
-    cleared_on: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """One removal obligation's milestones and the sites it affects (within a scope)."""
-
-    policy: Policy
-    obligation: Obligation
-    milestones: tuple[MilestoneTarget, ...]
-    milestones_from: str  # "plan" or "policy"
-    sites: tuple[SiteState, ...]
+class ProgrammeTimeline:
+    programme: str  # "policy title — obligation title"
+    policy: Policy | None
+    obligation: Obligation | None
+    milestones_from: str  # "plan" | "policy" | "none"
+    sites: tuple[SiteClearance, ...]  # in the scope; names for internal views only
+    figures: TimelineFigures
+    plan: Plan | None  # the current plan (programme-wide)
+    problems: tuple[str, ...]  # the plan's shortfalls as sentences ("The 8 March 2027 milestone cannot be met: …")
 
     @property
-    def programme(self) -> str:
-        return f"{self.policy.title} — {self.obligation.title}"
-
-    @property
-    def clear_sites(self) -> int:
-        return sum(1 for s in self.sites if s.cleared_on is not None)
-
-    @property
-    def share_clear(self) -> float:
-        return self.clear_sites / len(self.sites) if self.sites else 0.0
+    def as_of(self) -> date:
+        return self.figures.as_of
 
 
 def _removal_obligations(knowledge: Knowledge) -> list[tuple[Policy, Obligation]]:
-    return [(p, o) for p in knowledge.policies.values() for o in p.obligations
-            if o.rule == RuleKind.REMOVE_BY and o.milestones]
+    return [(p, o) for p in knowledge.policies.values() for o in p.obligations if o.rule in REMOVAL_RULES]
 
 
-def _site_states(conn: Connection, scope: SiteScope, policy: Policy, obligation: Obligation) -> tuple[SiteState, ...]:
-    """Sites with a device under the obligation that is outstanding, or compliant because it was removed."""
-    departments: dict[int, str] = {}
-    outstanding: set[int] = set()
-    removed: dict[int, date] = {}
-    for site_id, department, status, removed_on in obligation_rows(conn, scope, policy.id, obligation.id,
-                                                                   (*OUTSTANDING, "compliant")):
-        if status in OUTSTANDING:
-            outstanding.add(site_id)
-        elif status == "compliant" and removed_on is not None:
-            removed[site_id] = max(removed_on, removed.get(site_id, removed_on))
-        else:
-            continue
-        departments[site_id] = department
-    return tuple(SiteState(site_id, departments[site_id], None if site_id in outstanding else removed.get(site_id))
-                 for site_id in sorted(departments))
+def _programme_obligation(knowledge: Knowledge) -> tuple[Policy, Obligation] | None:
+    return next(((p, o) for p, o in _removal_obligations(knowledge)
+                 if o.rule == RuleKind.REMOVE_BY and o.milestones), None)
 
 
 def programme_milestones(conn: Connection, knowledge: Knowledge) -> tuple[tuple[MilestoneTarget, ...], str]:
     """The programme's milestones and where they come from: the current plan's, else the programme
-    obligation's (the first removal obligation with milestones); empty when there is neither."""
+    obligation's; empty ("none") when there is neither."""
     stored = current_plan(conn)
     if stored is not None and stored.plan.milestones:
         return tuple(MilestoneTarget(m.date, m.target_share, m.note) for m in stored.plan.milestones), "plan"
-    obligations = _removal_obligations(knowledge)
-    if not obligations:
-        return (), "policy"
-    return _own_milestones(obligations[0][1]), "policy"
+    found = _programme_obligation(knowledge)
+    if found is None:
+        return (), "none"
+    return tuple(MilestoneTarget(m.date, m.target_share, m.note) for m in found[1].milestones), "policy"
 
 
-def _own_milestones(obligation: Obligation) -> tuple[MilestoneTarget, ...]:
-    return tuple(MilestoneTarget(m.date, m.target_share, m.note) for m in obligation.milestones)
+def _removal_proof(conn: Connection, rows: Sequence[ObligationDevice]) -> dict[int, RemovalProof]:
+    """Each affected device's removal as far as it is proven. The one place that decides what counts
+    as proof: today the removal date recorded on the device (by hand or by a verified claim) is taken
+    as verified; with removal claims and their verification, a claim not yet verified is 'claimed'."""
+    del conn  # read when claims are read here
+    return {r.device_id: RemovalProof("verified", r.removed_on) for r in rows if r.removed_on is not None}
 
 
-def removal_timelines(conn: Connection, knowledge: Knowledge, scope: SiteScope = EVERYTHING) -> list[Timeline]:
-    """Every removal obligation with milestones and affected sites in the scope, in knowledge order.
+def _assessed_now(engine: Engine, knowledge: Knowledge, as_of: date,
+                  obligations: set[tuple[str, str]]) -> list[ObligationDevice]:
+    """The same rows as `obligation_devices`, from assessing every device at `as_of` rather than from
+    the stored findings (for `plan` and `publish`, which may run at a date no `assess` stored)."""
+    from clearsite.services.assessment import iter_findings
+    from clearsite.services.devices import iter_devices
 
-    The programme obligation's milestones are `programme_milestones`; the others keep their own.
-    """
-    obligations = _removal_obligations(knowledge)
-    programme = obligations[0] if obligations else None
-    timelines: list[Timeline] = []
-    for policy, obligation in obligations:
-        sites = _site_states(conn, scope, policy, obligation)
-        if not sites:
-            continue
-        if programme is not None and obligation is programme[1]:
-            milestones, source = programme_milestones(conn, knowledge)
-        else:
-            milestones, source = _own_milestones(obligation), "policy"
-        timelines.append(Timeline(policy, obligation, milestones, source, sites))
-    return timelines
+    where = {view.id: (site, view.removed_on) for view, site in iter_devices(engine, with_evidence=False)}
+    site_ids = {name: i for i, name in enumerate(sorted({site.name for site, _ in where.values()}))}
+    rows: dict[tuple[int, str], ObligationDevice] = {}
+    for f in iter_findings(engine, knowledge, as_of):
+        if (f.policy, f.obligation) in obligations and f.status in (*OUTSTANDING, "compliant"):
+            site, removed_on = where[f.device_id]
+            rows[f.device_id, f.status] = ObligationDevice(f.device_id, site_ids[site.name], site.name,
+                                                           site.department, site.region, str(f.status), removed_on)
+    return list(rows.values())
+
+
+def _site_clearances(conn: Connection, scope: SiteScope, knowledge: Knowledge,
+                     forecast: dict[str, date | None],
+                     assessed: list[ObligationDevice] | None = None) -> tuple[SiteClearance, ...]:
+    obligations = [(p.id, o.id) for p, o in _removal_obligations(knowledge)]
+    rows = assessed if assessed is not None else obligation_devices(conn, scope, obligations,
+                                                                    (*OUTSTANDING, "compliant"))
+    proof = _removal_proof(conn, rows)
+    by_site: dict[int, list[ObligationDevice]] = defaultdict(list)
+    for row in rows:
+        if row.status in OUTSTANDING or row.device_id in proof:  # compliant only counts when it was removed
+            by_site[row.site_id].append(row)
+    sites = []
+    for devices in by_site.values():
+        first = devices[0]
+        states = {d.device_id: proof.get(d.device_id) for d in devices}  # None: still there
+        open_devices = sum(1 for p in states.values() if p is None)
+        claimed = [p for p in states.values() if p is not None and p.state == "claimed"]
+        removed = [p.removed_on for p in states.values() if p is not None]
+        cleared_on = max(removed) if open_devices == 0 and not claimed else None
+        claimed_on = max(removed) if open_devices == 0 and claimed else None
+        sites.append(SiteClearance(first.site, first.department, cleared_on, claimed_on,
+                                   forecast.get(first.site) if open_devices else None, first.region,
+                                   open_devices, len(claimed)))
+    return tuple(sorted(sites, key=lambda s: (s.department, s.site)))
+
+
+def programme_timeline(engine: Engine, knowledge: Knowledge, scope: SiteScope, as_of: date, *,
+                       assess: bool = False) -> ProgrammeTimeline:
+    """The programme's timeline for the sites in `scope`, on `as_of` (the caller's clock), from the
+    stored findings; with `assess` (everything only), from assessing every device at `as_of`."""
+    if assess and scope != EVERYTHING:
+        raise ValueError("a live assessment covers every site")
+    obligations = {(p.id, o.id) for p, o in _removal_obligations(knowledge)}
+    assessed = _assessed_now(engine, knowledge, as_of, obligations) if assess else None
+    with engine.connect() as conn:
+        stored: StoredPlan | None = current_plan(conn)
+        milestones, source = programme_milestones(conn, knowledge)
+        forecast = site_clear_dates(stored.plan) if stored is not None else {}
+        sites = _site_clearances(conn, scope, knowledge, forecast, assessed)
+    found = _programme_obligation(knowledge)
+    policy, obligation = found if found is not None else (None, None)
+    programme = f"{policy.title} — {obligation.title}" if policy and obligation else "Removal programme"
+    plan = stored.plan if stored is not None else None
+    problems = tuple(shortfall_sentence(s) for s in plan.shortfalls) if plan is not None else ()
+    return ProgrammeTimeline(programme, policy, obligation, source, sites, compute_timeline(sites, milestones, as_of),
+                             plan, problems)
+
+
+def timeline_summary(timeline: ProgrammeTimeline) -> contracts.Timeline:
+    """The timeline as the dashboard's JSON gives it (GET /api/v1/dashboard `timelines`)."""
+    f = timeline.figures
+    return {
+        "policy": timeline.policy.id if timeline.policy else "",
+        "obligation": timeline.obligation.id if timeline.obligation else "",
+        "title": timeline.obligation.title if timeline.obligation else timeline.programme,
+        "deadline": timeline.obligation.deadline.isoformat() if timeline.obligation and timeline.obligation.deadline
+        else None,
+        "affected_sites": f.affected, "clear_sites": f.cleared, "claimed_sites": f.claimed,
+        "share_clear": round(f.share, 4), "milestones_from": timeline.milestones_from,
+        "milestones": [{"date": m.date.isoformat(), "target": m.target_share, "note": m.note,
+                        "passed": m.date <= f.as_of, "met": m.met, "basis": m.basis, "sites": m.sites,
+                        "target_sites": m.target_sites, "status": m.status} for m in f.milestones],
+    }
+

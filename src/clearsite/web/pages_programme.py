@@ -1,35 +1,50 @@
 """The programme pages: the dashboard, the removal plan and the public statement preview.
 
 Kept apart from web/pages.py (case-work pages) because all three tell the programme's one timeline
-(services/timeline.py): the same milestones, actual and forecast months for the reader's scope.
+(services/timeline.py): the same milestones, actual and forecast months for the reader's scope, and
+the same charts (inline SVG with a title, a description and a table of the same figures).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from clearsite.services import estate
-from clearsite.services.planning import plan_for
+from clearsite.services.plan_outputs import plan_view, timeline_chart
 from clearsite.services.publishing import public_preview as preview_statement
+from clearsite.services.timeline import ProgrammeTimeline, programme_timeline
 from clearsite.web.pages import Reader, render
 
 router = APIRouter(include_in_schema=False)
 
 
+def _timeline(request: Request, principal: Reader) -> ProgrammeTimeline:
+    state = request.app.state
+    return programme_timeline(state.engine, state.knowledge, principal.sites, state.settings.today())
+
+
 @router.get("/")
 def dashboard(request: Request, principal: Reader) -> HTMLResponse:
-    figures = estate.dashboard(request.app.state.engine, principal.sites, request.app.state.knowledge,
-                               request.app.state.settings.today())
-    return render(request, "dashboard.html", principal, figures=figures, statuses=estate.STATUSES)
+    state = request.app.state
+    timeline = _timeline(request, principal)
+    figures = estate.dashboard(state.engine, principal.sites, state.knowledge, state.settings.today(), timeline)
+    chart = Markup(timeline_chart(timeline)) if timeline.figures.affected else None  # our SVG, every text escaped
+    return render(request, "dashboard.html", principal, figures=figures, statuses=estate.STATUSES,
+                  timeline=timeline, chart=chart)
 
 
 @router.get("/plan")
 def plan_page(request: Request, principal: Reader) -> HTMLResponse:
-    plan = plan_for(request.app.state.engine, principal.sites)
-    if plan is None:
-        raise HTTPException(404, "No removal plan is stored yet.")
-    return render(request, "plan.html", principal, plan=plan)
+    timeline = _timeline(request, principal)
+    plan = plan_view(request.app.state.engine, principal.sites)
+    charts = {}
+    if plan is not None:
+        charts = {"gantt": Markup(plan["gantt"]), "crew_load": Markup(plan["crew_load"])}
+    if timeline.figures.affected:
+        charts["burndown"] = Markup(timeline_chart(timeline))
+    return render(request, "plan.html", principal, plan=plan, timeline=timeline, charts=charts)
 
 
 @router.get("/public")
