@@ -31,8 +31,8 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+from clearsite.core.durations import parse_duration
 from clearsite.core.errors import InputError
-from clearsite.services.agents import parse_duration
 
 __all__ = ["AgentConfig", "ConfigError", "load_config"]
 

@@ -10,7 +10,6 @@ a `site_silent` alert (hearing it again clears it).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from clearsite.core.durations import parse_duration
 from clearsite.core.errors import AccessError, InputError, NotFoundError
 from clearsite.discover import check_scope
 from clearsite.store import agents as store
@@ -35,8 +35,6 @@ __all__ = ["SILENT_AFTER", "AgentRefused", "OutOfScope", "agent_health", "agent_
 
 SILENT_AFTER = timedelta(hours=26)  # a daily agent, with two hours' grace
 SILENT_AFTER_VAR = "CLEARSITE_AGENT_SILENT_AFTER"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class AgentRefused(AccessError):
@@ -45,14 +43,6 @@ class AgentRefused(AccessError):
 
 class OutOfScope(InputError):
     """A push holds addresses outside the networks the centre declares for the site: refused whole."""
-
-
-def parse_duration(text: str, what: str = "duration") -> timedelta:
-    """`90s`, `30m`, `24h`, `7d` as a timedelta (InputError naming `what` otherwise)."""
-    found = _DURATION.match(text or "")
-    if not found or float(found.group(1)) <= 0:
-        raise InputError(f"{what} {text!r}: expected a number and a unit, such as 30m, 24h or 7d")
-    return timedelta(seconds=float(found.group(1)) * _UNITS[found.group(2)])
 
 
 def silent_after_from_environment() -> timedelta:
