@@ -84,6 +84,7 @@ __all__ = [
     "PlanVisit",
     "Producer",
     "PublicDepartment",
+    "PublicLicence",
     "PublicMilestone",
     "PublicProgress",
     "PublicSeriesPoint",
@@ -465,25 +466,31 @@ class DashboardSensitivity(TypedDict):
 
 
 class TimelineMilestone(TypedDict):
-    """A removal timeline's milestone and whether it was met."""
+    """A programme milestone: met or missed when passed (actual), on track or at risk (forecast)."""
 
     date: str
     target: float
     note: str | None
     passed: bool
     met: bool | None
+    basis: str  # actual | forecast
+    sites: int  # sites clear by the date (actual), or expected clear (forecast)
+    target_sites: int
+    status: str  # met | missed | on track | at risk
 
 
 class Timeline(TypedDict):
-    """Progress against one policy's removal timeline."""
+    """Progress against the programme's removal timeline (services.timeline), for the caller's sites."""
 
     policy: str
     obligation: str
     title: str
     deadline: str | None
     affected_sites: int
-    clear_sites: int
+    clear_sites: int  # every affected device verified removed
+    claimed_sites: int  # every affected device claimed removed, some not yet verified
     share_clear: float | None
+    milestones_from: str  # plan | policy | none
     milestones: list[TimelineMilestone]
 
 
@@ -853,9 +860,12 @@ class PublicDepartment(TypedDict):
 class PublicMilestone(TypedDict):
     date: str
     target_share: float
+    target_sites: int
+    sites: int  # sites clear by the date (actual), or expected clear (forecast)
     share: float | None
     met: bool | None
     basis: str
+    status: str  # met | missed | on track | at risk
 
 
 class PublicSeriesPoint(TypedDict):
@@ -865,12 +875,22 @@ class PublicSeriesPoint(TypedDict):
     basis: str
 
 
+class PublicLicence(TypedDict):
+    name: str
+    url: str
+
+
 class PublicProgress(TypedDict):
     """`clearsite publish --public`: progress.json, the open-data statement."""
 
     schema: str
     title: str
     programme: str
+    publisher: str
+    published: str
+    next_update: str | None
+    contact: str
+    licence: PublicLicence
     as_of: str
     affected_sites: int
     cleared_sites: int
@@ -890,6 +910,7 @@ class InternalSiteRow(TypedDict):
     region: str | None
     devices: int
     cleared_on: str | None
+    claimed_on: str | None  # every affected device claimed removed, some not yet verified
     forecast_on: str | None
     extra: dict[str, Any]
 
