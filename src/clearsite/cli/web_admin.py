@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from clearsite.cli.errors import HandledGroup
-from clearsite.cli.options import DbOption, open_engine, say
+from clearsite.cli.options import DbOption, actor, open_engine, say
 from clearsite.core.contracts import AuditVerification
 from clearsite.core.errors import CheckFailed, InputError, UsageError
 
@@ -89,7 +89,7 @@ def user_add(
 
     given = os.environ.get(password_env)
     password = given or secrets.token_urlsafe(18)
-    user = add_account(open_engine(db), username, password, role, department=department, site=site, actor="cli",
+    user = add_account(open_engine(db), username, password, role, department=department, site=site, actor=actor(),
                        one_time=not given)
     say(f"added user {user.id}: {user.username} ({user.role.value})")
     if not given:
@@ -108,7 +108,7 @@ def token_create(
     """Issue an API token; it is printed once and only its hash is stored."""
     from clearsite.services.accounts import issue_token
 
-    issued = issue_token(open_engine(db), username, name, scope, days, actor="cli")
+    issued = issue_token(open_engine(db), username, name, scope or None, days, actor=actor())  # no --scope: all
     say(f"token {issued.id} for {username}: scopes {', '.join(issued.scopes)}, expires "
         f"{issued.expires_at:%Y-%m-%d %H:%M} UTC; shown only this once:")
     sys.stdout.write(issued.token + "\n")
@@ -149,7 +149,7 @@ def token_revoke(
     """Revoke a token now (audited). An agent using it stops at its next batch; its spool is kept."""
     from clearsite.services.accounts import end_token
 
-    end_token(open_engine(db), token_id, actor="cli")
+    end_token(open_engine(db), token_id, actor=actor())
     say(f"token {token_id} revoked")
 
 

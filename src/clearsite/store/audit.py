@@ -5,7 +5,8 @@ are numbered 1, 2, 3 … So `verify` can name the first bad entry: one whose con
 matches its hash (modified), a number that repeats (inserted), a number that is missing (deleted),
 or a link that no longer holds (an entry rewritten with a fresh hash). A chain rewritten from some
 point to its end is self-consistent; `verify` catches that only against an anchor (a sequence
-number and hash recorded elsewhere earlier), which is why it reports the head for keeping.
+number and hash recorded elsewhere earlier). Every append is anchored that way after its commit
+(store/audit_anchor.py: the head signed with a key the database does not hold, in a file).
 
 `record` writes in the caller's transaction, so a change and its entry commit or fail together.
 """
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 
-from clearsite.store.auth_tables import AuditRow
+from clearsite.store.audit_anchor import APPENDED, anchor_files
+from clearsite.store.auth_tables import AuditRow, UserRow
+from clearsite.store.tables import SiteRow
 
 GENESIS = "0" * 64
 _PG_LOCK = 0x434C454152  # one advisory lock id for appenders on PostgreSQL ("CLEAR")
@@ -69,6 +72,9 @@ def record(conn: Connection, actor: str, action: str, target: str, before: Any =
     conn.execute(insert(AuditRow).values(seq=seq, at=at, actor=actor[:200], action=action[:64],
                                                     target=target[:200], before=before_text, after=after_text,
                                                     prev_hash=prev, hash=digest))
+    files = anchor_files(conn.engine.url)
+    if files is not None:
+        conn.info[APPENDED] = files  # the head is signed and kept once this connection's transaction is over
     return AuditEntry(seq, at, actor, action, target, json.loads(before_text), json.loads(after_text), digest)
 
 
@@ -107,11 +113,24 @@ def _rows(conn: Connection) -> Iterator[Any]:
     yield from conn.execute(query.execution_options(yield_per=5000))
 
 
-def verify(conn: Connection, anchor: tuple[int, str] | None = None) -> Verification:
-    """Walk the chain from the first entry and name the first bad one (anchor: a (seq, hash) kept elsewhere)."""
+def head(conn: Connection) -> tuple[int, str] | None:
+    last = conn.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+    return (last.seq, last.hash) if last else None
+
+
+def users_and_sites(conn: Connection) -> tuple[int, int]:
+    """How many users and sites exist: each was recorded when made, so a log without entries is emptied."""
+    return (int(conn.scalar(select(func.count()).select_from(UserRow)) or 0),
+            int(conn.scalar(select(func.count()).select_from(SiteRow)) or 0))
+
+
+def verify(conn: Connection, anchor: tuple[int, str] | list[tuple[int, str]] | None = None) -> Verification:
+    """Walk the chain from the first entry and name the first bad one (anchor: one or more (seq, hash)
+    kept elsewhere; each must still be in the chain)."""
+    anchors = dict([anchor] if isinstance(anchor, tuple) else anchor or [])
     expected, prev, count = 1, GENESIS, 0
     previous_seq = 0
-    anchor_seen = False
+    seen: set[int] = set()
 
     def bad(seq: int, kind: str, problem: str) -> Verification:
         return Verification(False, count, previous_seq, prev, problem, seq, kind)
@@ -136,13 +155,13 @@ def verify(conn: Connection, anchor: tuple[int, str] | None = None) -> Verificat
                 return bad(1, "modified", "entry 1 was rewritten: it does not start from the genesis hash")
             return bad(row.seq - 1, "rewritten", f"entry {row.seq - 1} was rewritten or replaced: entry {row.seq} "
                                                  f"no longer links to it")
-        if anchor and row.seq == anchor[0]:
-            if row.hash != anchor[1]:
+        if row.seq in anchors:
+            if row.hash != anchors[row.seq]:
                 return bad(row.seq, "anchor", f"entry {row.seq} differs from the anchor kept for it: the chain was "
                                               f"rewritten from there on")
-            anchor_seen = True
+            seen.add(row.seq)
         prev, expected, count, previous_seq = row.hash, row.seq + 1, count + 1, row.seq
-    if anchor and not anchor_seen:
-        return bad(anchor[0], "deleted", f"entry {anchor[0]} (the anchor) is gone: the log was cut back to "
-                                         f"{previous_seq} entries")
+    for gone in sorted(set(anchors) - seen):
+        return bad(gone, "deleted", f"entry {gone} (the anchor) is gone: the log was cut back to "
+                                       f"{previous_seq} entries")
     return Verification(True, count, previous_seq, prev)

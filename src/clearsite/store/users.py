@@ -200,8 +200,10 @@ def create_token(conn: Connection, user: User, name: str, scopes: list[str] | No
     """Issue a token for `user` with some of the scopes the user's role allows (all of them by default)."""
     name = clean_text(name)  # a host name typed or sent by an agent: PostgreSQL refuses a NUL
     allowed = ROLE_SCOPES[user.role]
+    if scopes is not None and not scopes:  # an empty list once meant "everything the role allows"
+        raise UserError("a token needs at least one scope; leave scopes out for all the role allows")
     try:
-        wanted = frozenset(Scope(s) for s in scopes) if scopes else allowed
+        wanted = frozenset(Scope(s) for s in scopes) if scopes is not None else allowed
     except ValueError as exc:
         raise UserError(f"unknown scope in {scopes!r} (known: {', '.join(s.value for s in Scope)})") from exc
     if not wanted <= allowed:

@@ -9,6 +9,7 @@ Revises: 0009
 * sites: a name is unique within its department only, so adding a site cannot reveal that another
   department already has one of that name.
 * PostgreSQL: TRUNCATE on audit_log is refused like UPDATE and DELETE.
+* the audit log's current head is signed and kept outside the database (store/audit_anchor.py).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -58,6 +59,19 @@ def upgrade() -> None:
     with op.batch_alter_table("login_failures") as batch_op:
         batch_op.create_index("ix_login_failures_address_hash", ["address_hash"], unique=False)
         batch_op.create_index("ix_login_failures_last_at", ["last_at"], unique=False)
+    _keep_audit_head()
+
+
+def _keep_audit_head() -> None:
+    """Sign and keep the head of a log that already has entries, so `audit verify` can check its end from now on."""
+    from clearsite.store.audit import head
+    from clearsite.store.audit_anchor import anchor_files, keep_head
+
+    bind = op.get_bind()
+    files = anchor_files(bind.engine.url)
+    current = head(bind)
+    if files is not None and current is not None:
+        keep_head(files, *current)
 
 
 def downgrade() -> None:
