@@ -206,3 +206,36 @@ def test_a_contradiction_never_weakens_a_yes(estate: str, tmp_path: Path) -> Non
     run(estate, "import", "register", str(tmp_path / "later.csv"), "--site", "HQ")
     after = devices(estate)[device]
     assert after["review_pending"]["kind"] == "contradicted_decision" and after["nil_subject"] == "yes"
+
+
+def test_decisions_and_flags_hold_on_both_databases(store_url: str, tmp_path: Path, packaged_kb: Any) -> None:
+    from datetime import date
+
+    from clearsite.core.models import Network, Site
+    from clearsite.services.assessment import assess_all
+    from clearsite.services.devices import device_json
+    from clearsite.services.imports import import_register
+    from clearsite.services.review import DecisionRequest, decide, history
+    from clearsite.store.reads import EVERYTHING
+    from clearsite.store.sites import add_site
+    from clearsite.store.transactions import write_transaction
+
+    when = date.fromisoformat(AS_OF)
+    engine = open_database(store_url)
+    with write_transaction(engine) as conn:
+        add_site(conn, Site("HQ", "Dept A", networks=(Network("10.1.0.0/16"),)))
+    (tmp_path / "register.csv").write_text(REGISTER)
+    (tmp_path / "later.csv").write_text(HIKVISION_AFTER_ALL)
+    import_register(engine, tmp_path / "register.csv", packaged_kb, site="HQ", today=when)
+    assess_all(engine, packaged_kb, when)
+    device = next(v.id for v, _ in iter_devices(engine, "HQ", with_evidence=False) if v.serial == "SN-ACME-1")
+    decide(engine, packaged_kb, EVERYTHING, [device], DecisionRequest("seen Axis", "no", "axis"), "tester", as_of=when)
+    import_register(engine, tmp_path / "later.csv", packaged_kb, site="HQ", today=when)
+    view = next(v for v, _ in iter_devices(engine, "HQ") if v.id == device)
+    shown = device_json(view, packaged_kb, when)
+    assert shown["nil_subject"] == "review" and shown["decision"]["producer"] == "axis"  # type: ignore[index]
+    assert shown["review_pending"]["kind"] == "contradicted_decision"  # type: ignore[index]
+    assert [d.producer_id for d in history(engine, EVERYTHING, device)] == ["axis"]
+    with engine.connect() as conn:
+        assert verify(conn).ok
+    engine.dispose()
