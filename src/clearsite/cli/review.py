@@ -55,14 +55,13 @@ def review(
     """
     from clearsite.services import review as service
     from clearsite.services.knowledge import load_knowledge
-    from clearsite.store.reads import EVERYTHING
 
     ids = list(device_ids or [])
     engine = open_engine(db)
     if history:
         if len(ids) != 1:
             raise UsageError("--history: name one device")
-        _print_history(service.history(engine, EVERYTHING, ids[0]), format)
+        _print_history(service.history(engine, service.EVERYTHING, ids[0]), format)
         return
     knowledge = load_knowledge()
     request = service.check_request(service.DecisionRequest(reason or "", nil_subject, producer, device_class, model,
@@ -74,14 +73,14 @@ def review(
         raise UsageError("name devices (DEVICE_ID, --ids-from) or filter them (--site, --where-…, --pending), not both")
     when = parse_date(as_of)
     if filtered:
-        ids = service.select_devices(engine, knowledge, EVERYTHING,
+        ids = service.select_devices(engine, knowledge, service.EVERYTHING,
                                      service.Selection(site, where_producer, where_nil, pending), as_of=when)
         if not ids:
             say("no devices match")
     elif not ids:
         raise UsageError("name devices (DEVICE_ID, --ids-from) or filter them (--site, --where-producer, "
                          "--where-nil, --pending)")
-    made = service.decide(engine, knowledge, EVERYTHING, ids, request, actor(), as_of=when) if ids else []
+    made = service.decide(engine, knowledge, service.EVERYTHING, ids, request, actor(), as_of=when) if ids else []
     answer = service.recorded_json(made, request.withdraw)
     if format == Format.json:
         print_json(answer)

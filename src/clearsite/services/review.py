@@ -53,7 +53,7 @@ from clearsite.store.reads import EVERYTHING, DeviceView, SiteScope, read_device
 from clearsite.store.sites import find_site
 from clearsite.store.transactions import write_transaction
 
-__all__ = ["DecisionRequest", "ReviewError", "Selection", "UnknownProducer", "check_request", "decide", "decision_json",
+__all__ = ["EVERYTHING", "DecisionRequest", "ReviewError", "Selection", "UnknownProducer", "check_request", "decide", "decision_json",
            "history", "history_json", "history_view", "ids_from_file",
            "machine_json", "notice_new_evidence", "pending", "recorded_json", "review_pending_json",
            "select_devices"]
@@ -313,6 +313,9 @@ def recorded_json(decisions: Sequence[Decision], withdraw: bool) -> contracts.De
 # --------------------------------------------------------------------------- new evidence
 
 
+_READ_PAGE = 500
+
+
 def notice_new_evidence(conn: Connection, knowledge: Knowledge, device_ids: Iterable[int], source_kind: str,
                         actor: str, *, as_of: date | None = None, at: datetime | None = None) -> int:
     """Flag devices whose new identification contradicts a decision, or whose agent push names another
@@ -327,8 +330,13 @@ def notice_new_evidence(conn: Connection, knowledge: Knowledge, device_ids: Iter
     at = at or _now()
     states = review_states(conn, check)
     flagged = 0
-    for device_id in sorted(check):
-        view = next((v for v, _ in read_devices(conn, EVERYTHING, with_evidence=False, device_id=device_id)), None)
+    ordered = sorted(check)
+    views: dict[int, DeviceView] = {}  # read a page of devices a query, not one device a query: an agent's batch touches hundreds
+    for start in range(0, len(ordered), _READ_PAGE):
+        views.update((v.id, v) for v, _ in read_devices(conn, EVERYTHING, with_evidence=False,
+                                                         id_list=ordered[start : start + _READ_PAGE]))
+    for device_id in ordered:
+        view = views.get(device_id)
         if view is None:
             continue
         machine = _machine(view)
