@@ -152,7 +152,7 @@ CLI_CASES: dict[str, tuple[str, list[str]]] = {}
 
 def _case(name: str, *args: str) -> None:
     words = [a for a in args if not a.startswith("-")]
-    groups = {"site", "import", "audit", "user", "token", "knowledge", "orders", "removal"}
+    groups = {"site", "import", "audit", "user", "token", "knowledge", "orders", "removal", "agent"}
     path = " ".join(words[:2] if words[0] in groups else words[:1])
     CLI_CASES[name] = (path, list(args))
 
@@ -174,10 +174,6 @@ _case("plan", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "-
 _case("plan-compare", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "--compare", "--format", "json")
 _case("screen", "screen", "{tmp}/quote.csv", "--site", "Example House", "--as-of", AS_OF_CLI, "--format", "json")
 _case("audit-verify", "audit", "verify", "--format", "json")
-# Review decisions: one settled by hand, so the devices answer shows a decision beside the machine's verdict.
-_case("review", "review", "3", "--nil-subject", "no", "--producer", "axis", "--make", "Axis", "--model", "P3245",
-      "--reason", "seen on site", "--as-of", AS_OF_CLI, "--format", "json")
-_case("review-history", "review", "3", "--history", "--format", "json")
 # Proof of removal: orders from the plan, a removal with a replacement and a file, alerts (orders past due
 # at --today raise some), the status report, and the devices again with their removal shown.
 _case("orders-create", "orders", "create", "--format", "json")
@@ -189,6 +185,9 @@ _case("removal-record", "removal", "record", "{device}", "--on", "2026-11-30", "
 _case("alerts", "alerts", "--since", "2020-01-01", "--format", "json")
 _case("status-report", "status-report", "--today", AS_OF_CLI, "--format", "json")
 _case("devices-with-removal", "devices", "--as-of", AS_OF_CLI, "--format", "json")
+_case("agent-status", "agent", "status", "--spool", "{tmp}/agent-spool", "--format", "json")
+_case("agent-health", "agent", "health", "--format", "json")
+_case("token-list", "token", "list", "--format", "json")
 _case("knowledge-import-designations", "knowledge", "import-designations", "{tmp}/csl_sample.csv", "--as-of", AS_OF_CLI,
       "--format", "json")
 # OLD is the packaged data, NEW the same with the sensitive-site removal deadline moved: findings change.
@@ -203,9 +202,9 @@ FILE_CASES = {
     "sim-manifest": ("sim", "fleet.json"),
 }
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
-         "review", "review-history", "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
+         "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
          "removal-record", "devices-with-removal", "alerts", "status-report", "screen", "import-vms",
-         "knowledge-import-designations", "knowledge-diff"]
+         "knowledge-import-designations", "knowledge-diff", "agent-status", "agent-health", "token-list"]
 
 
 def _fill(arg: str, tmp: Path, outputs: dict[str, Any]) -> str:
@@ -223,6 +222,18 @@ def invoke(db: str, *args: str) -> str:
     assert result.exit_code == 0, (f"clearsite {' '.join(args)} exited {result.exit_code}:\n{result.stderr}"
                                    f"\n{result.exception!r}")
     return result.stdout
+
+
+def _agent_spool(directory: Path) -> None:
+    """A site agent's spool as a run leaves it (the agent itself runs against a centre in tests/test_agent.py)."""
+    from clearsite.services.agent_spool import open_agent_spool
+
+    spool = open_agent_spool(directory, 1000)
+    spool.add([{"ip": "127.83.0.9", "mac": None, "serial": None, "location": None, "observed_at": None,
+                "evidence": []}])
+    spool.put(site="Lab", server="https://centre.example", last_scan="2026-11-29T10:00:00+00:00",
+              last_push="2026-11-29T10:00:05+00:00")
+    spool.close()
 
 
 @pytest.fixture(scope="module")
@@ -246,6 +257,9 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     invoke(db, "site", "add", "Survey Annex", "--department", "Dept A", "--region", "Wales", "--dv-hub",
            "--network", "10.20.0.0/16", "--network", "10.40.0.0/16")
     invoke(db, "site", "add", "Lab", "--department", "Dept B", "--region", "London", "--network", "127.83.0.0/16")
+    invoke(db, "user", "add", "golden-agent", "--role", "agent", "--site", "Lab")
+    invoke(db, "token", "create", "golden-agent", "--name", "lab-host", "--scope", "push")
+    _agent_spool(tmp / "agent-spool")
     fleet = Fleet(len(FLEET_PERSONAS), seed=3, base=FLEET_BASE, personas=[BY_KEY[p] for p in FLEET_PERSONAS])
     fleet.write_manifest(tmp / "fleet.json")
     outputs: dict[str, Any] = {}
@@ -344,10 +358,6 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-observations": ("POST", "/api/v1/sites/{site_id}/observations", "agent-alpha"),
     "get-devices": ("GET", "/api/v1/devices", "admin"),
     "get-device": ("GET", "/api/v1/devices/{device_id}", "alice"),
-    "post-decision": ("POST", "/api/v1/devices/{device_id}/decision", "alice"),
-    "post-decisions": ("POST", "/api/v1/decisions", "admin"),
-    "get-decisions": ("GET", "/api/v1/devices/{device_id}/decisions", "alice"),
-    "get-review": ("GET", "/api/v1/review", "alice"),
     "post-removal": ("POST", "/api/v1/devices/{device_id}/removal", "alice"),
     "get-findings": ("GET", "/api/v1/findings", "admin"),
     "get-dashboard": ("GET", "/api/v1/dashboard", "admin"),
@@ -358,6 +368,13 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-users": ("POST", "/api/v1/users", "admin"),
     "post-tokens": ("POST", "/api/v1/tokens", "admin"),
     "delete-token": ("DELETE", "/api/v1/tokens/{token_id}", "admin"),
+    "get-agent-site": ("GET", "/api/v1/agent/site", "agent-alpha"),
+    "post-agent-batches": ("POST", "/api/v1/agent/batches", "agent-alpha"),
+    "post-agent-heartbeat": ("POST", "/api/v1/agent/heartbeat", "agent-alpha"),
+    "post-agents-jobs": ("POST", "/api/v1/agents/jobs", "alice"),
+    "post-agent-jobs-claim": ("POST", "/api/v1/agent/jobs/claim", "agent-alpha"),
+    "post-agent-job-report": ("POST", "/api/v1/agent/jobs/{job_id}/report", "agent-alpha"),
+    "get-agents": ("GET", "/api/v1/agents", "alice"),
 }
 # OpenAPI also lists 400 "body is not valid JSON", but a malformed body answers 422 (json_invalid) today.
 ERROR_CASES = ["401", "403", "404", "405", "409", "413", "422-body", "422-invalid-json", "422-query"]
@@ -403,11 +420,6 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     call("get-site", f"/api/v1/sites/{hq}")
     call("get-reconciliation", f"/api/v1/sites/{hq}/reconciliation")
     call("get-reconciliation-nothing-seen", f"/api/v1/sites/{depot}/reconciliation")
-    call("post-decision", "/api/v1/devices/1/decision", {"nil_subject": "yes", "reason": "golden: checked on site"})
-    call("post-decisions", "/api/v1/decisions", {"device_ids": [4], "nil_subject": "review", "producer": "axis",
-                                                 "make": "Axis", "model": "P3245", "reason": "golden: survey booked"})
-    call("get-decisions", "/api/v1/devices/1/decisions")
-    call("get-review", "/api/v1/review")
     call("get-devices", "/api/v1/devices")
     call("get-device", "/api/v1/devices/1")
     call("get-findings", "/api/v1/findings")
@@ -426,6 +438,16 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     token = call("post-tokens", "/api/v1/tokens", {"username": "golden-officer", "name": "golden", "scopes": ["read"],
                                                    "days": 7})
     call("delete-token", f"/api/v1/tokens/{token['id']}")
+    call("get-agent-site", "/api/v1/agent/site", site="Alpha HQ")
+    call("post-agent-batches", "/api/v1/agent/batches", {"site": "Alpha HQ", "key": "golden-batch-1", "observations": [
+        {"id": "golden-agent-1", "ip": "10.1.0.22", "evidence": [{"signal": "port", "value": "554/tcp"}]}]})
+    call("post-agent-heartbeat", "/api/v1/agent/heartbeat", {"site": "Alpha HQ", "host": "hq-agent", "version": "0.1",
+                                                            "spooled": 0, "last_scan": "2024-08-30T10:00:00Z"})
+    job = call("post-agents-jobs", "/api/v1/agents/jobs", {"site_id": hq, "targets": []})
+    call("post-agent-jobs-claim", "/api/v1/agent/jobs/claim")
+    call("post-agent-job-report", f"/api/v1/agent/jobs/{job['id']}/report",
+         {"ok": True, "outcome": {"targets": 1, "responded": 1}})
+    call("get-agents", "/api/v1/agents")
     call("get-audit", "/api/v1/audit")
     call("get-audit-verify", "/api/v1/audit/verify")
     return answers
@@ -510,7 +532,7 @@ def test_no_golden_file_is_left_without_a_test() -> None:
 
 DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "device_class", "producer", "nil_subject",
                "nil_basis", "nil_reasons", "confidence", "contradictions", "location", "install_date", "evidence",
-               "removal", "decision", "machine_verdict", "review_pending"}
+               "removal"}
 
 
 @pytest.mark.parametrize(("name", "extra"), [
@@ -518,11 +540,11 @@ DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "dev
     ("api/get-device", {"removed_on", "observations", "findings"}),
 ])
 def test_the_pinned_device_records_are_fully_populated(name: str, extra: set[str]) -> None:
-    """The golden device shape has all 21 fields, with producer and evidence pinned as objects, not null."""
+    """The golden device shape has all 18 fields, with producer and evidence pinned as objects, not null."""
     contract = json.loads((GOLDEN / f"{name}.json").read_text())["contract"]
     contract = contract["shape"] if name.startswith("api/") else contract
     device = contract[0] if isinstance(contract, list) else contract
-    assert len(DEVICE_KEYS) == 21 and set(device) == DEVICE_KEYS | extra
+    assert len(DEVICE_KEYS) == 18 and set(device) == DEVICE_KEYS | extra
     assert device["producer"] == {"id": None, "name": None, "country": None}
     assert device["evidence"] == [{"signal": None, "value": None, "source": None, "supports": None, "weight": None,
                                    "note": None}]

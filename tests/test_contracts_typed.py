@@ -23,7 +23,7 @@ from typing import Any, NotRequired, Required, get_args, get_origin, get_type_hi
 import pytest
 
 from clearsite.core import contracts as c
-from clearsite.web import schemas
+from clearsite.web import api_agents, schemas
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -31,8 +31,6 @@ GOLDEN = Path(__file__).parent / "golden"
 CONTRACTS: dict[str, Any] = {
     "cli/assess": list[c.AssessFinding],
     "cli/audit-verify": c.AuditVerification,
-    "cli/review": c.DecisionRecorded,
-    "cli/review-history": list[c.ReviewHistoryEntry],
     "cli/devices": list[c.Device],
     "cli/devices-with-removal": list[c.Device],
     "cli/orders-create": c.OrdersCreated,
@@ -73,10 +71,6 @@ CONTRACTS: dict[str, Any] = {
     "api/get-audit-verify": c.AuditVerification,
     "api/get-dashboard": c.Dashboard,
     "api/get-device": c.DeviceDetail,
-    "api/post-decision": c.DecisionRecorded,
-    "api/post-decisions": c.DecisionRecorded,
-    "api/get-decisions": list[c.ReviewHistoryEntry],
-    "api/get-review": list[c.Device],
     "api/get-devices": list[c.Device],
     "api/get-findings": list[c.StoredFinding],
     "api/get-me": c.Me,
@@ -92,6 +86,16 @@ CONTRACTS: dict[str, Any] = {
     "api/post-sites": c.Site,
     "api/post-tokens": c.TokenCreated,
     "api/post-users": c.UserCreated,
+    "api/get-agent-site": c.AgentSite,
+    "api/post-agent-batches": c.AgentBatchApplied,
+    "api/post-agent-heartbeat": c.AgentHeartbeat,
+    "api/post-agents-jobs": c.AgentJob,
+    "api/post-agent-jobs-claim": list[c.AgentJob],
+    "api/post-agent-job-report": None,
+    "api/get-agents": list[c.AgentHealth],
+    "cli/agent-status": c.AgentStatus,
+    "cli/agent-health": list[c.AgentHealth],
+    "cli/token-list": list[c.TokenListRow],
 }
 NOT_ANSWERS = {"cli/command-tree", "api/openapi"}
 
@@ -219,6 +223,11 @@ PYDANTIC = [
     (schemas.ScreenOut, c.ScreenAnswer),
     (schemas.TokenOut, c.TokenCreated),
     (schemas.Problem, c.ErrorBody),
+    (api_agents.AgentSiteOut, c.AgentSite),
+    (api_agents.BatchOut, c.AgentBatchApplied),
+    (api_agents.HeartbeatOut, c.AgentHeartbeat),
+    (api_agents.JobOut, c.AgentJob),
+    (api_agents.AgentHealthOut, c.AgentHealth),
 ]
 
 

@@ -81,7 +81,6 @@ def run(
                                                  "centre that does not answer (default 2m).")] = None,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what each step did.")] = False,
-    format: FormatOption = Format.table,
 ) -> None:
     """Run the site agent: scan, spool to disk first, push to the centre with idempotency keys.
 
@@ -100,9 +99,7 @@ def run(
                                        "cannot learn")):
             say(line)
 
-    status = _agent().run(config, flags, once, log)
-    if format == Format.json:
-        print_json(_status_json(status))
+    _agent().run(config, flags, once, log)  # `clearsite agent status --format json` says what it left
 
 
 def _status_json(status: dict[str, Any]) -> dict[str, Any]:
