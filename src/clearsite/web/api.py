@@ -163,7 +163,11 @@ def get_device(request: Request, device_id: PathId, principal: Reader) -> dict[s
 
 @router.post("/devices/{device_id}/removal", status_code=204)
 def record_removal(request: Request, device_id: PathId, body: RemovalIn, principal: Writer) -> None:
-    estate.record_removal(_engine(request), principal.actor, principal.sites, device_id, body.removed_on)
+    """A removal claim like any other (POST /devices/{id}/removals takes its evidence); a later scan verifies it."""
+    from clearsite.services.removal import record_removal as claim_removal
+
+    claim_removal(_engine(request), request.app.state.knowledge, principal.actor, principal.sites, device_id,
+                  removed_on=body.removed_on, today=request.app.state.settings.today())
     cache.forget_all()
 
 

@@ -17,8 +17,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearsite import __name__ as _package
 from clearsite.core.errors import ClearsiteError
 from clearsite.core.knowledge import Knowledge
-from clearsite.web import api, api_agents, pages, pages_account, pages_agents, pages_programme
 from clearsite.services.auth import HashingGate
+from clearsite.web import (
+    api,
+    api_agents,
+    api_orders,
+    pages,
+    pages_account,
+    pages_agents,
+    pages_orders,
+    pages_programme,
+)
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.api_review import router as review_api
 from clearsite.web.pages_review import router as review_pages
@@ -89,6 +98,8 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.settings = settings
     app.state.login_gate = HashingGate(settings.login_slots)
     app.include_router(api.router)
+    app.include_router(api_orders.router)
+    app.include_router(pages_orders.router)
     app.include_router(review_api)
     app.include_router(review_pages)
     app.include_router(api_agents.router)

@@ -126,8 +126,11 @@ def device_detail(request: Request, device_id: int, principal: Reader) -> HTMLRe
 @router.post("/devices/{device_id}/removal")
 def device_removal(request: Request, device_id: int, principal: Writer,
                    removed_on: Annotated[date, Form()]) -> Response:
-    try:
-        estate.record_removal(request.app.state.engine, principal.actor, principal.sites, device_id, removed_on)
+    from clearsite.services.removal import record_removal as claim_removal
+
+    try:  # a claim like any other: a later scan verifies it
+        claim_removal(request.app.state.engine, request.app.state.knowledge, principal.actor, principal.sites,
+                      device_id, removed_on=removed_on, today=request.app.state.settings.today())
     except NotFoundError as exc:
         raise HTTPException(404, NO_SUCH_DEVICE) from exc
     cache.forget_all()
