@@ -139,11 +139,13 @@ def test_reports_escape_html_and_neutralise_formulas(cli, site, register, tmp_pa
     out = tmp_path / "report"
     cli("report", "--out", str(out))
     html = (out / "report.html").read_text()
-    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # the hostile note is on a compliant device, which the HTML counts but does not list (issue 11 item 5);
+    # the full list beside it keeps the text as given
+    assert "<script>alert" not in html and "Example House" in html
     with (out / "devices.csv").open() as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
-    assert "'=cmd|' /C calc'!A0" in cells
+    assert "'=cmd|' /C calc'!A0" in cells and any("<script>alert(1)</script>" in cell for cell in cells)
     book = CalamineWorkbook.from_path(str(out / "report.xlsx"))
     xcells = [str(c) for row in book.get_sheet_by_name("devices").to_python() for c in row]
     assert not any(c.startswith(("=", "+", "-", "@")) for c in xcells)

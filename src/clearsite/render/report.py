@@ -1,5 +1,6 @@
-"""The internal findings report: HTML (every value escaped), CSV and XLSX (formula cells neutralised),
-each device with its evidence chain."""
+"""The internal findings report: HTML (every value escaped) that opens with each site's counts and lists
+the devices to act on, and the full device list with its evidence chains as CSV, XLSX (formula cells
+neutralised) and JSON. The HTML stays small and quick to open however large the estate."""
 
 from __future__ import annotations
 
@@ -69,19 +70,81 @@ def _flat(row: dict[str, Any]) -> list[Any]:
             evidence]
 
 
+ACTIONABLE = ("breach", "overdue", "due", "review")  # listed device by device; the rest are counted
+MAX_LISTED = 8000  # devices listed in the HTML at most (every device is in devices.csv and report.xlsx)
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """One site's line at the top of the report: devices by their worst finding status."""
+
+    name: str
+    department: str
+    region: str | None
+    sensitive: str
+    devices: int
+    by_status: dict[str, int]
+    listed: list[dict[str, Any]]  # actionable devices, most severe first
+    unlisted: int = 0  # actionable devices beyond MAX_LISTED, in the CSV only
+
+    @property
+    def actionable(self) -> int:
+        return sum(self.by_status.get(s, 0) for s in ACTIONABLE)
+
+
+def site_summaries(rows: list[dict[str, Any]], sites: list[dict[str, Any]],
+                   max_listed: int = MAX_LISTED) -> list[SiteSummary]:
+    """Sites with breaches first (then overdue, review, ...), each with its actionable devices."""
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_site.setdefault(row["site"], []).append(row)
+    known = {s["name"]: s for s in sites}
+    summaries = []
+    for name, own in by_site.items():
+        site = known.get(name, {})
+        counts = Counter(r["worst_status"] or "none" for r in own)
+        listed = [r for r in own if r["worst_status"] in ACTIONABLE]
+        criteria = site.get("criteria") or []
+        summaries.append(SiteSummary(name, site.get("department", ""), site.get("region"),
+                                     ", ".join(criteria) if criteria else "no", len(own), dict(counts), listed))
+    summaries.sort(key=lambda s: tuple(-s.by_status.get(k, 0) for k in ACTIONABLE) + (s.name,))
+    budget = max_listed
+    for summary in summaries:  # keep the most severe sites' devices when the cap bites
+        keep = summary.listed[:max(budget, 0)]
+        summary.listed[:] = keep
+        object.__setattr__(summary, "unlisted", summary.actionable - len(keep))
+        budget -= len(keep)
+    return summaries
+
+
 def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[dict[str, Any]],
-                 sites: list[dict[str, Any]], as_of: date, title: str = "clearsite findings report") -> ReportFiles:
-    """Write report.html, devices.csv, report.xlsx and report.json into out_dir."""
+                 sites: list[dict[str, Any]], as_of: date, title: str = "clearsite findings report",
+                 generated: datetime | None = None, max_listed: int = MAX_LISTED) -> ReportFiles:
+    """Write report.html, devices.csv, report.xlsx and report.json into out_dir.
+
+    The HTML opens with each site's devices by worst status and lists only the devices someone must
+    act on (breach, overdue, due, review), site by site; compliant and advisory devices are counted.
+    It stays small at any size: at most `max_listed` devices are listed, the full list is in the CSV
+    and XLSX beside it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = build_rows(devices, findings)
     status_counts = Counter(f["status"] for f in findings)
+    device_counts = Counter(r["worst_status"] or "none" for r in rows)
     nil_counts = Counter(d["nil_subject"] for d in devices)
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    moment = generated or datetime.now(UTC)
+    stamp = f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+    summaries = site_summaries(rows, sites, max_listed)
 
     html_path = out_dir / "report.html"
     template = _environment().get_template("report.html.j2")
-    html_path.write_text(template.render(title=title, rows=rows, sites=sites, as_of=as_of, generated=generated,
-                                         status_counts=status_counts, nil_counts=nil_counts), encoding="utf-8")
+    with html_path.open("w", encoding="utf-8") as handle:
+        for chunk in template.generate(title=title, as_of=f"{as_of.day} {as_of:%B %Y}", generated=stamp,
+                                       devices=len(rows), findings=len(findings), sites=summaries,
+                                       site_count=len(sites), status_counts=status_counts,
+                                       device_counts=device_counts, nil_counts=nil_counts,
+                                       actionable=ACTIONABLE, listed=sum(len(s.listed) for s in summaries),
+                                       unlisted=sum(s.unlisted for s in summaries)):
+            handle.write(chunk)
 
     csv_path = out_dir / "devices.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
@@ -91,8 +154,10 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
             writer.writerow([neutralise(v) for v in _flat(row)])
 
     xlsx_path = out_dir / "report.xlsx"
-    # strings_to_formulas off: XlsxWriter must never turn a cell's text into a live formula.
-    book = xlsxwriter.Workbook(str(xlsx_path), {"strings_to_formulas": False, "strings_to_urls": False})
+    # strings_to_formulas off: XlsxWriter must never turn a cell's text into a live formula;
+    # constant_memory writes row by row, so a large estate does not build the sheet in memory.
+    book = xlsxwriter.Workbook(str(xlsx_path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                                "constant_memory": True})
     try:
         bold = book.add_format({"bold": True})
         sheet = book.add_worksheet("devices")
@@ -112,7 +177,7 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
         book.close()
 
     json_path = out_dir / "report.json"
-    json_path.write_text(json.dumps({"as_of": as_of.isoformat(), "generated": generated, "devices": devices,
-                                     "findings": findings}, indent=1, ensure_ascii=False, default=str),
-                         encoding="utf-8")
+    with json_path.open("w", encoding="utf-8") as handle:
+        json.dump({"as_of": as_of.isoformat(), "generated": moment.strftime("%Y-%m-%d %H:%M UTC"), "devices": devices, "findings": findings},
+                  handle, indent=1, ensure_ascii=False, default=str)
     return ReportFiles(html_path, csv_path, xlsx_path, json_path)
