@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -31,26 +31,63 @@ T = TypeVar("T")
 
 
 def devices(
-    site: Annotated[str | None, typer.Option("--site")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site (by name).")] = None,
+    q: Annotated[str | None, typer.Option("--q", help="Search: IP, MAC, serial, model, badge, producer, site or "
+                                          "location (any part of them).")] = None,
+    department: Annotated[str | None, typer.Option("--department", help="Only this department's sites.")] = None,
+    sensitivity: Annotated[str | None, typer.Option("--sensitivity", help="sensitive, other, holds_secret, dv_hub, "
+                                                    "ministerial or socpa.")] = None,
+    producer: Annotated[str | None, typer.Option("--producer", help="A producer's knowledge-base id, or none.")] = None,
+    nil_subject: Annotated[str | None, typer.Option("--nil-subject", help="yes, no, review or unknown.")] = None,
+    device_class: Annotated[str | None, typer.Option("--device-class", help="e.g. ip_camera, nvr.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Worst finding status: breach, overdue, due, review, "
+                                               "advisory, compliant, or none.")] = None,
+    review_pending: Annotated[bool, typer.Option("--review-pending", help="Only devices awaiting a review "
+                                                 "decision.")] = False,
+    first_seen_from: Annotated[str | None, typer.Option("--first-seen-from", help="YYYY-MM-DD")] = None,
+    first_seen_to: Annotated[str | None, typer.Option("--first-seen-to", help="YYYY-MM-DD")] = None,
+    last_seen_from: Annotated[str | None, typer.Option("--last-seen-from", help="YYYY-MM-DD")] = None,
+    last_seen_to: Annotated[str | None, typer.Option("--last-seen-to", help="YYYY-MM-DD")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="id, site, ip, mac, serial, model, brand, producer, class, "
+                                      "first_seen, last_seen or location; -name sorts descending.")] = "id",
     as_of: AsOfOption = None,
     db: DbOption = None,
     format: FormatOption = Format.table,
 ) -> None:
-    """List devices with who made them, the NIL verdict, and the evidence."""
+    """List devices with who made them and the NIL verdict; search and filter as the web inventory does."""
+    from clearsite.services import inventory
     from clearsite.services.devices import device_json, iter_devices
     from clearsite.services.knowledge import load_knowledge, short_name
 
     knowledge = load_knowledge()
     when = parse_date(as_of)
-    rows = (device_json(view, knowledge, when) for view, _ in iter_devices(open_engine(db), site))
+    engine = open_engine(db)
+    dates = {name: parse_date(value, "--" + name.replace("_", "-")) if value else None for name, value in (
+        ("first_seen_from", first_seen_from), ("first_seen_to", first_seen_to), ("last_seen_from", last_seen_from),
+        ("last_seen_to", last_seen_to))}
+    filtered = any((q, department, sensitivity, producer, nil_subject, device_class, status, review_pending,
+                    *dates.values())) or sort != "id"
+    if filtered:
+        site_id, department_id = inventory.named_site_and_department(engine, site, department)
+        chosen = inventory.device_filter(knowledge, when, q=q, site_id=site_id, department_id=department_id,
+                                         sensitivity=sensitivity, producer=producer, nil_subject=nil_subject,
+                                         device_class=device_class, status=status, review_pending=review_pending,
+                                         **dates)
+        key, descending = inventory.parse_sort(sort)
+        rows: Iterator[dict[str, Any]] = inventory.iter_inventory(
+            engine, inventory.EVERYTHING, knowledge, when, chosen, sort=key, descending=descending,
+            with_evidence=format == Format.json, plain=True)
+    else:  # the whole estate in id order, as before: the fastest path for scripts
+        rows = (dict(device_json(view, knowledge, when)) for view, _ in iter_devices(engine, site))
     if format == Format.json:
         print_json_stream(rows)
         return
     table = data_table("id", "site", "badge", "model", "class", "producer", "NIL", "conf.")
     for row in rows:
-        producer = short_name(knowledge, row["producer"]["id"]) if row["producer"] else "—"
+        producer_id = row["producer"]["id"] if row["producer"] else None
         add_data_row(table, str(row["id"]), row["site"], row["label_brand"] or "—", row["model"] or "—",
-                     row["device_class"], producer, row["nil_subject"], f"{row['confidence']:.2f}")
+                     row["device_class"], short_name(knowledge, producer_id) if producer_id else "—",
+                     row["nil_subject"], f"{row['confidence']:.2f}")
     print_table(table)
 
 

@@ -8,9 +8,10 @@ for the store's other queries, joined to `sites`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -22,11 +23,32 @@ from clearsite.core.review import ReviewState, settled_identity
 from clearsite.store.bulk import dumps
 from clearsite.store.decisions import review_states_between
 from clearsite.store.devices import observation_data_by_device
+from clearsite.store.inventory_index import SEVERITY, WORST_NONE, has_trigram_search
 from clearsite.store.removals import removals_between
 from clearsite.store.sites import load_sites
 from clearsite.store.tables import SiteRow
 
-__all__ = ["EVERYTHING", "NOTHING", "PAGE", "DeviceView", "SiteScope", "read_devices", "site_clause"]
+__all__ = [
+    "EVERYTHING",
+    "NOTHING",
+    "PAGE",
+    "SEVERITY",
+    "SORTS",
+    "DeviceFilter",
+    "DeviceIdPage",
+    "DeviceView",
+    "SiteScope",
+    "count_devices",
+    "department_id_named",
+    "find_device_ids",
+    "iter_device_ids",
+    "read_devices",
+    "read_devices_by_id",
+    "scope_names",
+    "seen_times",
+    "site_clause",
+    "worst_statuses",
+]
 
 PAGE = 20_000  # devices per query: large enough that a million devices take 50 round trips
 
@@ -89,9 +111,10 @@ class DeviceView:
 def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_evidence: bool = True,
                  site_id: int | None = None, ids: range | None = None, after: int = 0, limit: int | None = None,
                  device_id: int | None = None, sites: dict[int, Site] | None = None,
-                 link_evidence: EvidenceLinker | None = None) -> Iterator[tuple[DeviceView, Site]]:
+                 link_evidence: EvidenceLinker | None = None,
+                 id_list: Sequence[int] | None = None) -> Iterator[tuple[DeviceView, Site]]:
     """Devices in the scope in id order, read in pages: optionally of one site, with ids in a range,
-    after an id, at most `limit` of them, or the one device `device_id`.
+    after an id, at most `limit` of them, the one device `device_id`, or those in `id_list` (a few hundred).
 
     Plain driver SQL: SQLAlchemy's row and type processing would cost more than the read itself on a
     million devices. So dates may come as ISO text (SQLite) and JSON as text (SQLite) or decoded lists.
@@ -118,6 +141,11 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
     if ids is not None:
         conditions.append(f"d.id < {marker}")
         fixed.append(ids.stop)
+    if id_list is not None:
+        if not id_list:
+            return
+        conditions.append(f"d.id IN ({', '.join([marker] * len(id_list))})")
+        fixed.extend(id_list)
     page = PAGE if limit is None else min(PAGE, limit)
     sql = ("SELECT d.id, d.site_id, d.ip, d.mac, d.serial, d.location, d.install_date, d.removed_on, i.label_brand, "
            "i.producer_id, i.model, i.device_class, i.confidence, i.contradictions, i.alternatives"
@@ -173,3 +201,332 @@ def _iso_date(text: str) -> date:
 def _date(value: date | str | None) -> date | None:
     """A date column read by the driver: SQLite gives ISO text (a few thousand distinct values in an estate)."""
     return _iso_date(value) if isinstance(value, str) else value
+
+
+# --------------------------------------------------------------------------- the inventory: search, filter, sort, page
+
+# What the list sorts by: the index's own columns where it has them, else the device's, identity's or site's.
+SORTS = {"id": "x.device_id", "site": "s.name", "ip": "d.ip", "mac": "d.mac", "serial": "d.serial", "model": "i.model",
+         "brand": "i.label_brand", "producer": "i.producer_id", "class": "i.device_class",
+         "first_seen": "x.first_seen", "last_seen": "x.last_seen", "location": "d.location"}
+SENSITIVITY = ("sensitive", "other", "holds_secret", "dv_hub", "ministerial", "socpa")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """What the inventory shows: one search box and the filters beside it. Every field narrows; None is "any".
+
+    `nil_subject` is matched against the producer's determination (`producer_subjects`, worked out from the
+    knowledge by the service, with `contested_brands` for badges that go to review) unless a person's decision
+    in force settled the device, whose decided value is matched instead.
+    """
+
+    q: str | None = None
+    q_producers: tuple[str, ...] = ()  # producers whose names match q (a relabelled Hikvision is found by "hikvision")
+    site_id: int | None = None
+    department_id: int | None = None
+    sensitivity: str | None = None  # one of SENSITIVITY
+    producer: str | None = None  # a producer id, or "none" for devices with no producer identified
+    nil_subject: str | None = None  # yes, no, review, unknown
+    producer_subjects: tuple[tuple[str, str], ...] = ()  # (producer id, its NIL subject) for every known producer
+    contested_brands: tuple[str, ...] = ()  # lower-case badges whose unknown producer makes the verdict "review"
+    device_class: str | None = None
+    status: str | None = None  # the worst finding status, or "none" for devices with no findings
+    review_pending: bool = False  # a finding in review that no decision in force settles
+    first_seen_from: date | None = None
+    first_seen_to: date | None = None
+    last_seen_from: date | None = None
+    last_seen_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdPage:
+    ids: list[int]
+    total: int | None  # None when not asked for
+    next_after: tuple[Any, int] | None  # (sort value, id) of the last row when more may follow
+
+
+def _like(text: str) -> str:
+    return "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class _Sql:
+    """A WHERE clause under construction, with the driver's parameter marker."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+        self.conditions: list[str] = []
+        self.params: list[Any] = []
+        self.needs_device = False
+        self.trigram = has_trigram_search(conn)
+
+    def values(self, values: Sequence[Any]) -> str:
+        self.params.extend(values)
+        return ", ".join([self.marker] * len(values)) or "NULL"
+
+    def add(self, condition: str, *params: Any) -> None:
+        self.conditions.append(condition)
+        self.params.extend(params)
+
+
+def _mac_pattern(text: str) -> str | None:
+    """'00-11-22-3', '0011.2233' or '001122' as the stored MAC form ('00:11:22:3'), for a search by part of a MAC.
+    Not for text an IP address could be ('10.3.7.')."""
+    digits = "".join(c for c in text if c not in ":-. ").upper()
+    if len(digits) < 4 or any(c not in "0123456789ABCDEF" for c in digits):
+        return None
+    dotted_hex = re.fullmatch(r"[0-9a-fA-F]{4}(\.[0-9a-fA-F]{1,4}){0,2}", text) is not None
+    if "." in text and not dotted_hex:
+        return None
+    if text.isdigit() and len(text) < 6:  # a short number is more likely part of a serial or an id
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+
+
+def _search(sql: _Sql, q: str, producers: Sequence[str]) -> None:
+    m = sql.marker
+    patterns = [_like(q)]
+    mac = _mac_pattern(q)
+    if mac and mac.lower() != q.lower():
+        patterns.append(_like(mac))
+    # The trigram index serves LIKE only without an ESCAPE clause: text with a wildcard character in it, or
+    # shorter than three characters, is matched by reading the table instead.
+    plain = [p for p in (q.lower(), mac.lower() if mac else None) if p]
+    trigram = sql.trigram and all(len(p) >= 3 and not any(c in p for c in "%_\\") for p in plain)
+    if trigram:
+        branches = [f"x.device_id IN (SELECT rowid FROM device_search WHERE search LIKE {m})"] * len(plain)
+        params: list[Any] = [f"%{p}%" for p in plain]
+    else:
+        branches = [f"x.search LIKE {m} ESCAPE '\\'"] * len(patterns)
+        params = list(patterns)
+    if producers:
+        branches.append(f"x.producer_id IN ({', '.join([m] * len(producers))})")
+        params += list(producers)
+    if q.isdigit() and len(q) < 16:
+        branches.append(f"x.device_id = {m}")
+        params.append(int(q))
+    sql.add("(" + " OR ".join(branches) + ")", *params)
+
+
+def _nil_case(sql: _Sql, f: DeviceFilter) -> str:
+    """The NIL subject of a device as SQL: a decision in force, else its producer's determination."""
+    m = sql.marker
+    whens: list[str] = []
+    by_subject: dict[str, list[str]] = {}
+    for producer, subject in f.producer_subjects:
+        by_subject.setdefault(subject, []).append(producer)
+    for subject, producers in sorted(by_subject.items()):
+        whens.append(f"WHEN x.producer_id IN ({sql.values(producers)}) THEN {m}")
+        sql.params.append(subject)
+    contested = f"WHEN x.brand IN ({sql.values(f.contested_brands)}) THEN 'review'" if f.contested_brands else ""
+    return f"COALESCE(x.decided_nil, CASE {' '.join(whens)} {contested} ELSE 'unknown' END)"
+
+
+def _where(conn: Connection, scope: SiteScope, f: DeviceFilter) -> _Sql:
+    sql = _Sql(conn)
+    m = sql.marker
+    if scope.department_id is not None:
+        sql.add(f"x.department_id = {m}", scope.department_id)
+    if scope.site_id is not None:
+        sql.add(f"x.site_id = {m}", scope.site_id)
+    if f.site_id is not None:
+        sql.add(f"x.site_id = {m}", f.site_id)
+    if f.department_id is not None:
+        sql.add(f"x.department_id = {m}", f.department_id)
+    if f.sensitivity:
+        if f.sensitivity not in SENSITIVITY:
+            raise ValueError(f"sensitivity {f.sensitivity!r}: expected one of {', '.join(SENSITIVITY)}")
+        any_criterion = "(s4.holds_secret OR s4.dv_hub OR s4.ministerial OR s4.socpa)"
+        test = {"sensitive": any_criterion, "other": f"NOT {any_criterion}"}.get(f.sensitivity, f"s4.{f.sensitivity}")
+        sql.add(f"x.site_id IN (SELECT s4.id FROM sites s4 WHERE {test})")
+    if f.q:
+        _search(sql, f.q, f.q_producers)
+    if f.producer == "none":
+        sql.add("x.producer_id IS NULL")
+    elif f.producer:
+        sql.add(f"x.producer_id = {m}", f.producer)
+    if f.device_class:
+        sql.add(f"x.device_class = {m}", f.device_class)
+    if f.nil_subject:
+        case = _nil_case(sql, f)
+        sql.add(f"{case} = {m}", f.nil_subject)
+    if f.status:
+        if f.status != "none" and f.status not in SEVERITY:
+            raise ValueError(f"status {f.status!r}: expected one of {', '.join(SEVERITY)} or none")
+        sql.add(f"x.worst = {m}", WORST_NONE if f.status == "none" else SEVERITY.index(f.status))
+    if f.review_pending:
+        sql.add("x.pending = 1")
+    for column, low, high in (("x.first_seen", f.first_seen_from, f.first_seen_to),
+                              ("x.last_seen", f.last_seen_from, f.last_seen_to)):
+        if low is not None:
+            sql.add(f"{column} >= {m}", datetime.combine(low, time.min))
+        if high is not None:  # the whole of the last day
+            sql.add(f"{column} < {m}", datetime.combine(high + timedelta(days=1), time.min))
+    return sql
+
+
+def _from(sql: _Sql, sort_column: str) -> str:
+    joins = "FROM device_index x"
+    if sql.needs_device or sort_column.startswith("d."):
+        joins += " JOIN devices d ON d.id = x.device_id"
+    if sort_column.startswith("i."):
+        joins += " LEFT JOIN identities i ON i.device_id = x.device_id"
+    if sort_column.startswith("s."):
+        joins += " JOIN sites s ON s.id = x.site_id"
+    return joins
+
+
+def count_devices(conn: Connection, scope: SiteScope, f: DeviceFilter) -> int:
+    """How many devices in the scope the filter matches (the index must be fresh: `refresh_if_stale`)."""
+    if scope.nothing:
+        return 0
+    sql = _where(conn, scope, f)
+    where = f" WHERE {' AND '.join(sql.conditions)}" if sql.conditions else ""
+    return int(conn.exec_driver_sql(f"SELECT count(*) {_from(sql, 'x.device_id')}{where}",
+                                    tuple(sql.params)).scalar_one())
+
+
+def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id", descending: bool = False,
+                    after: tuple[Any, int] | None = None, limit: int = 50, with_total: bool = True) -> DeviceIdPage:
+    """One page of the ids of the devices the filter matches, in `sort` order (ties by id), after the keyset
+    `after` = (sort value, id) of the previous page's last row; and, if asked, how many match in all.
+    Reads the inventory index (store.inventory_index), which the caller keeps fresh."""
+    if sort not in SORTS:
+        raise ValueError(f"sort {sort!r}: expected one of {', '.join(SORTS)}")
+    if scope.nothing or limit <= 0:
+        return DeviceIdPage([], 0 if with_total else None, None)
+    column = SORTS[sort]
+    sql = _where(conn, scope, f)
+    m = sql.marker
+    # NULLs sort as '' so the keyset comparison is a plain one on both databases.
+    key = "x.device_id" if sort == "id" else f"COALESCE({column}, {_blank(column)})"
+    conditions, params = list(sql.conditions), list(sql.params)
+    op = "<" if descending else ">"
+    if after is not None:
+        value, last_id = after
+        if column.endswith("_seen") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if sort == "id":
+            conditions.append(f"x.device_id {op} {m}")
+            params.append(last_id)
+        else:
+            conditions.append(f"({key} {op} {m} OR ({key} = {m} AND x.device_id {op} {m}))")
+            params += [value, value, last_id]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    direction = "DESC" if descending else "ASC"
+    order = f"x.device_id {direction}" if sort == "id" else f"{key} {direction}, x.device_id {direction}"
+    rows = conn.exec_driver_sql(f"SELECT x.device_id, {key} {_from(sql, column)}{where} ORDER BY {order} "
+                                f"LIMIT {limit + 1:d}", tuple(params)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    total = count_devices(conn, scope, f) if with_total else None
+    next_after = (_plain(rows[-1][1]), int(rows[-1][0])) if more and rows else None
+    return DeviceIdPage([int(r[0]) for r in rows], total, next_after)
+
+
+def iter_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id",
+                    descending: bool = False, chunk: int = 5000) -> Iterator[list[int]]:
+    """Every matching id in order, a chunk at a time (exports): keyset pages, so memory stays flat."""
+    after: tuple[Any, int] | None = None
+    while True:
+        page = find_device_ids(conn, scope, f, sort=sort, descending=descending, after=after, limit=chunk,
+                               with_total=False)
+        if page.ids:
+            yield page.ids
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+def _blank(column: str) -> str:
+    """What NULL sorts as: '' for text, the epoch for times."""
+    return "'1970-01-01 00:00:00'" if column.endswith("_seen") else "''"
+
+
+def _plain(value: Any) -> Any:
+    """A keyset value as the cursor carries it (text: datetimes as ISO with a space, as SQLite stores them)."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return value
+
+
+def read_devices_by_id(conn: Connection, scope: SiteScope, ids: Sequence[int], *, with_evidence: bool = False,
+                       sites: dict[int, Site] | None = None,
+                       link_evidence: EvidenceLinker | None = None) -> list[tuple[DeviceView, Site]]:
+    """These devices (those in the scope), in the order the ids are given: a page the inventory found."""
+    if not ids:
+        return []
+    found: dict[int, tuple[DeviceView, Site]] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        for view, site in read_devices(conn, scope, with_evidence=with_evidence, id_list=chunk, sites=sites,
+                                       link_evidence=link_evidence):
+            found[view.id] = (view, site)
+    return [found[i] for i in ids if i in found]
+
+
+def worst_statuses(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """Each device's most severe finding status (devices with no finding are absent)."""
+    if not ids:
+        return {}
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    worst: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT f.device_id, o.status FROM findings f JOIN outcomes o ON o.id = f.outcome_id "
+            f"WHERE f.device_id IN ({', '.join([marker] * len(chunk))})", tuple(chunk)).all()
+        for device_id, status in rows:
+            current = worst.get(device_id)
+            if current is None or SEVERITY.index(status) < SEVERITY.index(current):
+                worst[device_id] = status
+    return worst
+
+
+def seen_times(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+    """(first seen, last seen) of each device."""
+    if not ids:
+        return {}
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    seen: dict[int, tuple[Any, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        for device_id, first, last in conn.exec_driver_sql(
+                f"SELECT id, first_seen, last_seen FROM devices WHERE id IN ({', '.join([marker] * len(chunk))})",
+                tuple(chunk)):
+            seen[int(device_id)] = (first, last)
+    return seen
+
+
+def department_id_named(conn: Connection, name: str) -> int | None:
+    """The id of the department of this name (exactly, or ignoring case), or None."""
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    rows = conn.exec_driver_sql(f"SELECT id, name FROM departments WHERE lower(name) = {marker}",
+                                (name.strip().lower(),)).all()
+    exact = [r[0] for r in rows if r[1] == name.strip()]
+    return int(exact[0]) if exact else (int(rows[0][0]) if len(rows) == 1 else None)
+
+
+def scope_names(conn: Connection, scope: SiteScope, site_limit: int) -> tuple[list[tuple[int, str]],
+                                                                              list[tuple[int, str]], int]:
+    """(departments, sites, how many sites) in the scope by name, for filter choices: at most `site_limit` sites
+    (a list of five thousand is no use to choose from; the search box finds a site by name)."""
+    if scope.nothing:
+        return [], [], 0
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    conditions, params = [], []
+    if scope.department_id is not None:
+        conditions.append(f"s.department_id = {marker}")
+        params.append(scope.department_id)
+    if scope.site_id is not None:
+        conditions.append(f"s.id = {marker}")
+        params.append(scope.site_id)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    departments = [(int(i), str(n)) for i, n in conn.exec_driver_sql(
+        f"SELECT DISTINCT d.id, d.name FROM departments d JOIN sites s ON s.department_id = d.id{where} "
+        "ORDER BY d.name", tuple(params))]
+    count = int(conn.exec_driver_sql(f"SELECT count(*) FROM sites s{where}", tuple(params)).scalar_one())
+    sites = [(int(i), str(n)) for i, n in conn.exec_driver_sql(
+        f"SELECT s.id, s.name FROM sites s{where} ORDER BY s.name LIMIT {site_limit:d}", tuple(params))]
+    return departments, sites if count <= site_limit else [], count

@@ -9,20 +9,22 @@ statuses by class in `app.py` (NotFoundError 404, ConflictError 409, InputError 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBearer
 from sqlalchemy import Engine
 
 from clearsite.core import contracts
 from clearsite.core.errors import ClearsiteError, InputError, NotFoundError
-from clearsite.services import auth, estate
+from clearsite.services import auth, estate, inventory
 from clearsite.services.audit_log import audit_entries as read_audit
 from clearsite.services.audit_log import verify_audit_log
 from clearsite.services.auth import Scope
-from clearsite.services.devices import device_detail, device_json, devices_in_scope
+from clearsite.services.devices import device_detail, device_json
 from clearsite.services.reconciliation import site_reconciliation as reconciliation_of
 from clearsite.web import cache, changes, screening
 from clearsite.web.access import Principal, needs
@@ -65,6 +67,19 @@ Admin = Annotated[Principal, Depends(needs(Scope.ADMIN))]
 Id = Annotated[int, Query(ge=0, le=2**62)]
 PathId = Annotated[int, Path(ge=0, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+# Dates in queries as people and scripts write them; a number (which pydantic would read as a timestamp) is refused.
+Day = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="a date, YYYY-MM-DD")]
+
+
+def _day(name: str, text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _engine(request: Request) -> Engine:
@@ -143,14 +158,55 @@ def push_observations(request: Request, site_id: PathId, body: PushIn,
 # --------------------------------------------------------------------------- devices and findings
 
 
-@router.get("/devices")
-def list_devices(request: Request, principal: Reader, site_id: Id | None = None, after: Id = 0,
-                 limit: Limit = 100) -> list[dict[str, Any]]:
-    """Devices in id order, `limit` at a time after id `after`; the `clearsite devices --format json` shape."""
-    as_of = request.app.state.settings.today()
-    knowledge = request.app.state.knowledge
-    views = devices_in_scope(_engine(request), principal.sites, site_id=site_id, after=after, limit=limit)
-    return [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v in views]
+@router.get("/devices", response_model=None)
+def list_devices(request: Request, principal: Reader, response: Response,
+                 q: Annotated[str | None, Query(max_length=200, description="Search: IP, MAC, serial, model, badge, "
+                                                 "producer, site or asset location (any part of them)")] = None,
+                 site_id: Id | None = None, department_id: Id | None = None,
+                 sensitivity: Annotated[str | None, Query(max_length=20, description="sensitive, other, or one "
+                                                          "criterion: holds_secret, dv_hub, ministerial, socpa")] = None,
+                 producer: Annotated[str | None, Query(max_length=64, description="a producer's knowledge-base id, "
+                                                       "or none")] = None,
+                 nil_subject: Annotated[str | None, Query(max_length=10, description="yes, no, review, unknown")] = None,
+                 device_class: Annotated[str | None, Query(max_length=40)] = None,
+                 status: Annotated[str | None, Query(max_length=12, description="the device's worst finding status, "
+                                                     "or none")] = None,
+                 review_pending: bool = False,
+                 first_seen_from: Day = None, first_seen_to: Day = None,
+                 last_seen_from: Day = None, last_seen_to: Day = None,
+                 sort: Annotated[str, Query(max_length=20, description="id, site, ip, mac, serial, model, brand, "
+                                            "producer, class, first_seen, last_seen, location; -name for descending")]
+                 = "id",
+                 after: Annotated[str | None, Query(max_length=400, description="X-Next-After of the previous page "
+                                                   "(in id order, a device id)")] = None,
+                 limit: Limit = 100,
+                 format: Annotated[str | None, Query(pattern="^(json|csv|xlsx)$", description="csv or xlsx: the "
+                                                    "whole filtered list as a file (json: as a JSON array file)")]
+                 = None) -> Any:
+    """Devices in the caller's scope matching a search and filters, `limit` at a time in `sort` order; the
+    `clearsite devices --format json` shape. The total that match is in `X-Total-Count`; the next page starts
+    `after` the `X-Next-After` header (absent on the last page). `format=csv|xlsx` exports the same view whole."""
+    knowledge, as_of = request.app.state.knowledge, request.app.state.settings.today()
+    devices = inventory.device_filter(
+        knowledge, as_of, q=q, site_id=site_id, department_id=department_id, sensitivity=sensitivity,
+        producer=producer, nil_subject=nil_subject, device_class=device_class, status=status,
+        review_pending=review_pending, first_seen_from=_day("first_seen_from", first_seen_from),
+        first_seen_to=_day("first_seen_to", first_seen_to), last_seen_from=_day("last_seen_from", last_seen_from),
+        last_seen_to=_day("last_seen_to", last_seen_to))
+    key, descending = inventory.parse_sort(sort)
+    if format is not None:
+        chunks = inventory.export_devices(_engine(request), principal.sites, knowledge, as_of, devices, sort=key,
+                                          descending=descending, file_type=format)
+        return StreamingResponse(chunks, media_type=inventory.EXPORT_TYPES[format], headers={
+            "Content-Disposition": f'attachment; filename="devices-{as_of.isoformat()}.{format}"'})
+    page = inventory.device_inventory(_engine(request), principal.sites, knowledge, as_of, devices, sort=key,
+                                      descending=descending, cursor=after, limit=limit, with_evidence=True)
+    response.headers["X-Total-Count"] = str(page.total)
+    if page.next_cursor is not None:
+        response.headers["X-Next-After"] = page.next_cursor
+    if page.refreshing:
+        response.headers["X-Index-Refreshing"] = "true"
+    return [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v in page.views]
 
 
 @router.get("/devices/{device_id}")

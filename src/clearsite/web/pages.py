@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
-from clearsite.core.errors import NotFoundError
-from clearsite.services import estate
+from clearsite.core.errors import InputError, NotFoundError
+from clearsite.services import estate, inventory
 from clearsite.services.audit_log import audit_entries, verify_audit_log
 from clearsite.services.auth import Scope
 from clearsite.services.devices import device_detail as read_device_detail
@@ -110,6 +110,84 @@ def site_update(request: Request, site_id: int, principal: Writer,
         raise HTTPException(404, NO_SUCH_SITE) from exc
     cache.forget_all()
     return RedirectResponse(f"/sites/{site_id}?saved=1", status_code=303)
+
+
+# --------------------------------------------------------------------------- the inventory
+
+INVENTORY_FIELDS = ("q", "site_id", "department_id", "sensitivity", "producer", "nil_subject", "device_class", "status",
+                    "review_pending", "first_seen_from", "first_seen_to", "last_seen_from", "last_seen_to")
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def _inventory_request(request: Request, principal: Principal) -> tuple[dict[str, str], Any, str, bool]:
+    """The filters as asked (for the form and links) and as the service reads them; InputError says what is wrong."""
+    asked = {k: request.query_params.get(k, "").strip()[:200] for k in INVENTORY_FIELDS}
+    asked = {k: v for k, v in asked.items() if v}
+    knowledge, as_of = request.app.state.knowledge, request.app.state.settings.today()
+
+    def number(name: str) -> int | None:
+        text = asked.get(name)
+        if text is None:
+            return None
+        if not text.isdigit() or len(text) > 18:
+            raise InputError(f"{name.replace('_', ' ')}: choose one from the list")
+        return int(text)
+
+    def day(name: str) -> date | None:
+        text = asked.get(name)
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"{name.replace('_', ' ').capitalize()} must be a date, like 2026-12-03") from None
+
+    devices = inventory.device_filter(
+        knowledge, as_of, q=asked.get("q"), site_id=number("site_id"), department_id=number("department_id"),
+        sensitivity=asked.get("sensitivity"), producer=asked.get("producer"), nil_subject=asked.get("nil_subject"),
+        device_class=asked.get("device_class"), status=asked.get("status"),
+        review_pending=asked.get("review_pending") in ("1", "true", "yes", "on"),
+        first_seen_from=day("first_seen_from"), first_seen_to=day("first_seen_to"),
+        last_seen_from=day("last_seen_from"), last_seen_to=day("last_seen_to"))
+    key, descending = inventory.parse_sort(request.query_params.get("sort"))
+    return asked, devices, key, descending
+
+
+@router.get("/devices")
+def device_list(request: Request, principal: Reader) -> HTMLResponse:
+    engine, knowledge = request.app.state.engine, request.app.state.knowledge
+    choices = inventory.filter_choices(engine, principal.sites, knowledge)
+    limit_text = request.query_params.get("limit", "50")
+    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in PAGE_SIZES else 50
+    sort_text = request.query_params.get("sort", "id")[:20]
+    try:
+        asked, devices, key, descending = _inventory_request(request, principal)
+        page = inventory.device_inventory(engine, principal.sites, knowledge, request.app.state.settings.today(),
+                                          devices, sort=key, descending=descending,
+                                          cursor=request.query_params.get("after", "")[:400] or None, limit=limit)
+    except InputError as exc:
+        asked = {k: request.query_params.get(k, "")[:200] for k in INVENTORY_FIELDS if request.query_params.get(k)}
+        return render(request, "devices.html", principal, http_status=422, error=str(exc), page=None, asked=asked,
+                      choices=choices, sort=sort_text, limit=limit, page_sizes=PAGE_SIZES, query=_query(asked))
+    return render(request, "devices.html", principal, error=None, page=page, asked=asked, choices=choices,
+                  sort=sort_text, limit=limit, page_sizes=PAGE_SIZES, query=_query(asked),
+                  first_page=bool(request.query_params.get("after")))
+
+
+def _query(asked: dict[str, str], **more: Any) -> str:
+    """The filters as a query string, for sort, page and export links that keep them."""
+    return urlencode({**asked, **{k: v for k, v in more.items() if v not in (None, "")}})
+
+
+@router.get("/devices/export")
+def device_export(request: Request, principal: Reader,
+                  format: Annotated[str, Query(pattern="^(csv|xlsx|json)$")] = "csv") -> Response:
+    _asked, devices, key, descending = _inventory_request(request, principal)
+    as_of = request.app.state.settings.today()
+    chunks = inventory.export_devices(request.app.state.engine, principal.sites, request.app.state.knowledge, as_of,
+                                      devices, sort=key, descending=descending, file_type=format)
+    return StreamingResponse(chunks, media_type=inventory.EXPORT_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="devices-{as_of.isoformat()}.{format}"'})
 
 
 @router.get("/devices/{device_id}")

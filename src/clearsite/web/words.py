@@ -9,16 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-BASIS_TITLES = {
-    "PRC_INCORPORATED": "Incorporated in the People's Republic of China",
-    "PRC_HQ_OFFSHORE_HOLDCO": "Run from China through an offshore holding company",
-    "PRC_CONTROLLED_FOREIGN_SUB": "Foreign subsidiary controlled from China",
-    "HK_OR_MACAU": "Incorporated in Hong Kong or Macau",
-    "FORMER_PRC_CONTROL": "Formerly controlled from China",
-    "CLAIMED_SEPARATION": "Claims separation from a Chinese parent (to be reviewed)",
-    "PRC_COMPONENT_ONLY": "Uses Chinese-made components only",
-    "NON_PRC": "Not controlled from China",
-}
+from clearsite.core.plain import BASIS_TITLES
+
 SITE_FLAG_TITLES = {
     "holds_secret": "Holds SECRET or above",
     "dv_hub": "Hub for developed-vetting (DV) staff",
@@ -27,7 +19,7 @@ SITE_FLAG_TITLES = {
 }
 STATUS_TITLES = {
     "breach": "Breach", "overdue": "Overdue", "due": "Due", "review": "Needs review", "advisory": "Advisory",
-    "compliant": "Compliant",
+    "compliant": "Compliant", "none": "No findings",
 }
 SENSITIVITY_TITLES = {"high": "High", "medium": "Medium", "low": "Low", "standard": "Standard"}
 
@@ -92,5 +84,33 @@ def count(value: Any, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else (plural or singular + 's')}"
 
 
+STATUS_TAGS = {"breach": "govuk-tag--red", "overdue": "govuk-tag--red", "due": "govuk-tag--orange",
+               "review": "govuk-tag--yellow", "advisory": "govuk-tag--blue", "compliant": "govuk-tag--green"}
+NIL_TITLES = {"yes": "Yes", "no": "No", "review": "Needs review", "unknown": "Not known"}
+NIL_TAGS = {"yes": "govuk-tag--red", "no": "govuk-tag--green", "review": "govuk-tag--yellow",
+            "unknown": "govuk-tag--grey"}
+
+
+def status_tag(code: Any) -> str:
+    return STATUS_TAGS.get(str(code), "govuk-tag--grey")
+
+
+def nil_title(code: Any) -> str:
+    return NIL_TITLES.get(str(code), str(code))
+
+
+def nil_tag(code: Any) -> str:
+    return NIL_TAGS.get(str(code), "govuk-tag--grey")
+
+
+def class_title(code: Any) -> str:
+    """ip_camera → IP camera."""
+    text = str(code or "unknown").replace("_", " ")
+    for short in ("ip", "ptz", "anpr", "nvr", "dvr", "vms"):
+        text = " ".join(short.upper() if word == short else word for word in text.split())
+    return text[0].upper() + text[1:] if text else text
+
+
 FILTERS = {"money": money, "long_date": long_date, "when": when, "basis_title": basis_title,
-           "flag_title": flag_title, "status_title": status_title, "yes_no": yes_no, "count": count}
+           "flag_title": flag_title, "status_title": status_title, "yes_no": yes_no, "count": count,
+           "status_tag": status_tag, "nil_title": nil_title, "nil_tag": nil_tag, "class_title": class_title}
