@@ -102,6 +102,13 @@ def _window(text: str) -> tuple[time, time]:
         raise ConfigError(f"window {text!r}: {exc}") from None
 
 
+def _duration(value: Any, name: str) -> timedelta:
+    try:
+        return parse_duration(str(value), name)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _strings(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -170,9 +177,9 @@ def load_config(path: Path | None, flags: dict[str, Any]) -> AgentConfig:
         spool=Path(str(merged.get("spool") or default_spool())),
         targets=_strings(merged.get("targets", []), "targets"), exclude=_strings(merged.get("exclude", []), "exclude"),
         inbox=Path(str(merged["inbox"])) if merged.get("inbox") else None,
-        every=parse_duration(str(merged.get("every", "24h")), "every"),
+        every=_duration(merged.get("every", "24h"), "every"),
         window=_window(str(merged["window"])) if merged.get("window") else None,
-        poll=parse_duration(str(merged.get("poll", "5m")), "poll"),
+        poll=_duration(merged.get("poll", "5m"), "poll"),
         ca_file=Path(str(merged["ca_file"])) if merged.get("ca_file") else None, pin_sha256=pin, scan=scan,
-        spool_limit=spool_limit, batch=batch, push_for=parse_duration(str(merged.get("push_for", "2m")), "push_for"),
+        spool_limit=spool_limit, batch=batch, push_for=_duration(merged.get("push_for", "2m"), "push_for"),
         host=str(merged.get("host") or ""))
