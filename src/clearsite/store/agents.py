@@ -181,8 +181,8 @@ def claim_push_key(conn: Connection, key: str, site_id: int, now: datetime) -> t
     """
     maker = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     claimed = conn.execute(maker(AgentPushKeyRow).values(key=key, site_id=site_id, applied_at=now, result={})
-                           .on_conflict_do_nothing(index_elements=["key"]))
-    if claimed.rowcount:
+                           .on_conflict_do_nothing(index_elements=["key"]).returning(AgentPushKeyRow.key)).scalar()
+    if claimed is not None:  # RETURNING, not rowcount: the driver may not count an ON CONFLICT insert
         return None
     return applied_push(conn, key)
 
