@@ -83,3 +83,30 @@ def test_the_dashboard_preview_and_publish_tell_one_story(tmp_path: Path, packag
             [(m["date"], m["status"]) for m in timeline["milestones"]]
     assert published["licence"]["name"] == "Open Government Licence v3.0"
     assert published["series"] == preview["series"]
+
+
+def test_a_site_counts_as_clear_only_once_its_removals_are_verified(tmp_path: Path, packaged_kb: Any,
+                                                                     monkeypatch: Any) -> None:
+    from clearsite.services.devices import iter_devices
+    from clearsite.services.removal import record_coverage, record_removal
+
+    monkeypatch.setenv("CLEARSITE_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    engine = open_database(f"sqlite:///{tmp_path / 'proof.db'}")
+    build_world(engine, packaged_kb, tmp_path)
+    (bravo_device,) = [view.id for view, _ in iter_devices(engine, "Bravo House", with_evidence=False)]
+    later = date(2024, 9, 20)
+
+    def bravo() -> SiteClearance:
+        timeline = programme_timeline(engine, packaged_kb, EVERYTHING, later)
+        return next(s for s in timeline.sites if s.site == "Bravo House")
+
+    assert bravo().state == "outstanding"
+    record_removal(engine, packaged_kb, "bob", EVERYTHING, bravo_device, removed_on=date(2024, 9, 10), today=later)
+    claimed = bravo()
+    assert claimed.state == "claimed" and claimed.claimed_on == date(2024, 9, 10) and claimed.cleared_on is None
+    assert programme_timeline(engine, packaged_kb, EVERYTHING, later).figures.claimed == 1
+    record_coverage(engine, packaged_kb, "Bravo House", ["10.9.0.5/32"], "scanner")  # looked, not seen
+    verified = bravo()
+    assert verified.state == "clear" and verified.cleared_on == date(2024, 9, 10)
+    figures = programme_timeline(engine, packaged_kb, EVERYTHING, later).figures
+    assert (figures.cleared, figures.claimed) == (1, 0)

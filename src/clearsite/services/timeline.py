@@ -8,7 +8,8 @@ a scope. The dashboard, /plan, the web's public preview, `clearsite plan` and `c
 - Affected sites: sites with a device under a removal obligation (remove-by or no-new-deployment, the
   obligations the planner plans) that is outstanding, or was removed. A department sees only its own
   sites, and milestone targets are shares of the sites it sees.
-- Clear means proven: every affected device at the site verified removed (`_removal_proof`).
+- Clear means proven: every affected device at the site verified removed (`_removal_proof` reads
+  the removal claims and their verification); claimed-but-unverified sites are counted apart.
 - Forecast: the current plan's date for each site (the Friday of its last visit).
 The rules that turn these facts into figures are `core.timeline.compute_timeline`.
 """
@@ -32,6 +33,7 @@ from clearsite.render.plan_export import site_clear_dates
 from clearsite.render.wording import shortfall_sentence
 from clearsite.store.plans import StoredPlan, current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
+from clearsite.store.removals import read_removals
 from clearsite.store.timeline_reads import ObligationDevice, obligation_devices
 
 __all__ = ["EVERYTHING", "OUTSTANDING", "REMOVAL_RULES", "MilestoneTarget", "ProgrammeTimeline", "RemovalProof", "SiteScope",
@@ -88,11 +90,19 @@ def programme_milestones(conn: Connection, knowledge: Knowledge) -> tuple[tuple[
 
 
 def _removal_proof(conn: Connection, rows: Sequence[ObligationDevice]) -> dict[int, RemovalProof]:
-    """Each affected device's removal as far as it is proven. The one place that decides what counts
-    as proof: today the removal date recorded on the device (by hand or by a verified claim) is taken
-    as verified; with removal claims and their verification, a claim not yet verified is 'claimed'."""
-    del conn  # read when claims are read here
-    return {r.device_id: RemovalProof("verified", r.removed_on) for r in rows if r.removed_on is not None}
+    """Each affected device's removal as far as it is proven: the one place that decides what counts
+    as proof. A removal claim (services.removal) is 'claimed' until a later observation verifies it
+    (services.verification); a contradicted or reappeared claim is no removal; a removal date with
+    no claim behind it is someone's word, so 'claimed'."""
+    claims = {c.device_id: c for c in read_removals(conn, device_ids=[r.device_id for r in rows])}
+    proof: dict[int, RemovalProof] = {}
+    for row in rows:
+        claim = claims.get(row.device_id)
+        if claim is not None and claim.status in ("verified", "claimed"):
+            proof[row.device_id] = RemovalProof(claim.status, claim.removed_on)
+        elif claim is None and row.removed_on is not None:
+            proof[row.device_id] = RemovalProof("claimed", row.removed_on)
+    return proof
 
 
 def _assessed_now(engine: Engine, knowledge: Knowledge, as_of: date,
