@@ -31,6 +31,8 @@ os.environ["XDG_DATA_HOME"] = str(_HOMES / "data")
 os.environ["XDG_CONFIG_HOME"] = str(_HOMES / "config")
 os.environ.pop("CLEARSITE_KNOWLEDGE_DIR", None)
 os.environ.pop("CLEARSITE_TRUSTED_KEYS", None)
+# Test sites and the emulated fleet live on 127/8, which a real site may not declare unless allowed.
+os.environ["CLEARSITE_ALLOW_LOOPBACK_NETWORKS"] = "1"
 
 # No property test may fail because a busy machine ran one example slowly: hypothesis's per-example
 # deadline and its too-slow health check are timing, not behaviour.

@@ -34,14 +34,21 @@ def site_add(
     socpa: Annotated[bool, typer.Option("--socpa", help="A SOCPA 2005 designated site.")] = False,
     network: Annotated[list[str] | None, typer.Option("--network", help="A network of the site (CIDR).")] = None,
     core_network: Annotated[list[str] | None, typer.Option("--core-network", help="A departmental core network.")] = None,
+    allow_wide: Annotated[bool, typer.Option("--allow-wide", help="Allow networks wider than /16 (IPv4) or /48 (IPv6).")] = False,
+    allow_special: Annotated[bool, typer.Option("--allow-special", help="Allow loopback, link-local, multicast, "
+                                                "unspecified, reserved and IPv4-mapped ranges.")] = False,
+    allow_overlap: Annotated[bool, typer.Option("--allow-overlap", help="Allow networks overlapping another "
+                                                "department's sites.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Add a site; it is sensitive when any of the four UK criteria holds."""
+    """Add a site; it is sensitive when any of the four UK criteria holds. Networks must be /16 (IPv4) or
+    /48 (IPv6) or narrower, not special ranges, and not overlap another department's, unless allowed here."""
     from clearsite.services.sites import add_site
 
     added = add_site(open_engine(db), actor(), name=name, department=department, region=region,
                      holds_secret=holds_secret, dv_hub=dv_hub, ministerial=ministerial, socpa=socpa,
-                     networks=network, core_networks=core_network)
+                     networks=network, core_networks=core_network, allow_wide=allow_wide,
+                     allow_special=allow_special, allow_overlap=allow_overlap)
     site = added.site
     sensitivity = "sensitive (" + ", ".join(site.sensitivity_criteria) + ")" if site.sensitive else "not sensitive"
     say(f"added site {added.id}: {name!r}, {sensitivity}, {len(site.networks)} network(s)")

@@ -37,7 +37,24 @@ def _describe(networks: Sequence[IPNetwork]) -> str:
     return ", ".join(str(n) for n in networks) or "none declared"
 
 
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+
+
+def _as_ipv4(net: IPNetwork) -> ipaddress.IPv4Network | None:
+    """An IPv4-mapped IPv6 network (::ffff:a.b.c.d/n) as the IPv4 network it reaches; None for any other."""
+    if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_MAPPED):
+        return ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+    return None
+
+
 def _inside(net: IPNetwork, allowed: Sequence[IPNetwork]) -> bool:
+    # An IPv4-mapped target reaches an IPv4 address, so it is inside only where that IPv4 network is
+    # declared as IPv4: a declared ::/0 (or ::ffff:0:0/96) must not open every IPv4 address by the back door.
+    ipv4 = _as_ipv4(net)
+    if ipv4 is not None:
+        return any(ipv4.subnet_of(a) for a in allowed if isinstance(a, ipaddress.IPv4Network))
+    if net.version == 6 and net.overlaps(_MAPPED):
+        return False  # spans IPv4-mapped addresses and more: refused whole
     return any(net.version == a.version and net.subnet_of(a) for a in allowed)  # type: ignore[arg-type]
 
 
@@ -84,5 +101,5 @@ def require_in_scope(addresses: Iterable[IPAddress], networks: Sequence[str]) ->
     """Raise ScopeError unless every address is inside one of `networks` (used by scan())."""
     allowed = parse_networks(networks)
     for ip in addresses:
-        if not any(ip.version == n.version and ip in n for n in allowed):
+        if not _inside(ipaddress.ip_network(ip), allowed):
             raise ScopeError(f"target {ip} is outside the site's networks ({_describe(allowed)}); refused")

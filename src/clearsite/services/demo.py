@@ -49,7 +49,8 @@ def run_demo(engine: Engine, knowledge: Knowledge, out_dir: Path, out: Console, 
     created = [add_site(engine, "demo", name=site.name, department=site.department, region=site.region,
                         holds_secret=site.holds_secret, dv_hub=site.dv_hub, ministerial=site.ministerial,
                         socpa=site.socpa, networks=[n.cidr for n in site.networks if not n.core],
-                        core_networks=[n.cidr for n in site.networks if n.core])
+                        core_networks=[n.cidr for n in site.networks if n.core],
+                        allow_special=True)  # the emulated fleet lives on loopback
                for site in sites if site_key(site.name) not in existing]
     err.print(f"[1/6] {demo_data.DEMO_DEPARTMENT}: {len(sites)} sites ({len(created)} new), "
               f"{sum(s.sensitive for s in sites)} sensitive")
