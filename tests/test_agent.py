@@ -61,7 +61,7 @@ def fleet() -> Iterator[Fleet]:
 class Centre:
     """The centre: the web app under uvicorn on a real port, its database, and credentials made for a test."""
 
-    def __init__(self, tmp: Path, knowledge: Any) -> None:
+    def __init__(self, tmp: Path, knowledge: Any, tls: tuple[Path, Path] | None = None) -> None:
         import uvicorn
 
         self.engine: Engine = open_database(f"sqlite:///{tmp / 'centre.db'}")
@@ -72,9 +72,10 @@ class Centre:
                     one_time=False)
         self.officer = issue_token(self.engine, "officer-a", "browser", None, 1, "test").token
         self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http{'s' if tls else ''}://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(self.engine, knowledge, Settings()), host="127.0.0.1", port=self.port,
-                                log_level="warning")
+                                log_level="warning", ssl_certfile=str(tls[0]) if tls else None,
+                                ssl_keyfile=str(tls[1]) if tls else None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -62,7 +62,7 @@ class _PinnedStream(httpcore.NetworkStream):
                   timeout: float | None = None) -> httpcore.NetworkStream:
         tls = self._inner.start_tls(ssl_context, server_hostname, timeout)
         ssl_object = tls.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None  # positional: _ssl takes no keywords
         seen = hashlib.sha256(der).hexdigest() if der else "none"
         if seen != self._pin:
             tls.close()
@@ -126,6 +126,10 @@ class CentreClient:
     def _once(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._client.request(method, API + path, **kwargs)
+        except httpx.ConnectError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "pinned" in str(exc):  # not a fault a retry mends
+                raise CentreRefused(f"the centre's TLS certificate was not accepted: {exc}"[:300]) from None
+            raise _Transient(f"no answer from {self.server}: ConnectError: {exc}"[:300]) from None
         except httpx.TransportError as exc:
             raise _Transient(f"no answer from {self.server}: {type(exc).__name__}: {exc}"[:300]) from None
         status = response.status_code
