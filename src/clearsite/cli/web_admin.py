@@ -2,6 +2,9 @@
 
     serve            clearsite serve [--host 127.0.0.1] [--port 8000] [--db URL] [--secure-cookies] [--workers N]
     user add         clearsite user add NAME --role officer --department "Home Office"
+    user list        clearsite user list [--format json]
+    user disable     clearsite user disable NAME   (enable NAME undoes it)
+    user reset-password  clearsite user reset-password NAME   (prints a one-time password)
     token create     clearsite token create NAME --name agent-1 [--scope push] [--days 90]
     audit verify     clearsite audit verify [--anchor SEQ:HASH] [--format json]
 
@@ -24,7 +27,7 @@ from clearsite.core.contracts import AuditVerification
 from clearsite.core.errors import CheckFailed, InputError, UsageError
 
 __all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "token_list", "token_revoke", "user_add",
-           "user_app"]
+           "user_app", "user_disable", "user_enable", "user_list", "user_reset_password"]
 
 
 def serve(
@@ -38,22 +41,26 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, envvar="CLEARSITE_WORKERS",
                                          help="Server processes (uvicorn workers), each with its own database pool.")] = 1,
 ) -> None:
-    """Serve the web app and /api/v1. On first start, creates user 'admin' (password from
-    CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
+    """Serve the web app and /api/v1. When no active administrator exists (whatever other users there are),
+    creates user 'admin' (password from CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
     import uvicorn
 
     from clearsite.services.accounts import ensure_admin
 
     engine = open_engine(db)
     try:
-        generated = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
+        first = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
     except InputError as exc:
-        raise UsageError(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc
+        raise UsageError(f"no administrator: {exc}") from exc
     engine.dispose()
-    if generated:
-        say("first start: created user 'admin'; its one-time password, shown only this once "
+    if first.note:
+        say(first.note)
+    if first.created and first.password is None:
+        say("no administrator yet: created user 'admin' with the password in CLEARSITE_ADMIN_PASSWORD")
+    if first.password:
+        say("no administrator yet: created user 'admin'; its one-time password, shown only this once "
             "(a new one is asked for at first sign-in):")
-        sys.stdout.write(generated + "\n")
+        sys.stdout.write(first.password + "\n")
         sys.stdout.flush()
     # uvicorn builds the app from its import string (clearsite.web.server), so this door never imports
     # the other; what the app needs travels in this process's environment, as with plain uvicorn.
@@ -177,11 +184,82 @@ def audit_verify(
         raise CheckFailed(result.describe())
 
 
-user_app = typer.Typer(cls=HandledGroup, help="Users of the web app and API.")
-user_app.command("add")(user_add)
+def user_list(
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    db: DbOption = None,
+) -> None:
+    """List users: role, department or site, active or disabled, one-time password pending, live tokens."""
+    from clearsite.core.contracts import UserListRow
+    from clearsite.services.accounts import users
+
+    if format not in ("table", "json"):
+        raise UsageError(f"--format {format!r}: expected table or json")
+    rows: list[UserListRow] = [
+        {"id": u.id, "username": u.username, "role": u.role, "department": u.department, "site": u.site,
+         "active": u.active, "must_change_password": u.must_change_password,
+         "created": u.created_at.replace(microsecond=0).isoformat(), "live_tokens": u.live_tokens}
+        for u in users(open_engine(db))]
+    if format == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from clearsite.cli.options import add_data_row, data_table, print_table
+
+    table = data_table("id", "user", "role", "department or site", "state", "live tokens")
+    for row in rows:
+        state = "active" if row["active"] else "disabled"
+        if row["must_change_password"]:
+            state += ", one-time password"
+        add_data_row(table, str(row["id"]), row["username"], row["role"], row["department"] or row["site"] or "—",
+                     state, str(row["live_tokens"]))
+    print_table(table)
+
+
+def user_disable(
+    username: Annotated[str, typer.Argument(help="The user to disable.")],
+    db: DbOption = None,
+) -> None:
+    """Disable a user now: their sessions end and their API tokens stop working (audited)."""
+    from clearsite.services.accounts import disable_user
+
+    changed = disable_user(open_engine(db), username, actor=actor())
+    say(f"user {username} disabled" if changed else f"user {username} was already disabled")
+
+
+def user_enable(
+    username: Annotated[str, typer.Argument(help="The user to enable again.")],
+    db: DbOption = None,
+) -> None:
+    """Enable a disabled user again (audited)."""
+    from clearsite.services.accounts import enable_user
+
+    changed = enable_user(open_engine(db), username, actor=actor())
+    say(f"user {username} enabled" if changed else f"user {username} was already active")
+
+
+def user_reset_password(
+    username: Annotated[str, typer.Argument(help="The user whose password to reset.")],
+    db: DbOption = None,
+) -> None:
+    """Give a user a new one-time password, printed once; their sessions end and they choose their own at
+    next sign-in (audited)."""
+    from clearsite.services.accounts import reset_user_password
+
+    password = reset_user_password(open_engine(db), username, actor=actor())
+    say(f"new one-time password for {username}, shown only this once (a new one is asked for at sign-in):")
+    sys.stdout.write(password + "\n")
+
+
 token_app = typer.Typer(cls=HandledGroup, help="API tokens (hashed at rest, scoped, expiring).")
 token_app.command("create")(token_create)
 token_app.command("list")(token_list)
 token_app.command("revoke")(token_revoke)
 audit_app = typer.Typer(cls=HandledGroup, help="The hash-chained audit log.")
 audit_app.command("verify")(audit_verify)
+
+
+user_app = typer.Typer(cls=HandledGroup, help="Users of the web app and API.")
+user_app.command("add")(user_add)
+user_app.command("list")(user_list)
+user_app.command("disable")(user_disable)
+user_app.command("enable")(user_enable)
+user_app.command("reset-password")(user_reset_password)

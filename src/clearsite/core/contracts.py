@@ -109,6 +109,7 @@ __all__ = [
     "TokenCreated",
     "UnmatchedDesignation",
     "UserCreated",
+    "UserListRow",
     "ValidationErrorBody",
     "ValidationErrorItem",
     "VerdictChange",
@@ -1008,6 +1009,20 @@ class AgentJob(TypedDict):
     claimed_at: str | None
     finished_at: str | None
     outcome: dict[str, Any] | None
+
+
+class UserListRow(TypedDict):
+    """`clearsite user list --format json` items (never a password or its hash)."""
+
+    id: int
+    username: str
+    role: str
+    department: str | None
+    site: str | None
+    active: bool
+    must_change_password: bool
+    created: str
+    live_tokens: int
 
 
 class TokenListRow(TypedDict):

@@ -5,6 +5,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from clearsite.store.transactions import write_transaction
+from clearsite.store.user_admin import (
+    FirstAdmin,
+    UserRecord,
+    ensure_an_admin,
+    list_users,
+    reset_password,
+    set_active,
+)
 from clearsite.store.users import (
     IssuedToken,
     TokenRecord,
@@ -12,19 +20,21 @@ from clearsite.store.users import (
     UserError,
     add_user,
     create_token,
-    ensure_first_admin,
     find_user,
     list_tokens,
     revoke_token,
 )
 
-__all__ = ["IssuedToken", "TokenRecord", "User", "add_account", "end_token", "ensure_admin", "issue_token", "tokens"]
+__all__ = ["FirstAdmin", "IssuedToken", "TokenRecord", "User", "UserRecord", "add_account", "disable_user", "enable_user",
+           "end_token", "ensure_admin", "issue_token", "reset_user_password", "tokens", "users"]
 
 
-def ensure_admin(engine: Engine, password: str | None) -> str | None:
-    """Create user 'admin' on first start; returns its one-time password when one was generated."""
+def ensure_admin(engine: Engine, password: str | None) -> FirstAdmin:
+    """Create user 'admin' at start when no active administrator exists, whatever other users there are:
+    `password` when given (CLEARSITE_ADMIN_PASSWORD), else a one-time one in the answer. When an administrator
+    exists, a given password is not applied and the answer's note says so."""
     with write_transaction(engine) as conn:
-        return ensure_first_admin(conn, password)
+        return ensure_an_admin(conn, password)
 
 
 def add_account(engine: Engine, username: str, password: str, role: str, *, department: str | None,
@@ -53,3 +63,30 @@ def end_token(engine: Engine, token_id: int, actor: str) -> None:
     with write_transaction(engine) as conn:
         if not revoke_token(conn, token_id, actor):
             raise UserError(f"no live token {token_id} (unknown, or already revoked)")
+
+
+# --------------------------------------------------------------------------- administering users
+
+
+def users(engine: Engine) -> list[UserRecord]:
+    """Every user: role, department or site, whether active, whether a one-time password is pending, live tokens."""
+    with engine.connect() as conn:
+        return list_users(conn)
+
+
+def disable_user(engine: Engine, username: str, actor: str) -> bool:
+    """Disable a user now: their sessions end and their tokens stop working (audited). False if already disabled."""
+    with write_transaction(engine) as conn:
+        return set_active(conn, username, False, actor)
+
+
+def enable_user(engine: Engine, username: str, actor: str) -> bool:
+    """Enable a disabled user again (audited). False if already active."""
+    with write_transaction(engine) as conn:
+        return set_active(conn, username, True, actor)
+
+
+def reset_user_password(engine: Engine, username: str, actor: str) -> str:
+    """A new one-time password for the user, shown once; they choose their own at next sign-in (audited)."""
+    with write_transaction(engine) as conn:
+        return reset_password(conn, username, actor)
