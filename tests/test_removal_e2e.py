@@ -16,7 +16,7 @@ from clearsite.sim.device import SimDevice
 from clearsite.sim.fleet import Fleet
 from clearsite.sim.personas import BY_KEY
 
-pytestmark = [pytest.mark.network]
+pytestmark = [pytest.mark.network, pytest.mark.slow]
 
 PERSONAS = ["hikvision-camera", "dahua-camera", "hikvision-nvr", "axis-camera"]
 BASE = "127.64.0.1"

@@ -47,7 +47,7 @@ from clearsite.store.removals import (
 )
 from clearsite.store.sites import load_sites
 from clearsite.store.verification_reads import (
-    active_claim_sites,
+    active_claim_keys,
     devices_at_sites_by_keys,
     identities_of,
     overdue_orders,
@@ -84,7 +84,7 @@ class IntakeProof:
     """What one intake needs to prove or disprove removals, gathered while it stores its batches."""
 
     conn: Connection
-    claim_sites: set[int] = field(default_factory=set)
+    claim_keys: set[tuple[int, str, str]] = field(default_factory=set)
     sightings: dict[int, list[_Sighting]] = field(default_factory=lambda: defaultdict(list))
     fresh_devices: set[int] = field(default_factory=set)
     first_fresh_id: int | None = None
@@ -92,15 +92,25 @@ class IntakeProof:
 
     @classmethod
     def open(cls, conn: Connection) -> IntakeProof:
-        return cls(conn, active_claim_sites(conn))
+        return cls(conn, active_claim_keys(conn))
+
+    @property
+    def claim_sites(self) -> set[int]:
+        return {site for site, _, _ in self.claim_keys}
 
     def note(self, batch: Sequence[NewObservation], result: StoreResult) -> None:
-        """Remember what a stored batch saw at sites with claims, and the devices it made."""
-        if self.claim_sites:
+        """Remember what a stored batch saw that could be a claimed device or a named replacement, and the
+        devices it made. Only observations whose MAC, serial or address is a claim's are kept."""
+        keys = self.claim_keys
+        if keys:
             for obs in batch:
-                if obs.site_id in self.claim_sites and obs.kind not in NOT_SIGHTINGS:
-                    self.sightings[obs.site_id].append(
-                        _Sighting(obs.locator, obs.kind, obs.mac, clean_serial(obs.serial), obs.ip, obs.evidence))
+                if obs.kind in NOT_SIGHTINGS:
+                    continue
+                site, mac, ip = obs.site_id, obs.mac.lower() if obs.mac else None, obs.ip
+                serial = clean_serial(obs.serial) if obs.serial else None
+                if ((mac and (site, "m", mac) in keys) or (ip and (site, "i", ip) in keys)
+                        or (serial and (site, "s", serial) in keys)):
+                    self.sightings[site].append(_Sighting(obs.locator, obs.kind, mac, serial, ip, obs.evidence))
         fresh = result.fresh_observations.keys() | result.fresh_identity.keys()
         if fresh:
             self.fresh_devices |= fresh
@@ -117,6 +127,10 @@ class IntakeProof:
             add_coverage(conn, source_id=source_id, site_id=source.site_id, kind=source.kind, at=at,
                          targets=list(covered), by_mac=source.kind == "switch")
             coverage_sites.add(source.site_id)
+        elif covered:  # a central scan of many sites: each site gets the targets inside its networks
+            for site_id, targets in _targets_by_site(covered, sites).items():
+                add_coverage(conn, source_id=source_id, site_id=site_id, kind=source.kind, at=at, targets=targets)
+                coverage_sites.add(site_id)
         changes = _sighting_changes(conn, knowledge, self.sightings, source_id, at)
         changes += verify_claims(conn, knowledge, (set(self.sightings) | coverage_sites) & self.claim_sites,
                                  sites, at, exclude={c["device_id"] for c in changes})
@@ -139,6 +153,20 @@ class IntakeProof:
         """Audit what `finish` changed (after the intake's re-assessment, which follows its own entry)."""
         if self.outcome:
             audit.record(self.conn, actor, "removals.verify", f"source:{source_id}", None, self.outcome)
+
+
+def _targets_by_site(covered: Sequence[str], sites: dict[int, Site]) -> dict[int, list[str]]:
+    """Each site's share of a coverage given without a site: the targets that overlap its networks."""
+    targets = [ipaddress.ip_network(t, strict=False) for t in covered]
+    found: dict[int, list[str]] = {}
+    for site_id, site in sites.items():
+        for network in site.networks:
+            declared = ipaddress.ip_network(network.cidr, strict=False)
+            for target in targets:
+                if target.version == declared.version and target.overlaps(declared):
+                    part = target if target.subnet_of(declared) else declared  # type: ignore[arg-type]
+                    found.setdefault(site_id, []).append(str(part))
+    return found
 
 
 # --------------------------------------------------------------------------- sightings
@@ -176,9 +204,19 @@ def _sighting_changes(conn: Connection, knowledge: Knowledge, sightings: dict[in
                       at: datetime) -> list[dict[str, Any]]:
     if not sightings:
         return []
+    by_key: dict[tuple[int, str, str], list[_Sighting]] = defaultdict(list)
+    for site, seen in sightings.items():
+        for sighting in seen:
+            for kind, value in (("m", sighting.mac), ("s", sighting.serial), ("i", sighting.ip)):
+                if value:
+                    by_key[(site, kind, value)].append(sighting)
     changes: list[dict[str, Any]] = []
     for claim in read_removals(conn, site_ids=sightings, statuses=ACTIVE):
-        for sighting in sightings[claim.site_id]:
+        site = claim.site_id
+        candidates = [*by_key.get((site, "m", (claim.last_mac or "").lower()), ()),
+                      *by_key.get((site, "s", clean_serial(claim.last_serial) or ""), ()),
+                      *by_key.get((site, "i", claim.last_ip or ""), ())]
+        for sighting in candidates:
             how = _matches(sighting, claim, knowledge)
             if how is None:
                 continue
@@ -195,23 +233,30 @@ def _sighting_changes(conn: Connection, knowledge: Knowledge, sightings: dict[in
 # --------------------------------------------------------------------------- coverage
 
 
-def _covers(coverage: StoredCoverage, claim: StoredRemoval) -> str | None:
+_Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def _networks(coverage: StoredCoverage) -> _Networks:
+    found: _Networks = []
+    for target in coverage.targets:
+        try:
+            found.append(ipaddress.ip_network(str(target), strict=False))
+        except ValueError:
+            continue
+    return found
+
+
+def _covers(coverage: StoredCoverage, networks: _Networks, claim: StoredRemoval) -> str | None:
     """What of the coverage included the claimed device's last address (None: it did not)."""
     if coverage.by_mac and claim.last_mac:
         return "switch table of the site"
-    if not claim.last_ip:
+    if not claim.last_ip or not networks:
         return None
     try:
         address = ipaddress.ip_address(claim.last_ip)
     except ValueError:
         return None
-    for target in coverage.targets:
-        try:
-            if address in ipaddress.ip_network(str(target), strict=False):
-                return str(target)
-        except ValueError:
-            continue
-    return None
+    return next((str(n) for n in networks if address in n), None)
 
 
 def replacement_cleared(identity: Identity, knowledge: Knowledge, site: Site, as_of: date) -> bool:
@@ -248,13 +293,13 @@ def verify_claims(conn: Connection, knowledge: Knowledge, site_ids: Iterable[int
               if not exclude or c.device_id not in exclude]
     if not claims:
         return []
-    coverage_by_site: dict[int, list[StoredCoverage]] = defaultdict(list)
+    coverage_by_site: dict[int, list[tuple[StoredCoverage, _Networks]]] = defaultdict(list)
     for coverage in coverage_since(conn, {c.site_id for c in claims}, min(c.claimed_at for c in claims)):
-        coverage_by_site[coverage.site_id].append(coverage)
+        coverage_by_site[coverage.site_id].append((coverage, _networks(coverage)))
     changes: list[dict[str, Any]] = []
     for claim in claims:
-        covering = next(((cov, what) for cov in coverage_by_site.get(claim.site_id, ())
-                         if cov.at > claim.claimed_at and (what := _covers(cov, claim))), None)
+        covering = next(((cov, what) for cov, networks in coverage_by_site.get(claim.site_id, ())
+                         if cov.at > claim.claimed_at and (what := _covers(cov, networks, claim))), None)
         if covering is None:
             continue
         coverage, what = covering

@@ -16,7 +16,7 @@ from clearsite.store.reads import EVERYTHING
 from clearsite.store.removals import CHUNK, RemovalRow
 from clearsite.store.tables import DeviceRow, IdentityRow
 
-__all__ = ["OPEN_ORDER_STATUSES", "active_claim_sites", "devices_at_sites_by_keys", "identities_of", "overdue_orders",
+__all__ = ["OPEN_ORDER_STATUSES", "active_claim_keys", "active_claim_sites", "devices_at_sites_by_keys", "identities_of", "overdue_orders",
            "sites_with_devices_before"]
 
 OPEN_ORDER_STATUSES = ("planned", "scheduled", "in_progress")
@@ -26,6 +26,30 @@ def active_claim_sites(conn: Connection) -> set[int]:
     """Sites with a claim an observation could still verify, contradict or show reappeared."""
     query = select(RemovalRow.site_id).where(RemovalRow.status.in_(("claimed", "verified"))).distinct()
     return set(conn.scalars(query))
+
+
+def active_claim_keys(conn: Connection) -> set[tuple[int, str, str]]:
+    """What would make an observation matter to a claim still open to change: (site, "m", mac lower case),
+    (site, "s", serial as stored), (site, "i", ip) of the claimed devices, and (site, "m"/"s", …) of the
+    replacements they name."""
+    keys: set[tuple[int, str, str]] = set()
+    query = select(RemovalRow.site_id, RemovalRow.last_mac, RemovalRow.last_serial, RemovalRow.last_ip,
+                   RemovalRow.replacement).where(RemovalRow.status.in_(("claimed", "verified")))
+    for site_id, mac, serial, ip, replacement in conn.execute(query):
+        if mac:
+            keys.add((site_id, "m", mac.lower()))
+        if serial:
+            keys.add((site_id, "s", serial))
+        if ip:
+            keys.add((site_id, "i", ip))
+        if replacement:
+            if isinstance(replacement, str):
+                replacement = orjson.loads(replacement)
+            if replacement.get("mac"):
+                keys.add((site_id, "m", str(replacement["mac"]).lower()))
+            if replacement.get("serial"):
+                keys.add((site_id, "s", str(replacement["serial"])))
+    return keys
 
 
 def devices_at_sites_by_keys(conn: Connection, site_id: int, serial: str | None, mac: str | None,
