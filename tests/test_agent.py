@@ -332,3 +332,30 @@ def test_a_site_gone_quiet_is_listed_as_silent_and_alerted_once(centre: Centre, 
     rows = {r["site"]: r for r in agent_health(centre.engine, EVERYTHING, later)}
     assert rows["Lab"]["state"] == "silent" and rows["Other"]["state"] == "no agent"
     assert [a.site for a in list_alerts(centre.engine, kind="site_silent")] == ["Lab"]
+
+
+def test_an_agent_left_running_heartbeats_takes_a_job_and_stops_on_sigterm(centre: Centre, fleet: Fleet,
+                                                                          tmp_path: Path) -> None:
+    user, token_file, _ = centre.new_agent(tmp_path)
+    running = agent(*run_args(centre.url, token_file, tmp_path / "spool", "--poll", "1s", "--every", "24h",
+                              "--target", "127.72.0.7/32"), wait=False)
+    try:
+        def heard() -> bool:
+            rows = centre.api("GET", "/api/v1/agents", centre.officer).json()
+            return any(r["agent"] == user and r["heard_at"] for r in rows)
+
+        wait_for(heard, "a heartbeat", running)
+        sites = {s["name"]: s["id"] for s in centre.api("GET", "/api/v1/sites", centre.officer).json()}
+        asked = centre.api("POST", "/api/v1/agents/jobs", centre.officer, json={"site_id": sites["Lab"],
+                                                                                "targets": [FLEET_CIDR]})
+        assert asked.status_code == 201, asked.text
+        job_id = asked.json()["id"]
+        wait_for(lambda: next(j for j in _jobs(centre) if j["id"] == job_id)["status"] == "done", "the job", running)
+        running.send_signal(signal.SIGTERM)
+        running.wait(60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 0, running.stderr.read() if running.stderr else ""
+    job = next(j for j in _jobs(centre) if j["id"] == job_id)
+    assert job["claimed_by"].startswith(user) and job["outcome"]["responded"] >= len(PERSONAS)

@@ -191,15 +191,16 @@ def check_silent_sites(engine: Engine, now: datetime | None = None, silent_after
     returns the sites newly raised. Run on heartbeats, by `clearsite agent health` and the /agents page."""
     now = now or _now()
     raised: list[str] = []
+    with engine.connect() as conn:
+        if not store.newly_silent(conn, scope, now - silent_after):
+            return raised  # the common case: a read, no write lock
     with write_transaction(engine) as conn:
-        for row in store.agent_health(conn, scope, only_reporting=True):
-            if row.heard_at is None or row.silent_alerted_at is not None or now - row.heard_at <= silent_after:
-                continue
-            if store.mark_silent_alerted(conn, row.site_id, now):
-                _raise_alert(conn, "site_silent", row.site_id,
-                             f"the agent at {row.site} was last heard {row.heard_at:%Y-%m-%d %H:%M} UTC",
-                             f"site_silent:{row.site_id}:{row.heard_at.isoformat()}", now)
-                raised.append(row.site)
+        for site_id, site, heard_at in store.newly_silent(conn, scope, now - silent_after):
+            if store.mark_silent_alerted(conn, site_id, now):
+                _raise_alert(conn, "site_silent", site_id,
+                             f"the agent at {site} was last heard {heard_at:%Y-%m-%d %H:%M} UTC",
+                             f"site_silent:{site_id}:{heard_at.isoformat()}", now)
+                raised.append(site)
     return raised
 
 

@@ -23,7 +23,7 @@ from clearsite.store.tables import Department, SiteRow
 
 __all__ = ["AgentHealthRow", "Heartbeat", "JobRecord", "add_job", "agent_health", "applied_push", "claim_jobs",
            "claim_push_key", "count_jobs", "finish_job", "finish_push_key", "get_job", "list_jobs", "mark_silent_alerted",
-           "record_heartbeat"]
+           "newly_silent", "record_heartbeat"]
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
@@ -76,6 +76,16 @@ def agent_health(conn: Connection, scope: SiteScope, only_reporting: bool = Fals
     if only_reporting:
         query = query.where(AgentHeartbeatRow.site_id.is_not(None))
     return [AgentHealthRow(*row) for row in conn.execute(query)]
+
+
+def newly_silent(conn: Connection, scope: SiteScope, heard_before: datetime) -> list[tuple[int, str, datetime]]:
+    """(site id, name, last heard) of each site whose agent was last heard before `heard_before` and whose
+    silence has not been alerted yet: a heartbeat check reads only these, however many sites report."""
+    query = (select(SiteRow.id, SiteRow.name, AgentHeartbeatRow.heard_at)
+             .join(AgentHeartbeatRow, AgentHeartbeatRow.site_id == SiteRow.id)
+             .where(site_clause(scope), AgentHeartbeatRow.heard_at < heard_before,
+                    AgentHeartbeatRow.silent_alerted_at.is_(None)).order_by(SiteRow.name))
+    return [(int(r[0]), str(r[1]), r[2]) for r in conn.execute(query)]
 
 
 def mark_silent_alerted(conn: Connection, site_id: int, now: datetime) -> bool:
