@@ -10,6 +10,7 @@ set -eu
 GOVUK_FRONTEND=5.14.0
 MOJ_FRONTEND=8.0.1      # the last MOJ Frontend line built against govuk-frontend 5
 SASS=1.108.2
+SWAGGER_UI=5.35.0     # the API documentation page (/api/docs), Apache-2.0
 AXE_CORE=4.14.1        # test-only: vendored into tests/, never served to users
 
 root=$(pwd)
@@ -20,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --ignore-scripts \
-  "govuk-frontend@$GOVUK_FRONTEND" "@ministryofjustice/frontend@$MOJ_FRONTEND" "sass@$SASS" "axe-core@$AXE_CORE" >/dev/null
+  "govuk-frontend@$GOVUK_FRONTEND" "@ministryofjustice/frontend@$MOJ_FRONTEND" "sass@$SASS" "axe-core@$AXE_CORE" "swagger-ui-dist@$SWAGGER_UI" >/dev/null
 
 cat > clearsite.scss <<'SCSS'
 @use "node_modules/govuk-frontend/dist/govuk/index" as govuk with (
@@ -60,8 +61,16 @@ frontend.min.css compiled with sass $SASS from both packages' Sass, font stack a
 rebuilt by scripts/vendor-frontend.sh
 VERSION
 
+swagger="$root/src/clearsite/web/static/swagger"
+rm -rf "$swagger"
+mkdir -p "$swagger"
+for f in swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE swagger-ui-bundle.js.LICENSE.txt; do
+  cp "node_modules/swagger-ui-dist/$f" "$swagger/"
+done
+echo "swagger-ui-dist $SWAGGER_UI (npm), Apache-2.0: LICENSE; rebuilt by scripts/vendor-frontend.sh" > "$swagger/VERSION"
+
 mkdir -p "$root/tests/vendor"
 cp node_modules/axe-core/axe.min.js "$root/tests/vendor/axe.min.js"
 cp node_modules/axe-core/LICENSE "$root/tests/vendor/LICENSE-axe-core.txt"
 echo "axe-core $AXE_CORE (npm), MPL-2.0: LICENSE-axe-core.txt; rebuilt by scripts/vendor-frontend.sh" > "$root/tests/vendor/VERSION"
-echo "vendored govuk-frontend $GOVUK_FRONTEND, MOJ Frontend $MOJ_FRONTEND, axe-core $AXE_CORE"
+echo "vendored govuk-frontend $GOVUK_FRONTEND, MOJ Frontend $MOJ_FRONTEND, swagger-ui $SWAGGER_UI, axe-core $AXE_CORE"
