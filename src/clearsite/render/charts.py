@@ -177,7 +177,7 @@ def burndown_svg(
         elif any(value(p) is not None for p in ordered):
             legend.append((label + ", forecast", colour, "dashed"))
     if drew_forecast and any(kind == "line" for _, _, kind in legend):
-        legend.append(("forecast from the removal plan", "#505a5f", "dashed"))
+        legend.append(("forecast (removal plan)", "#505a5f", "dashed"))
     if today is not None and first <= today <= last:
         xx = x(today)
         out.append(f'<line x1="{xx:.1f}" y1="{MARGIN_TOP}" x2="{xx:.1f}" y2="{MARGIN_TOP + plot_h}" '

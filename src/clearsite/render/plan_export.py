@@ -162,19 +162,19 @@ def plan_to_table(plan: Plan, max_visits: int = 50, milestones: Sequence[Milesto
         plan_headline(plan),
         (f"{plural(int(plan.totals.get('devices', 0)), 'device')} to remove at "
          f"{plural(int(plan.totals.get('sites', 0)), 'site')}; {scheduled:,} scheduled in "
-         f"{plural(len(plan.visits), 'visit')} over {plural(plan.weeks, 'week')}."),
+         f"{plural(len(plan.visits), 'visit')}."),
         "",
     ]
     if milestones is not None:
         parts.append(_table(("milestone", "target", "sites clear by then", "status"),
                             [(long_date(m.date), share(m.target_share),
-                              f"{share(m.share)} ({m.sites:,} of {m.target_sites:,} needed)"
+                              f"{share(m.share)} ({m.sites:,} of the {m.target_sites:,} sites needed)"
                               + (" forecast" if m.basis == "forecast" else ""), m.status)
                              for m in milestones]))
     else:
         parts.append(_table(("milestone", "target", "forecast", "status"),
                             [(long_date(m.date), share(m.target_share),
-                              f"{share(m.forecast_share)} ({m.forecast_sites:,} of {m.target_sites:,} needed)",
+                              f"{share(m.forecast_share)} ({m.forecast_sites:,} of the {m.target_sites:,} sites needed)",
                               "on track" if m.met else "at risk") for m in plan.milestones]))
     sentences = list(problems) if problems is not None else [shortfall_sentence(s) for s in plan.shortfalls]
     if sentences:

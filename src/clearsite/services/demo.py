@@ -16,23 +16,20 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.core.names import site_key
 from clearsite.discover import ScanOptions
 from clearsite.formats.planfile import load_plan_file
-from clearsite.render.charts import gantt_svg, plan_burndown_svg
+from clearsite.render.charts import crew_load_svg, gantt_svg, plan_burndown_svg
 from clearsite.render.plan_export import comparison_to_table, plan_to_json, plan_to_xlsx
-from clearsite.render.public import (
-    SiteProgress,
-    build_internal_report,
-    build_public_statement,
-    internal_files,
-    public_files,
-)
+from clearsite.render.public import Publication
+from clearsite.render.wording import long_date, plan_headline
 from clearsite.services import demo_data
 from clearsite.services.assessment import assess_all, stored_findings, write_report
 from clearsite.services.devices import device_json, iter_devices
 from clearsite.services.imports import import_register
-from clearsite.services.planning import next_monday, plan_removals, progress_records, write_files
+from clearsite.services.planning import next_monday, plan_removals, write_files
+from clearsite.services.publishing import publish_progress
 from clearsite.services.reconciliation import reconcile_site
 from clearsite.services.scanning import scan_site, site_scope
 from clearsite.services.sites import add_site, list_sites
+from clearsite.services.timeline import EVERYTHING, programme_timeline
 from clearsite.sim.fleet import Fleet
 
 FLEET_HOSTS = 40
@@ -120,23 +117,18 @@ def _plan_and_publish(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of
     base = plans[0]
     plan_to_xlsx(base, out_dir / "removal-schedule.xlsx")
     write_files(out_dir / "plan", {"plan.json": plan_to_json(base), "comparison.txt": comparison_to_table(plans),
-                                   "burndown.svg": plan_burndown_svg(base), "gantt.svg": gantt_svg(base)})
-    records = [SiteProgress(r["site"], r["department"], r["cleared_on"], r["forecast_on"], r["region"], r["devices"])
-               for r in progress_records(work, base)]
-    marks = [(m.date, m.target_share) for m in plan_file.milestones]
-    write_files(out_dir / "public", public_files(build_public_statement(records, as_of=as_of, milestones=marks)))
-    write_files(out_dir / "internal", internal_files(build_internal_report(records, as_of=as_of, milestones=marks,
-                                                                          plan=base)))
-    err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites ({base.status}, gap "
-              f"{base.gap:.1%}), compared {len(plans) - 1} scenario(s), published the public and internal "
-              "statements", markup=False)
-    lines = [f"\nRemoval plan from {start} ({base.status}; objective {base.objective:,.0f}, lower bound "
-             f"{base.lower_bound:,.0f}, gap {base.gap:.1%}):"]
-    for m in base.milestones:
-        lines.append(f"  {m.date.isoformat()}: target {m.target_share:.0%} of affected sites, forecast "
-                     f"{m.forecast_share:.0%} — {'met' if m.met else 'NOT met'}")
-    for shortfall in base.shortfalls[:3]:
-        lines.append(f"  shortfall: {shortfall.reason}")
+                                   "burndown.svg": plan_burndown_svg(base), "gantt.svg": gantt_svg(base),
+                                   "crew-load.svg": crew_load_svg(base)})
+    publish_progress(engine, knowledge, as_of, public=out_dir / "public", internal=out_dir / "internal",
+                     publication=Publication(publisher="Department for Regional Resilience (demo)", published=as_of))
+    timeline = programme_timeline(engine, knowledge, EVERYTHING, as_of, assess=True)
+    err.print(f"[6/6] planned {len(work.work)} removals at {len(work.sites)} sites, compared {len(plans) - 1} "
+              "scenario(s), published the public and internal statements", markup=False)
+    lines = [f"\nRemoval plan from {long_date(start)}: {plan_headline(base)}"]
+    for m in timeline.figures.milestones:
+        lines.append(f"  {long_date(m.date)}: {m.target_share:.0%} of affected sites must be clear; the plan has "
+                     f"{m.share:.0%} ({m.sites} of the {m.target_sites} sites needed): {m.status}")
+    lines += [f"  {problem}" for problem in timeline.problems[:3]]
     return "\n".join(lines)
 
 
