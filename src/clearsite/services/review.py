@@ -196,7 +196,14 @@ def decide(engine: Engine, knowledge: Knowledge, scope: SiteScope, device_ids: S
     at = at or _now()
     made: list[Decision] = []
     with write_transaction(engine) as conn:
-        views = [_device(conn, scope, device_id) for device_id in ids]
+        found: dict[int, DeviceView] = {}
+        for start in range(0, len(ids), _READ_PAGE):  # a page of devices a query, the scope applied by the reader
+            found.update((v.id, v) for v, _ in read_devices(conn, scope, with_evidence=False,
+                                                             id_list=sorted(ids[start : start + _READ_PAGE])))
+        missing = next((i for i in ids if i not in found), None)
+        if missing is not None:
+            raise NotFoundError(f"device {missing} not found")
+        views = [found[i] for i in ids]
         for view in views:
             in_force = view.review.decision if view.review is not None else None
             if request.withdraw and in_force is None:
