@@ -24,10 +24,10 @@ from clearsite.web import (
     api_orders,
     pages,
     pages_account,
-    pages_admin,
     pages_agents,
     pages_orders,
     pages_programme,
+    screening,
 )
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.api_review import router as review_api
@@ -98,6 +98,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.state.knowledge = knowledge
     app.state.settings = settings
     app.state.login_gate = HashingGate(settings.login_slots)
+    screening.configure_uploads(settings)  # uploads parsed in capped worker processes
     app.include_router(api.router)
     app.include_router(api_orders.router)
     app.include_router(pages_orders.router)
@@ -109,7 +110,6 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.include_router(pages_programme.router)
     app.include_router(pages_account.router)
     app.include_router(pages_account.api_router)
-    app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
     app.add_middleware(SecurityHeaders, max_body=settings.max_body_bytes)
@@ -149,7 +149,9 @@ def _handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(sorted(_methods_for(app, request.url.path)))
         if _is_api(request) or request.headers.get("hx-request") == "true":
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+        page = pages.error_page(request, exc.status_code, str(exc.detail))
+        page.headers.update(headers)  # Retry-After on a 503 or 429, Allow on a 405
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

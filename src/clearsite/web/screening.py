@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fastapi import HTTPException
 from sqlalchemy import Engine
 
 from clearsite.core.errors import NotFoundError
@@ -14,6 +15,7 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Site
 from clearsite.core.screen import Attestation
 from clearsite.services import estate
+from clearsite.services.parse_worker import ParseGate, UploadsBusy
 from clearsite.services.screening import (
     UNNAMED_SITE,
     ScreenResult,
@@ -25,8 +27,10 @@ from clearsite.services.screening import (
 from clearsite.web import cache
 from clearsite.web.access import Principal
 from clearsite.web.schemas import QuoteLineIn
+from clearsite.web.settings import Settings
 
-__all__ = ["ScreenResult", "attestations", "lines_from_api", "lines_from_file", "run", "site_for"]
+__all__ = ["ScreenResult", "attestations", "configure_uploads", "lines_from_api", "lines_from_file", "run", "site_for",
+           "upload_gate"]
 
 
 def attestations(engine: Engine, principal: Principal) -> list[Attestation]:
@@ -56,9 +60,28 @@ def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
     return quote_lines([item.model_dump() for item in items])
 
 
+_uploads = ParseGate()
+
+
+def configure_uploads(settings: Settings) -> None:
+    """How many uploads are parsed at once, and under what memory cap (create_app calls this)."""
+    global _uploads  # one gate per process, shared by every app the process serves
+    if (_uploads.slots, _uploads.memory_bytes) != (settings.upload_slots, settings.upload_memory_bytes):
+        _uploads = ParseGate(settings.upload_slots, settings.upload_memory_bytes)
+
+
+def upload_gate() -> ParseGate:
+    return _uploads
+
+
 def lines_from_file(data: bytes, file_name: str) -> tuple[list[Any], list[str]]:
-    """Lines read from a quote file, and one message per row it could not read (QuoteError if none)."""
-    return quote_file_lines(data, file_name)
+    """Lines read from an uploaded quote file, and one message per row it could not read (QuoteError if
+    none). Parsed in a worker process under a memory cap (UploadTooCostly past it); a 503 with
+    Retry-After when every parsing slot is taken."""
+    try:
+        return _uploads.run(quote_file_lines, data, file_name, what=file_name)
+    except UploadsBusy as exc:
+        raise HTTPException(503, str(exc), {"Retry-After": str(exc.retry_after)}) from exc
 
 
 def run(lines: list[Any], site: Site, knowledge: Knowledge, on: date, held: list[Attestation],
