@@ -26,6 +26,7 @@ from clearsite.render.charts import (
 )
 from clearsite.render.public import (
     OTHER,
+    Publication,
     PublicStatement,
     SiteProgress,
     build_internal_report,
@@ -235,3 +236,47 @@ def test_charts_rasterise_to_png() -> None:
     inputs, settings = small_instance()
     png = svg_to_png(gantt_svg(make_plan(inputs, settings)))
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+# --- the statement as published ----------------------------------------------------------------
+
+
+def test_a_statement_about_one_department_names_it() -> None:
+    records = [SiteProgress(f"s{i}", "Department for Regional Resilience", forecast_on=date(2025, 1, 10))
+               for i in range(3)]
+    st = build_public_statement(records, as_of=AS_OF, milestones=MILESTONES)
+    assert [d.department for d in st.departments] == ["Department for Regional Resilience"]
+    assert OTHER not in "\n".join(public_files(st).values())
+
+
+def test_the_statement_follows_the_statistics_conventions_and_carries_its_publication() -> None:
+    publication = Publication(programme="Removal programme", publisher="Home Office", contact="team@example.gov.uk",
+                              published=date(2024, 11, 18), next_update="February 2025")
+    st = build_public_statement(sensitive_records()[0], as_of=AS_OF, milestones=MILESTONES, publication=publication)
+    html = public_files(st)["index.html"]
+    for expected in ("Removal programme", "Published", "18 November 2024", "Next update", "February 2025",
+                     "Main points", "Table 1:", "(per cent of sites)", "(number of sites", "Source:",
+                     'href="mailto:team@example.gov.uk"', "Open Government Licence v3.0", 'rel="license"'):
+        assert expected in html, expected
+    assert "infeasible" not in html and "objective" not in html and ">31 October 2024<" in html
+    data = statement_to_dict(st)
+    assert (data["publisher"], data["published"], data["next_update"]) == ("Home Office", "2024-11-18", "February 2025")
+    assert data["licence"]["url"].startswith("https://www.nationalarchives.gov.uk/doc/open-government-licence/")
+
+
+def test_publish_takes_its_publication_from_the_settings_file_and_options(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_plan_cli import setup
+
+    setup(cli, tmp_path)
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[publication]\npublisher = "Dept A"\ncontact = "removals@example.gov.uk"\n'
+                        'next_update = "March 2027"\n')
+    cli("publish", "--public", str(tmp_path / "public"), "--as-of", "2026-11-29", "--settings", str(settings),
+        "--programme", "Programme X")
+    data = json.loads((tmp_path / "public" / "progress.json").read_text())
+    assert (data["programme"], data["publisher"], data["contact"], data["next_update"], data["published"]) == \
+        ("Programme X", "Dept A", "removals@example.gov.uk", "March 2027", "2026-11-29")
+    assert data["licence"]["name"] == "Open Government Licence v3.0"
+    settings.write_text('[publication]\npublsher = "typo"\n')
+    bad = cli("publish", "--public", str(tmp_path / "again"), "--settings", str(settings), check=False)
+    assert bad.returncode == 2 and "publsher" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
