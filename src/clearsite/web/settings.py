@@ -20,8 +20,9 @@ class Settings:
     public_min_count: int = 5  # the public report shows smaller counts as "fewer than N"
     max_body_bytes: int = 8 * 1024 * 1024  # a 1,000-line quote is well under this
     max_push_observations: int = 2000
-    # Password checks at once in this process: argon2 takes 64 MiB each, so 40 at once took 1 GB.
-    login_slots: int = 4
+    # Password checks at once in this process: argon2 takes 64 MiB each, so 40 at once took 1 GB; two keep
+    # 40 concurrent wrong logins near 360 MB (tests/security/test_login_flood.py) and the CPUs busy.
+    login_slots: int = 2
     # Quote and register uploads parsed at once (each in a worker process under upload_memory_bytes).
     upload_slots: int = 2
     upload_memory_bytes: int = 300 * 1024 * 1024
