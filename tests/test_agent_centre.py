@@ -128,3 +128,31 @@ def test_a_push_for_another_site_or_outside_the_networks_is_refused_and_alerted(
     refused = list_alerts(engine, kind="agent_refused")
     assert len(refused) == 2 and {a.site for a in refused} == {"Lab"}
     assert list_alerts(engine, SiteScope(department_id=999), kind="agent_refused") == []
+
+
+def test_migration_0009_makes_exactly_the_agent_tables_the_models_describe(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import clearsite.store.agents_tables  # noqa: F401 - registers the tables on Base.metadata
+    from clearsite.store.tables import Base
+
+    mine = {"agent_heartbeats", "agent_jobs", "agent_push_keys"}
+    engine = open_database(store_url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if any(f"'{name}'" in repr(d) for name in mine)] == []
+
+
+def test_migration_0009_goes_down_and_up_again(store_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from clearsite.store.db import _alembic_config
+
+    engine = open_database(store_url)
+    config = _alembic_config(engine)
+    command.downgrade(config, "0008")
+    assert not {"agent_heartbeats", "agent_jobs", "agent_push_keys"} & set(inspect(engine).get_table_names())
+    command.upgrade(config, "head")
+    assert {"agent_heartbeats", "agent_jobs", "agent_push_keys"} <= set(inspect(engine).get_table_names())
