@@ -94,7 +94,10 @@ async def authenticate(request: Request) -> Principal | None:
             raise HTTPException(401, "use 'Authorization: Bearer <token>'", {"WWW-Authenticate": "Bearer"})
         token = token.strip()
         key = ("token", id(_engine(request)), token_digest(token))
-        found = cache.remembered(key, lambda: token_grant(_engine(request), token))
+        # A change (an agent's push above all) checks the token afresh: one revoked is refused at its next
+        # batch, not up to cache.TTL later; reads may use the remembered grant.
+        found = (token_grant(_engine(request), token) if request.method in UNSAFE
+                 else cache.remembered(key, lambda: token_grant(_engine(request), token)))
         if found is None or not found.live:  # expiry is checked at use, so a remembered grant still expires
             raise HTTPException(401, "token unknown, expired or revoked", {"WWW-Authenticate": "Bearer"})
         principal = Principal(found.user, found.scopes, "token", found.token_id)

@@ -1,0 +1,234 @@
+"""Central server scale: agents pushing to uvicorn + PostgreSQL, the estate identified and assessed on
+PostgreSQL, memory of server workers and agents, and an agent draining a day's spool after an outage.
+
+Everything runs on this machine, on loopback: a PostgreSQL cluster the bench starts (tests/postgres_server),
+`clearsite serve --workers N` and `clearsite agent run --once` processes (tests/support/central).
+
+    .venv/bin/python bench/central_scale.py                 # full size: 50 agents, 1,000,000 observations,
+                                                            # 1,000,000 devices, a 100,000-observation spool
+    .venv/bin/python bench/central_scale.py --scale 0.01    # the same at 1/100 size, in a minute or two
+
+Targets: ingest >= 10,000 observations/s; identification + assessment of 1,000,000 devices <= 60 s;
+an agent's peak memory <= 100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.postgres_server and tests.support, shared with the fault tests
+os.environ.setdefault("CLEARSITE_ALLOW_LOOPBACK_NETWORKS", "1")  # the agents' sites scan 127.90.n.0/24
+
+from tests.postgres_server import available, running_server  # noqa: E402
+from tests.support.central import (  # noqa: E402
+    AgentSite,
+    CentreProcess,
+    agent_command,
+    counts_by_site,
+    fill_spool,
+    make_sites,
+    rss_mb,
+)
+
+AS_OF = date(2026, 11, 29)
+
+
+def _run_agent(site: AgentSite, server: str, batch: int, log: Path) -> tuple[int, float, float]:
+    """Run one agent to its end; (exit status, wall seconds, peak RSS MB from the kernel's own count)."""
+    start = time.perf_counter()
+    with open(log, "wb") as output:
+        process = subprocess.Popen(agent_command(site, server, batch=batch, push_for="10m"),
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+class PeakSampler:
+    """Samples the server workers' peak RSS (VmHWM) until stopped; workers may be replaced, so keep each."""
+
+    def __init__(self, centre: CentreProcess) -> None:
+        self.centre = centre
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.sample()
+
+    def sample(self) -> None:
+        for pid in self.centre.worker_pids():
+            self.peaks[pid] = max(self.peaks.get(pid, 0.0), rss_mb(pid))
+
+    def stop(self) -> float:
+        self.sample()
+        self._stop.set()
+        self._thread.join(5)
+        return max(self.peaks.values(), default=0.0)
+
+
+def ingest(server_url_of_db: str, work: Path, agents: int, total: int, workers: int, batch: int) -> dict[str, float]:
+    per_agent = total // agents
+    centre = CentreProcess(server_url_of_db, workers=workers, log=work / "centre.log").start()
+    try:
+        sites = make_sites(server_url_of_db, work, agents)
+        start = time.perf_counter()
+        for site in sites:
+            fill_spool(site, per_agent)
+        spooled_s = time.perf_counter() - start
+        sampler = PeakSampler(centre)
+        results: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * agents
+        threads = []
+        start = time.perf_counter()
+        for index, site in enumerate(sites):
+            def run(index: int = index, site: AgentSite = site) -> None:
+                results[index] = _run_agent(site, centre.url, batch, work / f"agent-{site.number:03d}.log")
+            threads.append(threading.Thread(target=run))
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - start
+        worker_peak = sampler.stop()
+        failed = [sites[i].name for i, r in enumerate(results) if r[0] != 0]
+        counts = counts_by_site(server_url_of_db)
+        stored = sum(c["observations"] for c in counts.values())
+        doubled = sum(c["observations"] - c["fingerprints"] for c in counts.values())
+        exact = all(counts[s.name]["observations"] == s.spooled for s in sites)
+    finally:
+        centre.stop()
+    return {"agents": agents, "spooled": per_agent * agents, "stored": stored, "doubled": doubled,
+            "exact": float(exact), "failed_agents": len(failed), "fill_s": spooled_s, "wall_s": wall,
+            "rate": stored / wall, "worker_peak_mb": worker_peak, "agent_peak_mb": max(r[2] for r in results),
+            "slowest_agent_s": max(r[1] for r in results)}
+
+
+def drain_after_outage(db_url: str, work: Path, observations: int, workers: int, batch: int) -> dict[str, float]:
+    """An agent whose centre was away for a day: its spool holds what it scanned meanwhile; the centre is
+    back, and the agent's next run pushes it all."""
+    folder = work / "outage"
+    folder.mkdir()
+    site = make_sites(db_url, folder, 1, department="Department of Outages")[0]
+    fill_spool(site, observations)  # while the centre is down: the spool fills offline
+    centre = CentreProcess(db_url, workers=workers, log=folder / "centre.log").start()
+    try:
+        code, wall, peak = _run_agent(site, centre.url, batch, folder / "agent.log")
+    finally:
+        centre.stop()
+    stored = counts_by_site(db_url)[site.name]["observations"]
+    return {"exit": code, "spooled": observations, "stored": stored, "drain_s": wall, "rate": stored / wall,
+            "agent_peak_mb": peak}
+
+
+def estate(db_url: str, work: Path, devices: int, sites: int) -> dict[str, float]:
+    """Identification + assessment of `devices` devices on PostgreSQL: a register of that many rows imported
+    (every row identified as it is stored), then the whole estate assessed. In a child process."""
+    child = subprocess.run([sys.executable, __file__, "--stage", "estate", "--db", db_url, "--devices", str(devices),
+                            "--sites", str(sites), "--work", str(work)], capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        raise SystemExit(f"estate stage failed:\n{child.stderr[-3000:]}")
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
+def _estate_stage(db_url: str, work: Path, devices: int, sites: int) -> dict[str, float]:
+    from clearsite.formats.knowledge import load_knowledge
+    from clearsite.services.assessment import assess_all
+    from clearsite.services.demo_data import large_sites, write_large_register
+    from clearsite.services.imports import import_register
+    from clearsite.store.db import open_database
+    from clearsite.store.sites import add_site
+    from clearsite.store.transactions import write_transaction
+
+    register = work / "register.csv"
+    write_large_register(register, devices, seed=1, sites=sites)
+    knowledge = load_knowledge()
+    engine = open_database(db_url)
+    with write_transaction(engine) as conn:
+        for site in large_sites(sites):
+            add_site(conn, site)
+    start = time.perf_counter()
+    report = import_register(engine, register, knowledge, today=AS_OF)
+    identified = time.perf_counter() - start
+    mid = time.perf_counter()
+    counts = assess_all(engine, knowledge, AS_OF)
+    assessed = time.perf_counter() - mid
+    return {"rows": report.rows_read, "devices": report.new_devices, "identified": report.identified,
+            "import_identify_s": identified, "assess_s": assessed, "total_s": identified + assessed,
+            "findings": sum(counts.values()), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="Fraction of the full size (e.g. 0.01).")
+    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--observations", type=int, default=1_000_000, help="Pushed in total by all agents.")
+    parser.add_argument("--devices", type=int, default=1_000_000, help="Identified and assessed on PostgreSQL.")
+    parser.add_argument("--outage-spool", type=int, default=100_000, help="Observations spooled during an outage.")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="Server workers.")
+    parser.add_argument("--batch", type=int, default=1000, help="Observations per push.")
+    parser.add_argument("--only", choices=["ingest", "estate", "outage"], action="append",
+                        help="Run only these stages (repeatable).")
+    parser.add_argument("--stage", choices=["estate"], help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--sites", type=int, default=5000, help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.stage == "estate":
+        print(json.dumps(_estate_stage(args.db, args.work, args.devices, args.sites)))
+        return
+    reason = available()
+    if reason:
+        raise SystemExit(f"cannot start PostgreSQL: {reason}")
+    stages = set(args.only or ["ingest", "estate", "outage"])
+    agents = max(2, round(args.agents * min(1.0, args.scale * 10)))  # a small run keeps several agents
+    total = max(agents, round(args.observations * args.scale))
+    devices = max(1000, round(args.devices * args.scale))
+    outage = max(1000, round(args.outage_spool * args.scale))
+    print(f"central scale at {args.scale:g}: {agents} agents x {total // agents:,} observations, "
+          f"{devices:,} devices, an outage spool of {outage:,}; {args.workers} server workers, "
+          f"batches of {args.batch}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    work = Path(tempfile.mkdtemp(prefix="clearsite-central-"))
+    with running_server(max_connections=max(200, args.workers * 15 + agents + 20), shared_buffers="512MB") as pg:
+        if "ingest" in stages:
+            with pg.database() as url:
+                folder = work / "ingest"
+                folder.mkdir()
+                r = ingest(url, folder, agents, total, args.workers, args.batch)
+            print(f"ingest: {int(r['stored']):,} of {int(r['spooled']):,} observations stored by {agents} agents "
+                  f"in {r['wall_s']:.1f} s = {r['rate']:,.0f} obs/s (target >= 10,000); doubled {int(r['doubled'])}, "
+                  f"exact per site: {'yes' if r['exact'] else 'NO'}, agents failed: {int(r['failed_agents'])}")
+            print(f"  peak RSS: server worker {r['worker_peak_mb']:.0f} MB, agent {r['agent_peak_mb']:.0f} MB "
+                  f"(target <= 100 MB); slowest agent {r['slowest_agent_s']:.1f} s; spools filled in {r['fill_s']:.1f} s")
+        if "outage" in stages:
+            with pg.database() as url:
+                r = drain_after_outage(url, work, outage, args.workers, args.batch)
+            print(f"outage: an agent drained {int(r['stored']):,} of {int(r['spooled']):,} spooled observations in "
+                  f"{r['drain_s']:.1f} s ({r['rate']:,.0f} obs/s, exit {int(r['exit'])}); its peak RSS "
+                  f"{r['agent_peak_mb']:.0f} MB")
+        if "estate" in stages:
+            with pg.database() as url:
+                folder = work / "estate"
+                folder.mkdir()
+                r = estate(url, folder, devices, max(50, min(5000, devices // 200)))
+            print(f"estate on PostgreSQL: {int(r['rows']):,} register rows -> {int(r['devices']):,} devices; "
+                  f"import + identify {r['import_identify_s']:.1f} s, assess {r['assess_s']:.1f} s, "
+                  f"total {r['total_s']:.1f} s (target <= 60 s for 1,000,000); {int(r['findings']):,} findings; "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(f"work folder (logs): {work}")
+
+
+if __name__ == "__main__":
+    main()
