@@ -349,6 +349,7 @@ def test_every_command_that_speaks_json_has_a_pinned_contract() -> None:
 # golden name -> (method, OpenAPI path, user whose token is sent)
 API_CASES: dict[str, tuple[str, str, str]] = {
     "get-me": ("GET", "/api/v1/me", "admin"),
+    "post-sign-out-everywhere": ("POST", "/api/v1/me/sign-out-everywhere", "audrey"),
     "get-sites": ("GET", "/api/v1/sites", "admin"),
     "post-sites": ("POST", "/api/v1/sites", "admin"),
     "get-site": ("GET", "/api/v1/sites/{site_id}", "admin"),
@@ -448,6 +449,7 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     call("post-agent-job-report", f"/api/v1/agent/jobs/{job['id']}/report",
          {"ok": True, "outcome": {"targets": 1, "responded": 1}})
     call("get-agents", "/api/v1/agents")
+    call("post-sign-out-everywhere", "/api/v1/me/sign-out-everywhere")
     call("get-audit", "/api/v1/audit")
     call("get-audit-verify", "/api/v1/audit/verify")
     return answers

@@ -74,6 +74,7 @@ CONTRACTS: dict[str, Any] = {
     "api/get-devices": list[c.Device],
     "api/get-findings": list[c.StoredFinding],
     "api/get-me": c.Me,
+    "api/post-sign-out-everywhere": c.SessionsEnded,
     "api/get-reconciliation": c.ReconciliationIds,
     "api/get-reconciliation-nothing-seen": c.ReconciliationIds | None,
     "api/get-site": c.Site,
