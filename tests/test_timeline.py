@@ -48,8 +48,8 @@ def test_past_months_are_actual_and_only_verified_removals_clear_a_site() -> Non
     assert figures.forecast_complete is None  # a late site and an unplanned one have no credible date
 
 
-def test_a_departments_milestone_counts_are_its_own_sites(tmp_path: Path, packaged_kb: Any) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'timeline.db'}")
+def test_a_departments_milestone_counts_are_its_own_sites(tmp_path: Path, packaged_kb: Any, store_url: str) -> None:
+    engine = open_database(store_url)  # the per-site aggregate on SQLite and PostgreSQL
     world = build_world(engine, packaged_kb, tmp_path)
     everyone = programme_timeline(engine, packaged_kb, EVERYTHING, AS_OF)
     alpha_hq = programme_timeline(engine, packaged_kb, SiteScope(site_id=world.sites["Alpha HQ"]), AS_OF)
@@ -86,19 +86,21 @@ def test_the_dashboard_preview_and_publish_tell_one_story(tmp_path: Path, packag
 
 
 def test_a_site_counts_as_clear_only_once_its_removals_are_verified(tmp_path: Path, packaged_kb: Any,
-                                                                     monkeypatch: Any) -> None:
+                                                                     monkeypatch: Any, store_url: str) -> None:
     from clearsite.services.devices import iter_devices
     from clearsite.services.removal import record_coverage, record_removal
 
     monkeypatch.setenv("CLEARSITE_EVIDENCE_DIR", str(tmp_path / "evidence"))
-    engine = open_database(f"sqlite:///{tmp_path / 'proof.db'}")
+    engine = open_database(store_url)
     build_world(engine, packaged_kb, tmp_path)
     (bravo_device,) = [view.id for view, _ in iter_devices(engine, "Bravo House", with_evidence=False)]
     later = date(2024, 9, 20)
 
     def bravo() -> SiteClearance:
-        timeline = programme_timeline(engine, packaged_kb, EVERYTHING, later)
-        return next(s for s in timeline.sites if s.site == "Bravo House")
+        stored = programme_timeline(engine, packaged_kb, EVERYTHING, later)  # from the stored findings
+        live = programme_timeline(engine, packaged_kb, EVERYTHING, later, assess=True)  # as plan and publish read
+        assert stored.sites == live.sites  # one rule, in SQL and in Python
+        return next(s for s in stored.sites if s.site == "Bravo House")
 
     assert bravo().state == "outstanding"
     record_removal(engine, packaged_kb, "bob", EVERYTHING, bravo_device, removed_on=date(2024, 9, 10), today=later)

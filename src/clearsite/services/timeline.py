@@ -34,7 +34,7 @@ from clearsite.render.wording import shortfall_sentence
 from clearsite.store.plans import StoredPlan, current_plan
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.removals import read_removals
-from clearsite.store.timeline_reads import ObligationDevice, obligation_devices
+from clearsite.store.timeline_reads import ObligationDevice, SiteRemovals, site_removals
 
 __all__ = ["EVERYTHING", "OUTSTANDING", "REMOVAL_RULES", "MilestoneTarget", "ProgrammeTimeline", "RemovalProof", "SiteScope",
            "programme_milestones", "programme_timeline", "timeline_summary"]
@@ -123,30 +123,38 @@ def _assessed_now(engine: Engine, knowledge: Knowledge, as_of: date,
     return list(rows.values())
 
 
-def _site_clearances(conn: Connection, scope: SiteScope, knowledge: Knowledge,
-                     forecast: dict[str, date | None],
-                     assessed: list[ObligationDevice] | None = None) -> tuple[SiteClearance, ...]:
-    obligations = [(p.id, o.id) for p, o in _removal_obligations(knowledge)]
-    rows = assessed if assessed is not None else obligation_devices(conn, scope, obligations,
-                                                                    (*OUTSTANDING, "compliant"))
+def _assessed_sites(conn: Connection, rows: Sequence[ObligationDevice]) -> list[SiteRemovals]:
+    """`site_removals` for rows of a live assessment: the same rule, applied in Python."""
     proof = _removal_proof(conn, rows)
-    by_site: dict[int, list[ObligationDevice]] = defaultdict(list)
+    devices: dict[int, tuple[ObligationDevice, int]] = {}  # device → (a row, state: 0 open, 1 claimed, 2 verified)
     for row in rows:
-        if row.status in OUTSTANDING or row.device_id in proof:  # compliant only counts when it was removed
-            by_site[row.site_id].append(row)
+        found = proof.get(row.device_id)
+        if found is not None:
+            devices[row.device_id] = (row, 2 if found.state == "verified" else 1)
+        elif row.status in OUTSTANDING:
+            devices[row.device_id] = (row, 0)
+    by_site: dict[int, list[tuple[ObligationDevice, int]]] = defaultdict(list)
+    for row, state in devices.values():
+        by_site[row.site_id].append((row, state))
     sites = []
-    for devices in by_site.values():
-        first = devices[0]
-        states = {d.device_id: proof.get(d.device_id) for d in devices}  # None: still there
-        open_devices = sum(1 for p in states.values() if p is None)
-        claimed = [p for p in states.values() if p is not None and p.state == "claimed"]
-        removed = [p.removed_on for p in states.values() if p is not None]
-        cleared_on = max(removed) if open_devices == 0 and not claimed else None
-        claimed_on = max(removed) if open_devices == 0 and claimed else None
-        sites.append(SiteClearance(first.site, first.department, cleared_on, claimed_on,
-                                   forecast.get(first.site) if open_devices else None, first.region,
-                                   open_devices, len(claimed)))
-    return tuple(sorted(sites, key=lambda s: (s.department, s.site)))
+    for site_id, own in by_site.items():
+        first = own[0][0]
+        removed = [proof[r.device_id].removed_on for r, state in own if state]
+        sites.append(SiteRemovals(site_id, first.site, first.department, first.region,
+                                  sum(1 for _, s in own if s == 0), sum(1 for _, s in own if s == 1),
+                                  sum(1 for _, s in own if s == 2), max(removed) if removed else None))
+    return sites
+
+
+def _site_clearances(sites: Sequence[SiteRemovals], forecast: dict[str, date | None]) -> tuple[SiteClearance, ...]:
+    """Clear when every device is verified removed; claimed when every one is removed and some only claimed."""
+    found = []
+    for s in sites:
+        cleared_on = s.last_removed if s.open == 0 and s.claimed == 0 else None
+        claimed_on = s.last_removed if s.open == 0 and s.claimed else None
+        found.append(SiteClearance(s.site, s.department, cleared_on, claimed_on,
+                                   forecast.get(s.site) if s.open else None, s.region, s.open, s.claimed))
+    return tuple(sorted(found, key=lambda c: (c.department, c.site)))
 
 
 def programme_timeline(engine: Engine, knowledge: Knowledge, scope: SiteScope, as_of: date, *,
@@ -161,7 +169,9 @@ def programme_timeline(engine: Engine, knowledge: Knowledge, scope: SiteScope, a
         stored: StoredPlan | None = current_plan(conn)
         milestones, source = programme_milestones(conn, knowledge)
         forecast = site_clear_dates(stored.plan) if stored is not None else {}
-        sites = _site_clearances(conn, scope, knowledge, forecast, assessed)
+        removals = (_assessed_sites(conn, assessed) if assessed is not None
+                    else site_removals(conn, scope, sorted(obligations), OUTSTANDING))
+        sites = _site_clearances(removals, forecast)
     found = _programme_obligation(knowledge)
     policy, obligation = found if found is not None else (None, None)
     programme = f"{policy.title} — {obligation.title}" if policy and obligation else "Removal programme"
