@@ -150,11 +150,20 @@ FLEET_PERSONAS = ["hikvision-camera", "dahua-camera", "lorex-camera", "axis-came
 CLI_CASES: dict[str, tuple[str, list[str]]] = {}
 
 
+def _command_path(words: list[str]) -> str:
+    """The longest run of leading words that names a command (`alerts destination list`, `alerts`, `site list`)."""
+    command, path = typer.main.get_command(cli_app), []
+    for word in words:
+        command = getattr(command, "commands", {}).get(word)
+        if command is None:
+            break
+        path.append(word)
+    return " ".join(path)
+
+
 def _case(name: str, *args: str) -> None:
     words = [a for a in args if not a.startswith("-")]
-    groups = {"site", "import", "audit", "user", "token", "knowledge", "orders", "removal", "agent"}
-    path = " ".join(words[:2] if words[0] in groups else words[:1])
-    CLI_CASES[name] = (path, list(args))
+    CLI_CASES[name] = (_command_path(words), list(args))
 
 
 _case("site-list", "site", "list", "--format", "json")
@@ -174,6 +183,10 @@ _case("plan", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "-
 _case("plan-compare", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "--compare", "--format", "json")
 _case("screen", "screen", "{tmp}/quote.csv", "--site", "Example House", "--as-of", AS_OF_CLI, "--format", "json")
 _case("audit-verify", "audit", "verify", "--format", "json")
+# Alert delivery: destinations added before any alert is raised (each gets the alerts raised after it),
+# then one attempt each with --attempts 1, so the webhook that refuses connections leaves a dead letter.
+_case("alerts-destination-list", "alerts", "destination", "list", "--format", "json")
+_case("alerts-dead-letters", "alerts", "dead-letters", "--format", "json")
 # Proof of removal: orders from the plan, a removal with a replacement and a file, alerts (orders past due
 # at --today raise some), the status report, and the devices again with their removal shown.
 _case("orders-create", "orders", "create", "--format", "json")
@@ -257,6 +270,9 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     invoke(db, "site", "add", "Survey Annex", "--department", "Dept A", "--region", "Wales", "--dv-hub",
            "--network", "10.20.0.0/16", "--network", "10.40.0.0/16")
     invoke(db, "site", "add", "Lab", "--department", "Dept B", "--region", "London", "--network", "127.83.0.0/16")
+    for department in ("Dept A", "Dept B"):  # port 9 on loopback: nothing listens, the connection is refused
+        invoke(db, "alerts", "destination", "add", "--department", department, "--webhook", "http://127.0.0.1:9/hook")
+        invoke(db, "alerts", "destination", "add", "--department", department, "--syslog", "udp://127.0.0.1:9")
     invoke(db, "user", "add", "golden-agent", "--role", "agent", "--site", "Lab")
     invoke(db, "token", "create", "golden-agent", "--name", "lab-host", "--scope", "push")
     _agent_spool(tmp / "agent-spool")
@@ -270,6 +286,9 @@ def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     invoke(db, "report", "--out", str(tmp / "report"), "--as-of", AS_OF_CLI)
     invoke(db, "publish", "--public", str(tmp / "public"), "--internal", str(tmp / "internal"), "--as-of", AS_OF_CLI)
     outputs["audit-verify"] = json.loads(invoke(db, *CLI_CASES["audit-verify"][1]))
+    invoke(db, "alerts", "deliver", "--once", "--attempts", "1")
+    for name in ("alerts-destination-list", "alerts-dead-letters"):
+        outputs[name] = json.loads(invoke(db, *CLI_CASES[name][1]))
     for name, (_, file) in FILE_CASES.items():
         outputs[name] = json.loads((tmp / file).read_text())
     return outputs
@@ -369,6 +388,11 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-users": ("POST", "/api/v1/users", "admin"),
     "post-tokens": ("POST", "/api/v1/tokens", "admin"),
     "delete-token": ("DELETE", "/api/v1/tokens/{token_id}", "admin"),
+    "post-alert-destinations": ("POST", "/api/v1/alert-destinations", "admin"),
+    "get-alert-destinations": ("GET", "/api/v1/alert-destinations", "admin"),
+    "delete-alert-destination": ("DELETE", "/api/v1/alert-destinations/{destination_id}", "admin"),
+    "get-alert-dead-letters": ("GET", "/api/v1/alert-deliveries/dead", "admin"),
+    "post-alert-redeliver": ("POST", "/api/v1/alert-deliveries/{delivery_id}/redeliver", "admin"),
     "get-agent-site": ("GET", "/api/v1/agent/site", "agent-alpha"),
     "post-agent-batches": ("POST", "/api/v1/agent/batches", "agent-alpha"),
     "post-agent-heartbeat": ("POST", "/api/v1/agent/heartbeat", "agent-alpha"),
@@ -450,9 +474,27 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
          {"ok": True, "outcome": {"targets": 1, "responded": 1}})
     call("get-agents", "/api/v1/agents")
     call("post-sign-out-everywhere", "/api/v1/me/sign-out-everywhere")
+    _alert_delivery_answers(call, api[2], hq)
     call("get-audit", "/api/v1/audit")
     call("get-audit-verify", "/api/v1/audit/verify")
     return answers
+
+
+def _alert_delivery_answers(call: Any, engine: Any, site_id: int) -> None:
+    """A webhook nobody answers (port 9 on loopback), an alert raised after it, one attempt: a dead letter."""
+    from clearsite.services.alerts import raise_alert
+    from clearsite.services.delivery import DeliverySettings, deliver_due
+    from clearsite.store.transactions import write_transaction
+
+    added = call("post-alert-destinations", "/api/v1/alert-destinations",
+                 {"department": DEPT_A, "webhook": "http://127.0.0.1:9/hook", "secret": "golden secret, 16+ chars"})
+    call("get-alert-destinations", "/api/v1/alert-destinations")
+    with write_transaction(engine) as conn:
+        raise_alert(conn, kind="contradicted", site_id=site_id, device_id=1, detail="golden: seen again")
+    deliver_due(engine, settings=DeliverySettings(max_attempts=1, timeout=5))
+    dead = call("get-alert-dead-letters", "/api/v1/alert-deliveries/dead")
+    call("post-alert-redeliver", f"/api/v1/alert-deliveries/{dead[0]['id']}/redeliver")
+    call("delete-alert-destination", f"/api/v1/alert-destinations/{added['id']}")
 
 
 @pytest.mark.parametrize("name", sorted(API_CASES))

@@ -31,6 +31,13 @@ GOLDEN = Path(__file__).parent / "golden"
 CONTRACTS: dict[str, Any] = {
     "cli/assess": list[c.AssessFinding],
     "cli/audit-verify": c.AuditVerification,
+    "cli/alerts-destination-list": list[c.AlertDestination],
+    "cli/alerts-dead-letters": list[c.AlertDelivery],
+    "api/post-alert-destinations": c.AlertDestination,
+    "api/get-alert-destinations": list[c.AlertDestination],
+    "api/delete-alert-destination": None,
+    "api/get-alert-dead-letters": list[c.AlertDelivery],
+    "api/post-alert-redeliver": c.AlertDelivery,
     "cli/devices": list[c.Device],
     "cli/devices-with-removal": list[c.Device],
     "cli/orders-create": c.OrdersCreated,

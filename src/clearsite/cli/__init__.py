@@ -19,8 +19,11 @@ import typer
 
 from clearsite.cli import agent as _agent
 from clearsite.cli import alerts as _alerts
+from clearsite.cli import delivery as _delivery
 from clearsite.cli import demo as _demo
+from clearsite.cli import department as _department
 from clearsite.cli import devices as _devices
+from clearsite.cli import evidence as _evidence
 from clearsite.cli import imports as _imports
 from clearsite.cli import knowledge as _knowledge
 from clearsite.cli import orders as _orders
@@ -86,7 +89,9 @@ app.command("publish")(_planning.publish)
 app.add_typer(_orders.app, name="orders")
 app.command("status-report")(_orders.status_report)
 app.add_typer(_removal.app, name="removal")
-app.command("alerts")(_alerts.alerts)
+app.add_typer(_delivery.alerts_group(_alerts.alerts), name="alerts")
+app.add_typer(_department.app, name="department")
+app.add_typer(_evidence.app, name="evidence-pack")
 app.command("review")(_review.review)
 app.add_typer(_agent.app, name="agent")
 

@@ -4,7 +4,7 @@
                         clearsite alerts destination add --department "Home Office" --syslog udp://127.0.0.1:5514 [--facility local4] [--app-name clearsite]
     destination list    clearsite alerts destination list [--department NAME] --format json
     destination remove  clearsite alerts destination remove ID
-    deliver             clearsite alerts deliver [--once]
+    deliver             clearsite alerts deliver [--once] [--attempts 8]
     dead-letters        clearsite alerts dead-letters --format json
     redeliver           clearsite alerts redeliver ID
 
@@ -14,10 +14,12 @@ a file (or generated and printed once); it is never shown again.
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,7 +38,7 @@ from clearsite.cli.options import (
 )
 from clearsite.core.errors import InputError
 
-__all__ = ["attach", "destination_app"]
+__all__ = ["alerts_group", "attach", "destination_app"]
 
 destination_app = typer.Typer(cls=HandledGroup, help="Webhooks and syslog collectors that receive a department's "
                                                      "alerts.")
@@ -110,13 +112,16 @@ def destination_remove(destination_id: Annotated[int, typer.Argument(help="The d
 def deliver(
     once: Annotated[bool, typer.Option("--once", help="One attempt at each due alert, then stop (for cron); by "
                                        "default, wait out the backoff until each is delivered or a dead letter.")] = False,
+    attempts: Annotated[int, typer.Option("--attempts", min=1, max=50, help="Attempts before an alert becomes a "
+                                          "dead letter.")] = 8,
     db: DbOption = None,
 ) -> None:
     """Deliver alerts waiting in the outbox to their webhooks and syslog collectors, with retries."""
-    from clearsite.services.delivery import deliver_due, deliver_until_settled
+    from clearsite.services.delivery import DeliverySettings, deliver_due, deliver_until_settled
 
     engine = open_engine(db)
-    done = deliver_due(engine) if once else deliver_until_settled(engine)
+    settings = DeliverySettings(max_attempts=attempts)
+    done = deliver_due(engine, settings=settings) if once else deliver_until_settled(engine, settings=settings)
     sys.stdout.write(f"{done.delivered} delivered, {done.dead} dead letter(s), {done.failed} to retry, "
                      f"{done.pending} pending ({done.attempted} attempt(s), {done.queued} newly queued)\n")
 
@@ -147,6 +152,26 @@ def redeliver(delivery_id: Annotated[int, typer.Argument(help="The dead letter's
     done = deliver_due(engine, queue=False)
     say(f"dead letter {delivery_id} is back in the outbox; " + (
         "delivered" if done.delivered else "not delivered yet: 'clearsite alerts deliver' keeps trying"))
+
+
+def alerts_group(list_alerts: Callable[..., Any]) -> typer.Typer:
+    """`clearsite alerts` as a group: run alone (with its options) it lists alerts, as `list_alerts` does;
+    with a sub-command it delivers them. The listing command keeps its own options and help untouched."""
+    signature = inspect.signature(list_alerts, eval_str=True)
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+    def listing(ctx: typer.Context, **options: Any) -> None:
+        if ctx.invoked_subcommand is None:
+            list_alerts(**options)
+
+    listing.__signature__ = signature.replace(parameters=[context, *signature.parameters.values()])  # type: ignore[attr-defined]
+    listing.__annotations__ = {"ctx": typer.Context, **{name: p.annotation for name, p in signature.parameters.items()},
+                               "return": None}
+    listing.__doc__ = list_alerts.__doc__
+    group = typer.Typer(cls=HandledGroup, invoke_without_command=True, help=list_alerts.__doc__)
+    group.callback()(listing)
+    attach(group)
+    return group
 
 
 def attach(alerts_app: typer.Typer) -> None:

@@ -46,6 +46,8 @@ __all__ = [
     "ReviewDecision",
     "ReviewHistoryEntry",
     "ReviewPending",
+    "AlertDelivery",
+    "AlertDestination",
     "AlreadyKnownDesignation",
     "AssessFinding",
     "AuditEntry",
@@ -1177,3 +1179,36 @@ class SpendYear(TypedDict):
     planned: float
     ordered: float
     actual: float
+
+
+# --------------------------------------------------------------------------- alert delivery, evidence packs
+
+
+class AlertDestination(TypedDict):
+    """`clearsite alerts destination list --format json` items and /api/v1/alert-destinations (no secret, ever)."""
+
+    id: int
+    department: str
+    kind: str  # webhook | syslog
+    target: str  # https://… | udp://host:port | tcp://host:port
+    facility: int | None  # syslog only
+    app_name: str | None  # syslog only
+    active: bool
+    created_at: str
+    created_by: str
+
+
+class AlertDelivery(TypedDict):
+    """One (alert, destination) in the delivery outbox: `clearsite alerts dead-letters --format json` items."""
+
+    id: int
+    alert_id: int
+    destination_id: int
+    department: str
+    kind: str
+    target: str
+    status: str  # pending | delivered | dead | cancelled
+    attempts: int
+    last_error: str | None
+    created_at: str
+    next_attempt_at: str

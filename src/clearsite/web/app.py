@@ -30,7 +30,9 @@ from clearsite.web import (
     screening,
 )
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
+from clearsite.web.api_delivery import router as delivery_api
 from clearsite.web.api_review import router as review_api
+from clearsite.web.pages_delivery import router as delivery_pages
 from clearsite.web.pages_review import router as review_pages
 from clearsite.web.settings import Settings
 
@@ -106,6 +108,8 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.include_router(review_pages)
     app.include_router(api_agents.router)
     app.include_router(pages_agents.router)
+    app.include_router(delivery_api)
+    app.include_router(delivery_pages)
     app.include_router(pages.router)
     app.include_router(pages_programme.router)
     app.include_router(pages_account.router)

@@ -9,21 +9,28 @@ string works with uvicorn or gunicorn directly:
     CLEARSITE_DATABASE_URL     the database (default sqlite:///clearsite.db)
     CLEARSITE_SECRET_KEY       signs session cookies; a fresh one per process when unset
     CLEARSITE_SECURE_COOKIES   "1": mark cookies Secure (TLS ends at a proxy)
+    CLEARSITE_ALERT_DELIVERY   "0": do not deliver alerts in the background (another process does it)
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from clearsite.services.database import open_database
+from clearsite.services.delivery import DeliveryWorker
 from clearsite.services.knowledge import load_knowledge
 from clearsite.web.app import create_app
 from clearsite.web.settings import Settings
 
 APP_FACTORY = "clearsite.web.server:app_from_environment"
 SECURE_COOKIES_VAR = "CLEARSITE_SECURE_COOKIES"
+ALERT_DELIVERY_VAR = "CLEARSITE_ALERT_DELIVERY"
 
 __all__ = ["APP_FACTORY", "SECURE_COOKIES_VAR", "app_from_environment"]
 
@@ -32,4 +39,27 @@ def app_from_environment() -> FastAPI:
     key = os.environ.get("CLEARSITE_SECRET_KEY")
     secure = os.environ.get(SECURE_COOKIES_VAR) == "1"
     settings = Settings(secret_key=key.encode(), secure_cookies=secure) if key else Settings(secure_cookies=secure)
-    return create_app(open_database(os.environ.get("CLEARSITE_DATABASE_URL")), load_knowledge(), settings)
+    app = create_app(open_database(os.environ.get("CLEARSITE_DATABASE_URL")), load_knowledge(), settings)
+    if os.environ.get(ALERT_DELIVERY_VAR, "1") != "0":
+        _deliver_alerts_in_background(app)
+    return app
+
+
+def _deliver_alerts_in_background(app: FastAPI) -> None:
+    """Run alert delivery (webhooks, syslog) beside the server for as long as it serves."""
+    inner = app.router.lifespan_context
+
+    def report(exc: BaseException) -> None:
+        sys.stderr.write(f"clearsite: alert delivery: {type(exc).__name__}: {exc}\n")
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        worker = DeliveryWorker(app.state.engine, on_error=report)
+        worker.start()
+        try:
+            async with inner(served) as state:
+                yield state
+        finally:
+            worker.stop()
+
+    app.router.lifespan_context = lifespan
