@@ -25,7 +25,7 @@ def estate(devices: int, sites: int) -> tuple[list[dict[str, Any]], list[dict[st
                      "evidence": [{"signal": "brand", "value": "Hikvision", "source": "register", "supports": "hikvision"}]})
         status = STATUSES[i % len(STATUSES)]
         findings.append({"device_id": i, "site": site, "policy": "uk-hcws386", "obligation": "O3", "status": status,
-                         "due": None, "reasons": ["why"]})
+                         "due": "2025-04-30", "reasons": ["why"]})
         findings.append({"device_id": i, "site": site, "policy": "uk-hcws386", "obligation": "O2", "status": "compliant",
                          "due": None, "reasons": ["why"]})
     sites_info = [{"name": f"Site {n:03d}", "department": "Dept", "region": None, "criteria": ["holds_secret"],
@@ -35,8 +35,10 @@ def estate(devices: int, sites: int) -> tuple[list[dict[str, Any]], list[dict[st
 
 def test_the_report_lists_devices_to_act_on_by_site_and_counts_the_rest(tmp_path: Path) -> None:
     devices, findings, sites = estate(4000, 40)
-    files = write_report(tmp_path, devices, findings, sites, date(2026, 11, 29), max_listed=1000)
+    files = write_report(tmp_path, devices, findings, sites, date(2026, 11, 29), max_listed=1000,
+                         obligation_titles={("uk-hcws386", "O3"): "Remove and replace on sensitive sites"})
     html = files.html.read_text()
+    assert "O3 Remove and replace on sensitive sites: <b>overdue</b> (due 30 April 2025)" in html
     assert html.index("What this report counts") < html.index("<h2>Sites</h2>") < html.index("Devices to act on")
     assert "one device can have several findings" in html
     listed = len(re.findall(r'<tr class="(?:breach|overdue|review)"><td>\d', html))

@@ -16,6 +16,7 @@ import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from clearsite.render.spreadsheets import neutralise
+from clearsite.render.wording import long_date
 
 DEVICE_COLUMNS = ("id", "site", "label_brand", "model", "device_class", "producer", "producer_country", "nil_subject",
                   "nil_basis", "confidence", "ip", "mac", "serial", "location", "install_date", "worst_status",
@@ -32,8 +33,10 @@ class ReportFiles:
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("clearsite.render", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(loader=PackageLoader("clearsite.render", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["long_date"] = lambda value: long_date(date.fromisoformat(value) if isinstance(value, str) else value)
+    return env
 
 
 def worst_status(findings: list[dict[str, Any]]) -> str | None:
@@ -119,7 +122,8 @@ def site_summaries(rows: list[dict[str, Any]], sites: list[dict[str, Any]],
 
 def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[dict[str, Any]],
                  sites: list[dict[str, Any]], as_of: date, title: str = "clearsite findings report",
-                 generated: datetime | None = None, max_listed: int = MAX_LISTED) -> ReportFiles:
+                 generated: datetime | None = None, max_listed: int = MAX_LISTED,
+                 obligation_titles: dict[tuple[str, str], str] | None = None) -> ReportFiles:
     """Write report.html, devices.csv, report.xlsx and report.json into out_dir.
 
     The HTML opens with each site's devices by worst status and lists only the devices someone must
@@ -143,7 +147,8 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
                                        site_count=len(sites), status_counts=status_counts,
                                        device_counts=device_counts, nil_counts=nil_counts,
                                        actionable=ACTIONABLE, listed=sum(len(s.listed) for s in summaries),
-                                       unlisted=sum(s.unlisted for s in summaries)):
+                                       unlisted=sum(s.unlisted for s in summaries),
+                                       titles=obligation_titles or {}):
             handle.write(chunk)
 
     csv_path = out_dir / "devices.csv"

@@ -308,4 +308,5 @@ def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: dat
                   "criteria": list(s.sensitivity_criteria),
                   "networks": [{"cidr": n.cidr, "core": n.core} for n in s.networks]}
                  for _, s in sorted(load_sites(conn).items())]
-    return render(out_dir, devices, findings, sites, as_of)
+    titles = {(p.id, o.id): o.title for p in knowledge.policies.values() for o in p.obligations}
+    return render(out_dir, devices, findings, sites, as_of, obligation_titles=titles)
