@@ -92,15 +92,14 @@ def orders_list(
 @app.command("show")
 def orders_show(order_id: OrderId, db: DbOption = None, format: FormatOption = Format.table) -> None:
     """One order: its devices and their removals, and its extension requests."""
-    from clearsite.services.orders import order_detail
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.orders import EVERYTHING, order_detail
 
     _print_detail(order_detail(open_engine(db), EVERYTHING, order_id), format)
 
 
 def _move(name: str, order_id: int, db: str | None, *extra: str) -> None:
     from clearsite.services import orders
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.orders import EVERYTHING
 
     engine = open_engine(db)
     if name == "cancel":
@@ -148,8 +147,7 @@ def orders_extend(
     db: DbOption = None,
 ) -> None:
     """Request an extension of an order's due date; an approver grants or refuses it."""
-    from clearsite.services.orders import request_extension
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.orders import EVERYTHING, request_extension
 
     detail = request_extension(open_engine(db), actor(), EVERYTHING, order_id, parse_date(to, "--to"), reason)
     waiting = next(e for e in reversed(detail["extensions"]) if e["status"] == "requested")
@@ -163,8 +161,7 @@ def orders_approve_extension(
     db: DbOption = None,
 ) -> None:
     """Grant an extension request (the order's due date moves), or refuse it; you are recorded as the approver."""
-    from clearsite.services.orders import decide_order_extension
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.orders import EVERYTHING, decide_order_extension
 
     _say_status(decide_order_extension(open_engine(db), actor(), EVERYTHING, extension_id, not refuse))
 
@@ -174,8 +171,7 @@ def orders_sheet(order_id: OrderId,
                  out: Annotated[Path, typer.Option("--out", help="Folder for order-N.html and order-N.xlsx.")],
                  db: DbOption = None) -> None:
     """Write the crew's job sheet for an order (printable HTML and XLSX)."""
-    from clearsite.services.orders import write_job_sheet
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.orders import EVERYTHING, write_job_sheet
 
     paths = write_job_sheet(open_engine(db), EVERYTHING, order_id, out)
     say("wrote " + ", ".join(str(p) for p in paths))

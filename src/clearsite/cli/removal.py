@@ -45,8 +45,7 @@ def removal_record(
     The replacement is identified and assessed at once: a NIL-subject one is refused; one not identified
     at a sensitive site is recorded and raises a replacement_not_cleared alert."""
     from clearsite.services.knowledge import load_knowledge
-    from clearsite.services.removal import ReplacementIn, read_attachment, record_removal
-    from clearsite.store.reads import EVERYTHING
+    from clearsite.services.removal import EVERYTHING, ReplacementIn, read_attachment, record_removal
 
     named = (replacement_brand, replacement_model, replacement_serial, replacement_mac)
     replacement = None

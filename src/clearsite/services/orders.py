@@ -339,3 +339,19 @@ def check_overdue(engine: Engine, today: date | None = None) -> list[int | None]
     """Raise `order_overdue` for orders past due at `today` (the service clock); the alerts raised."""
     with write_transaction(engine) as conn:
         return raise_overdue_orders(conn, today or date.today(), _now())
+
+
+def job_sheet_page(engine: Engine, scope: SiteScope, order_id: int) -> str:
+    """The job sheet as one printable HTML page (the web serves it)."""
+    return job_sheet_html(job_sheet(engine, scope, order_id))
+
+
+def job_sheet_workbook(engine: Engine, scope: SiteScope, order_id: int) -> bytes:
+    """The job sheet as XLSX bytes (the web serves it)."""
+    import tempfile
+
+    sheet = job_sheet(engine, scope, order_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sheet.xlsx"
+        job_sheet_xlsx(sheet, path)
+        return path.read_bytes()

@@ -56,7 +56,7 @@ from clearsite.store.site_reads import device_site_id
 from clearsite.store.sites import load_sites
 from clearsite.store.transactions import write_transaction
 
-__all__ = ["MAX_ATTACHMENTS", "MAX_FILE_BYTES", "Attachment", "ReplacementIn", "SiteClearance", "read_attachment",
+__all__ = ["EVERYTHING", "MAX_ATTACHMENTS", "MAX_FILE_BYTES", "Attachment", "ReplacementIn", "SiteClearance", "read_attachment",
            "record_coverage",
            "record_removal", "removal_json", "removal_views", "site_clearance"]
 
@@ -299,8 +299,9 @@ def record_coverage(engine: Engine, knowledge: Knowledge, site: str, targets: Se
             networks.append(str(ipaddress.ip_network(str(target), strict=False)))
         except ValueError as exc:
             raise InputError(f"coverage target {target!r}: not an address or network") from exc
-    collapsed = [str(n) for version in (4, 6) for n in ipaddress.collapse_addresses(
-        ipaddress.ip_network(t) for t in networks if ipaddress.ip_network(t).version == version)]
+    parsed = [ipaddress.ip_network(t) for t in networks]
+    collapsed = [str(n) for n in ipaddress.collapse_addresses(n for n in parsed if isinstance(n, ipaddress.IPv4Network))]
+    collapsed += [str(n) for n in ipaddress.collapse_addresses(n for n in parsed if isinstance(n, ipaddress.IPv6Network))]
     label = name or f"{kind} coverage of {site}"
 
     def open_intake(conn: Connection) -> Intake:

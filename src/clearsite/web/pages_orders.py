@@ -106,24 +106,13 @@ def order_page(request: Request, order_id: int, principal: Reader,
 
 @router.get("/orders/{order_id}/sheet.html")
 def order_sheet_html(request: Request, order_id: int, principal: Reader) -> HTMLResponse:
-    from clearsite.render.job_sheet import job_sheet_html
-
-    sheet = order_service.job_sheet(request.app.state.engine, principal.sites, order_id)
-    return HTMLResponse(job_sheet_html(sheet), headers={"Cache-Control": "no-store"})
+    page = order_service.job_sheet_page(request.app.state.engine, principal.sites, order_id)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/orders/{order_id}/sheet.xlsx")
 def order_sheet_xlsx(request: Request, order_id: int, principal: Reader) -> Response:
-    import tempfile
-    from pathlib import Path
-
-    from clearsite.render.job_sheet import job_sheet_xlsx
-
-    sheet = order_service.job_sheet(request.app.state.engine, principal.sites, order_id)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "sheet.xlsx"
-        job_sheet_xlsx(sheet, path)
-        data = path.read_bytes()
+    data = order_service.job_sheet_workbook(request.app.state.engine, principal.sites, order_id)
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="order-{order_id}.xlsx"',
                              "Cache-Control": "no-store"})
