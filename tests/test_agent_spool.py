@@ -106,3 +106,16 @@ def test_status_of_a_missing_spool_is_one_line_and_exit_2(tmp_path: Path) -> Non
                              "--format", "json"], capture_output=True, text=True, timeout=60)
     assert answer.returncode == 2 and len(answer.stderr.strip().splitlines()) == 1
     assert "no agent spool" in answer.stderr
+
+
+def test_one_agent_a_spool_while_status_may_read_it(tmp_path: Path) -> None:
+    from clearsite.services.agent_spool import SpoolBusy
+
+    running = open_agent_spool(tmp_path, 10)
+    with pytest.raises(SpoolBusy, match="another agent"):
+        open_agent_spool(tmp_path, 10)
+    reader = open_agent_spool(tmp_path, 10, exclusive=False)
+    assert spool_status(reader)["spooled"] == 0
+    reader.close()
+    running.close()
+    open_agent_spool(tmp_path, 10).close()  # free again once the first has gone

@@ -270,7 +270,7 @@ def status(spool_dir: Path) -> dict[str, Any]:
     """What a spool holds, without touching the network (its limit as it was last opened)."""
     if not (spool_dir / "spool.db").exists():
         raise InputError(f"no agent spool at {spool_dir} (has the agent run with --spool {spool_dir}?)")
-    spool = open_agent_spool(spool_dir, 1_000_000_000)
+    spool = open_agent_spool(spool_dir, 1_000_000_000, exclusive=False)
     try:
         return spool_status(spool)
     finally:

@@ -21,7 +21,7 @@ from clearsite.discover import HostReport, ScanOptions, check_scope, scan
 from clearsite.discover.loop import run
 from clearsite.discover.scope import parse_networks
 from clearsite.formats.scans import ScanParseError, parse_scan_file
-from clearsite.store.spool import Batch, JobReport, Spool, SpoolFull, open_spool
+from clearsite.store.spool import Batch, JobReport, Spool, SpoolBusy, SpoolFull, open_spool
 
 __all__ = [
     "WARN_AT",
@@ -30,6 +30,7 @@ __all__ = [
     "JobReport",
     "ScanOptions",
     "Spool",
+    "SpoolBusy",
     "SpoolFull",
     "SpoolScan",
     "in_networks",
@@ -49,11 +50,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def open_agent_spool(directory: Path, limit: int) -> Spool:
-    """The agent's spool in `directory`, made on first use (private to the agent's user)."""
+def open_agent_spool(directory: Path, limit: int, exclusive: bool = True) -> Spool:
+    """The agent's spool in `directory`, made on first use (private to the agent's user); `exclusive`
+    (a run) refuses a second agent on the same spool (SpoolBusy), a status read (False) does not."""
     if limit < 1:
         raise InputError(f"spool limit {limit}: must be at least 1")
-    return open_spool(directory, limit)
+    return open_spool(directory, limit, exclusive)
 
 
 def in_networks(networks: Sequence[str], ip: str | None) -> bool:

@@ -9,6 +9,7 @@ so a spool deleted and made again never reuses one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -22,9 +23,10 @@ from typing import Any
 
 from clearsite.core.errors import UnavailableError
 
-__all__ = ["Batch", "JobReport", "Spool", "SpoolFull", "open_spool"]
+__all__ = ["Batch", "JobReport", "Spool", "SpoolBusy", "SpoolFull", "open_spool"]
 
 FILE_NAME = "spool.db"
+LOCK_NAME = "agent.lock"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS observations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so an observation id never names two things
@@ -47,6 +49,10 @@ CREATE TABLE IF NOT EXISTS job_reports (
 );
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class SpoolBusy(UnavailableError):
+    """Another agent process holds this spool."""
 
 
 class SpoolFull(UnavailableError):
@@ -74,11 +80,19 @@ def _now() -> str:
 class Spool:
     """One agent's spool in `directory` (made private to its user)."""
 
-    def __init__(self, directory: Path, limit: int) -> None:
+    def __init__(self, directory: Path, limit: int, exclusive: bool = True) -> None:
         self.directory = directory
         self.limit = limit
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = directory / FILE_NAME
+        self._lock: int | None = None
+        if exclusive:  # one agent a spool: a cron run overlapping a long one waits for the next turn
+            self._lock = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._lock)
+                raise SpoolBusy(f"another agent is running with the spool at {directory}") from None
         # isolation_level=None: transactions are the explicit BEGIN IMMEDIATE … COMMIT below.
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -92,6 +106,9 @@ class Spool:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock (a killed process's is released by the kernel)
+            self._lock = None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -213,6 +230,7 @@ class Spool:
             db.execute("DELETE FROM job_reports WHERE job_id = ?", (job_id,))
 
 
-def open_spool(directory: Path, limit: int) -> Spool:
-    return Spool(directory, limit)
+def open_spool(directory: Path, limit: int, exclusive: bool = True) -> Spool:
+    """The spool in `directory`; `exclusive` (an agent run) holds its lock, a status read does not."""
+    return Spool(directory, limit, exclusive)
 
