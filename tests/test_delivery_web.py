@@ -154,3 +154,20 @@ def test_the_background_worker_delivers_as_alerts_are_raised_and_the_page_shows_
     refused = client.post("/admin/delivery/destinations", headers=bearer(world, "admin"),
                           data={"department": DEPT_A, "kind": "webhook", "target": "ftp://x", "secret": SECRET})
     assert refused.status_code == 422 and "http:// or https://" in refused.text and SECRET not in refused.text
+
+
+def test_an_intake_that_raises_an_alert_delivers_it_before_it_answers(web: tuple[TestClient, World, Engine],
+                                                                      hook: tuple[str, Hook]) -> None:
+    """No background worker here: the push itself sends the new-deployment alert it raised, after committing."""
+    client, world, _ = web
+    url, seen = hook
+    added = client.post("/api/v1/alert-destinations", json={"department": DEPT_A, "webhook": url, "secret": SECRET},
+                        headers=bearer(world, "admin"))
+    assert added.status_code == 201
+    pushed = client.post(f"/api/v1/sites/{world.sites['Alpha HQ']}/observations", headers=bearer(world, "agent-alpha"),
+                         json={"observations": [{"id": "new-kit-1", "ip": "10.1.0.77", "mac": "C0:56:E3:77:77:77",
+                                                 "evidence": [{"signal": "brand", "value": "Hikvision"},
+                                                              {"signal": "model", "value": "DS-2CD2143G2-I"}]}]})
+    assert pushed.status_code == 200, pushed.text
+    kinds = [json.loads(body)["kind"] for _, body in seen.bodies]
+    assert kinds == ["new_deployment"], kinds

@@ -354,10 +354,14 @@ def _attempt(engine: Engine, target: outbox.Destination, record: outbox.Delivery
 
 
 def deliver_due(engine: Engine, clock: Clock = system_clock, settings: DeliverySettings = DeliverySettings(),
-                queue: bool = True) -> DeliveryPass:
-    """Queue new alerts, then make one attempt at every row that is due; what was done."""
+                queue: bool = True, budget: float | None = None) -> DeliveryPass:
+    """Queue new alerts, then make one attempt at every row that is due; what was done. With a `budget` (seconds),
+    no new batch is taken once it is spent: what is left waits for the next pass."""
+    import time
+
+    started = time.monotonic()
     result = DeliveryPass(queued=queue_alerts(engine, clock) if queue else 0)
-    while True:
+    while budget is None or time.monotonic() - started < budget:
         with write_transaction(engine) as conn:
             claimed = outbox.claim_due(conn, _naive(clock()), timedelta(seconds=settings.lease), settings.batch)
             targets = {d.id: d for d in outbox.destinations(conn, active_only=False)}
@@ -387,9 +391,10 @@ def deliver_until_settled(engine: Engine, clock: Clock = system_clock, sleep: Sl
 
 
 def after_alerts_raised(engine: Engine, clock: Clock = system_clock) -> DeliveryPass:
-    """Queue the alerts an intake has just committed and try each once at once, with a short timeout; what
-    fails is retried later by the web server's background delivery or `clearsite alerts deliver`."""
-    return deliver_due(engine, clock, DeliverySettings(timeout=3.0))
+    """Queue the alerts an intake has just committed and try them at once, briefly (a short timeout, small
+    batches, a few seconds in all), so an import is never held up by a slow receiver; what is not sent now
+    is sent by the web server's background delivery or `clearsite alerts deliver`."""
+    return deliver_due(engine, clock, DeliverySettings(timeout=2.0, batch=5), budget=4.0)
 
 
 class DeliveryWorker:

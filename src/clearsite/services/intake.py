@@ -16,7 +16,9 @@ input and what they report. What happens to the database is the same for all of 
 5a. verification of removal claims and alerts (services.verification.IntakeProof): sightings
    contradict claims, what the intake covered verifies them, new devices at sensitive sites alert;
 6. re-assessment of the touched devices at the date of the stored findings
-   (services.assessment.reassess_touched states the rule), audited as `findings.assess`.
+   (services.assessment.reassess_touched states the rule), audited as `findings.assess`;
+7. after the commit, the alerts it raised go to the department's webhooks and syslog collectors
+   (services.delivery.after_alerts_raised: a brief attempt; the rest is retried in the background).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from sqlalchemy import Connection, Engine
 from clearsite.core.knowledge import Knowledge
 from clearsite.services.assessment import assessed_dates, reassess_touched
 from clearsite.services.identification import identify_batch
-from clearsite.services.verification import IntakeProof
 from clearsite.services.review import notice_new_evidence
+from clearsite.services.verification import IntakeProof
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work
 from clearsite.store.devices import NewObservation, ObservationWriter, add_source, set_source_counts
@@ -138,4 +140,8 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         recorded.reassessed = reassess_touched(conn, knowledge, recorded.touched, source.actor, f"source:{source_id}",
                                                assessed)
         proof.record_audit(source.actor, source_id)
+    if proof.outcome and proof.outcome.get("alerts"):  # committed: send them to the department's receivers now
+        from clearsite.services.delivery import after_alerts_raised
+
+        after_alerts_raised(engine)
     return recorded
