@@ -120,7 +120,7 @@ def test_a_person_logs_in_walks_the_pages_and_screens_a_quote(server, page) -> N
     page.click("button:has-text('Screen')")
     decision = page.locator("#result [data-testid=decision]")
     decision.wait_for(timeout=15_000)
-    assert decision.inner_text() == "deny"
+    assert decision.get_attribute("data-decision") == "deny" and decision.inner_text() == "Refused"
     assert page.url == f"{base}/screen"  # swapped in place by htmx, not a full page load
     assert page.locator("#result td", has_text="<script>alert(1)</script>").count() >= 1
     assert page.evaluate("window.alert.toString()").startswith("function alert")

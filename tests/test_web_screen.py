@@ -88,7 +88,7 @@ def test_the_screening_page_reads_an_uploaded_quote_and_shows_hostile_cells_as_t
                          files={"quote_file": ("sample_quote.csv", SAMPLE_QUOTE.read_bytes(), "text/csv")},
                          headers={"HX-Request": "true"})
     assert answer.status_code == 200, answer.text
-    assert 'data-testid="decision">deny<' in answer.text
+    assert 'data-testid="decision" data-decision="deny">Refused<' in answer.text
     assert "<script>alert(1)</script>" not in answer.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text
     assert "<html" not in answer.text  # htmx gets the fragment only
     refused = client.post("/screen", data={"site_id": ""}, files={"quote_file": ("q.csv", b"Make\nHikvision\n")})

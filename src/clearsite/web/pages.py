@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
@@ -24,6 +24,7 @@ from clearsite.services.auth import Scope
 from clearsite.services.devices import device_detail as read_device_detail
 from clearsite.services.devices import device_json, devices_in_scope
 from clearsite.services.planning import has_current_plan
+from clearsite.services.producers import producer_profile
 from clearsite.services.reconciliation import site_reconciliation
 from clearsite.web import cache, screening, session, words
 from clearsite.web.access import Principal, needs, read_session
@@ -70,10 +71,35 @@ def render(request: Request, name: str, principal: Principal | None, http_status
 # --------------------------------------------------------------------------- reading
 
 
+SITE_SORTS = {"name": lambda s: s["name"].lower(), "department": lambda s: (s["department"].lower(), s["name"].lower()),
+              "devices": lambda s: (s["devices"], s["name"].lower()),
+              "breach": lambda s: (s["findings"]["breach"], s["name"].lower()),
+              "overdue": lambda s: (s["findings"]["overdue"], s["name"].lower()),
+              "review": lambda s: (s["findings"]["review"], s["name"].lower())}
+SITE_PAGE = 100
+
+
 @router.get("/sites")
-def sites(request: Request, principal: Reader) -> HTMLResponse:
+def sites(request: Request, principal: Reader, q: Annotated[str, Query(max_length=200)] = "",
+          sensitivity: Annotated[str, Query(pattern="^(|sensitive|other|holds_secret|dv_hub|ministerial|socpa)$")] = "",
+          sort: Annotated[str, Query(pattern="^-?(name|department|devices|breach|overdue|review)$")] = "name",
+          page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> HTMLResponse:
+    """Sites in scope: searched by name, department or region, filtered by sensitivity, sorted, a page at a time."""
     rows = estate.sites(request.app.state.engine, principal.sites)
-    return render(request, "sites.html", principal, sites=rows, statuses=estate.STATUSES)
+    text = " ".join(q.split()).lower()
+    if text:
+        rows = [s for s in rows if text in f"{s['name']} {s['department']} {s['region'] or ''}".lower()]
+    if sensitivity == "sensitive":
+        rows = [s for s in rows if s["sensitive"]]
+    elif sensitivity == "other":
+        rows = [s for s in rows if not s["sensitive"]]
+    elif sensitivity:
+        rows = [s for s in rows if s[sensitivity]]
+    rows.sort(key=SITE_SORTS[sort.lstrip("-")], reverse=sort.startswith("-"))
+    shown = rows[(page - 1) * SITE_PAGE: page * SITE_PAGE]
+    asked = {k: v for k, v in (("q", q), ("sensitivity", sensitivity)) if v}
+    return render(request, "sites.html", principal, sites=shown, total=len(rows), statuses=estate.STATUSES,
+                  asked=asked, sort=sort, page=page, pages=max(1, -(-len(rows) // SITE_PAGE)), query=_query(asked))
 
 
 @router.get("/sites/{site_id}")
@@ -217,20 +243,53 @@ def device_removal(request: Request, device_id: int, principal: Writer,
 
 @router.get("/findings")
 def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
-             status: Annotated[str | None, Query(pattern="^(|breach|overdue|due|review|advisory|compliant)$")] = None
-             ) -> HTMLResponse:
-    rows = estate.findings(request.app.state.engine, principal.sites, None, status or None, after, PAGE)
+             status: Annotated[str | None, Query(pattern="^(|breach|overdue|due|review|advisory|compliant)$")] = None,
+             site_id: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> HTMLResponse:
+    rows = estate.findings(request.app.state.engine, principal.sites, site_id, status or None, after, PAGE)
+    asked = {k: str(v) for k, v in (("status", status), ("site_id", site_id)) if v not in (None, "")}
     return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=estate.STATUSES,
-                  next_after=rows[-1]["id"] if len(rows) == PAGE else None)
+                  next_after=rows[-1]["id"] if len(rows) == PAGE else None, asked=asked, query=_query(asked),
+                  first_page=after > 0)
 
 
 @router.get("/audit")
 def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))],
-               before: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
-    entries = audit_entries(request.app.state.engine, before, PAGE, newest_first=True)
-    check = verify_audit_log(request.app.state.engine)
-    return render(request, "audit.html", principal, entries=entries, check=check,
-                  next_before=entries[-1].seq if len(entries) == PAGE else None)
+               before: Annotated[int, Query(ge=0)] = 0, target: Annotated[str, Query(max_length=100)] = "",
+               q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    """The log newest first: all of it, one object's entries (target=device:12), or those whose actor or action
+    contains the search text; a page at a time, older pages by `before`."""
+    engine = request.app.state.engine
+    wanted_target, text = target.strip(), " ".join(q.split()).lower()
+    entries: list[Any] = []
+    cursor, scanned = before, 0
+    while len(entries) < PAGE and scanned < AUDIT_SCAN:  # a filter reads back through the log a batch at a time
+        batch = audit_entries(engine, cursor, 2000, newest_first=True)
+        if not batch:
+            break
+        scanned += len(batch)
+        cursor = batch[-1].seq
+        entries += [e for e in batch if (not wanted_target or e.target == wanted_target)
+                    and (not text or text in f"{e.actor} {e.action}".lower())]
+        if not (wanted_target or text) or cursor <= 1:
+            break
+    entries = entries[:PAGE]
+    check = verify_audit_log(engine)
+    asked = {k: v for k, v in (("target", wanted_target), ("q", text)) if v}
+    more = bool(entries) and entries[-1].seq > 1 and (len(entries) == PAGE or scanned >= AUDIT_SCAN)
+    return render(request, "audit.html", principal, entries=entries, check=check, asked=asked, query=_query(asked),
+                  next_before=entries[-1].seq if more else None, first_page=before > 0)
+
+
+AUDIT_SCAN = 50_000  # entries one filtered page reads back through at most
+
+
+@router.get("/knowledge/producers/{producer_id}")
+def producer_page(request: Request, producer_id: Annotated[str, Path(max_length=64)], principal: Reader) -> HTMLResponse:
+    try:
+        producer = producer_profile(request.app.state.knowledge, producer_id, request.app.state.settings.today())
+    except NotFoundError as exc:
+        raise HTTPException(404, "The knowledge base has no producer with that id.") from exc
+    return render(request, "producer.html", principal, producer=producer)
 
 
 # --------------------------------------------------------------------------- screening
