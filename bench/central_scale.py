@@ -45,14 +45,26 @@ AS_OF = date(2026, 11, 29)
 
 
 def _run_agent(site: AgentSite, server: str, batch: int, log: Path) -> tuple[int, float, float]:
-    """Run one agent to its end; (exit status, wall seconds, peak RSS MB from the kernel's own count)."""
+    """Run one agent to its end; (exit status, wall seconds, peak RSS MB).
+
+    The peak is the agent's own VmHWM, sampled until it exits: wait4's ru_maxrss would count the copy of
+    this (larger) bench process the child was between fork and exec.
+    """
     start = time.perf_counter()
+    peak = 0.0
     with open(log, "wb") as output:
         process = subprocess.Popen(agent_command(site, server, batch=batch, push_for="10m"),
                                    stdin=subprocess.DEVNULL, stdout=output, stderr=output)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024
+        cmdline = Path(f"/proc/{process.pid}/cmdline")
+        while process.poll() is None:
+            try:
+                executed = b"agent\x00run" in cmdline.read_bytes()  # not the fork before exec
+            except OSError:
+                executed = False
+            if executed:
+                peak = max(peak, rss_mb(process.pid))
+            time.sleep(0.1)
+    return process.returncode, time.perf_counter() - start, peak
 
 
 class PeakSampler:

@@ -119,6 +119,9 @@ class CentreProcess:
         return found
 
     def worker_pids(self) -> list[int]:
+        """The processes serving requests: the workers, or the master itself when there is one worker."""
+        if self.workers == 1:
+            return [self.process.pid] if self.alive() and self.process is not None else []
         pids = []
         for pid in self.pids():
             try:
