@@ -23,8 +23,11 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = [
     "MAX_ENTRIES",
@@ -72,6 +75,23 @@ def read_input_file(path: Path, error: type[Exception], *, limit: int, what: str
     not what the name pointed at a moment earlier.
     """
     name = path.name or str(path)
+    with open_input_file(path, error, limit=limit, what=what) as (handle, size):
+        data = handle.read(size + 1)  # one more byte tells us it grew while we read
+        if len(data) > size:
+            data += handle.read(limit + 1 - len(data))
+    if len(data) > limit:
+        raise error(f"{name}: more than the {limit:,} bytes a {what} may have")
+    return data
+
+
+@contextmanager
+def open_input_file(path: Path, error: type[Exception], *, limit: int, what: str = "file"
+                    ) -> Iterator[tuple[BinaryIO, int]]:
+    """A regular file of at most `limit` bytes opened for reading in pieces, with its size; `error` otherwise.
+
+    The same checks as read_input_file, for readers that stream a large file instead of holding it.
+    """
+    name = path.name or str(path)
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
@@ -86,14 +106,9 @@ def read_input_file(path: Path, error: type[Exception], *, limit: int, what: str
             raise error(f"{name}: {status.st_size:,} bytes is more than the {limit:,} a {what} may have")
         os.set_blocking(descriptor, True)
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(status.st_size + 1)  # one more byte tells us it grew while we read
-            if len(data) > status.st_size:
-                data += handle.read(limit + 1 - len(data))
+            yield handle, status.st_size
     finally:
         os.close(descriptor)
-    if len(data) > limit:
-        raise error(f"{name}: more than the {limit:,} bytes a {what} may have")
-    return data
 
 
 def _kind(mode: int) -> str:

@@ -24,7 +24,7 @@ from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, ScannedHost, Signal, Site
 from clearsite.core.names import site_key
 from clearsite.core.text import clean_tree
-from clearsite.formats.guard import read_input_file
+from clearsite.formats.guard import open_input_file
 from clearsite.formats.register import (
     RegisterError,
     RegisterReader,
@@ -33,7 +33,14 @@ from clearsite.formats.register import (
     open_register,
     read_register_file,
 )
-from clearsite.formats.scans import MAX_FILE_BYTES, ScanParseError, parse_scan
+from clearsite.formats.scans import (
+    MAX_FILE_BYTES,
+    NmapStream,
+    ScanParseError,
+    clean_hosts,
+    is_xml_scan,
+    parse_scan,
+)
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
@@ -70,6 +77,7 @@ class ImportReport:
     already_imported: bool = False
 
 
+_READ_PIECE = 1 << 20  # a scanner file is read a MiB at a time
 PARALLEL_FROM_ROWS = 20_000  # smaller registers are read in this process: starting workers costs more
 _CHUNK_ROWS = 5_000  # file rows per unit of work handed between processes
 
@@ -285,18 +293,29 @@ def in_scope(site: Site, ip: str | None) -> bool:
 def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str, source_name: str,
                  sha256: str, hosts: Iterable[ScannedHost], actor: str = "cli") -> HostsReport:
     """Record hosts seen at a site (a scanner file, or a live scan's latest hosts) through the one intake."""
+    return record_host_batches(engine, knowledge, site_name, kind, source_name, sha256, [hosts], actor)
+
+
+def record_host_batches(engine: Engine, knowledge: Knowledge, site_name: str, kind: str, source_name: str,
+                        sha256: str, batches: Iterable[Iterable[ScannedHost]], actor: str = "cli") -> HostsReport:
+    """record_hosts for hosts that arrive in batches (a large file streamed): one intake, one transaction."""
     report = HostsReport(source_name)
 
     def open_intake(conn: Connection) -> Intake:
         site_id = find_site(conn, site_name)
         site = load_sites(conn)[site_id]
-        observations = []
-        for host in hosts:
-            report.hosts += 1
-            if not in_scope(site, host.ip):
-                report.out_of_scope.append(f"{source_name}: host {host.ip}: not in the networks of {site.name}; skipped")
-                continue
-            observations.append(host_observation(host, site_id, kind, source_name))
+
+        def observations() -> Iterator[list[NewObservation]]:
+            for hosts in batches:
+                batch = []
+                for host in hosts:
+                    report.hosts += 1
+                    if not in_scope(site, host.ip):
+                        report.out_of_scope.append(
+                            f"{source_name}: host {host.ip}: not in the networks of {site.name}; skipped")
+                        continue
+                    batch.append(host_observation(host, site_id, kind, source_name))
+                yield batch
 
         def close(recorded: Recorded) -> Closing:
             return Closing(f"{kind}.import", f"source:{recorded.source_id}",
@@ -304,7 +323,7 @@ def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str
                             "out_of_scope": len(report.out_of_scope)},
                            report.hosts, len(report.out_of_scope))
 
-        return Intake(Source(kind, source_name, sha256, actor, site_id), [observations], close)
+        return Intake(Source(kind, source_name, sha256, actor, site_id), observations(), close)
 
     recorded = record_observations(engine, knowledge, open_intake)
     assert recorded is not None
@@ -315,8 +334,34 @@ def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str
 
 def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str, kind: str,
                      actor: str = "cli") -> HostsReport:
-    """Import nmap XML, masscan JSON/list/XML, or a switch MAC/ARP/DHCP table as observations at a site."""
-    data = read_input_file(path, ScanParseError, limit=MAX_FILE_BYTES, what="scan file")  # no FIFO, no device
+    """Import nmap XML, masscan JSON/list/XML, or a switch MAC/ARP/DHCP table as observations at a site.
+
+    XML (nmap's and masscan's -oX, the large ones) is streamed: hashed in one pass, then parsed and
+    stored a batch of hosts at a time, so memory does not grow with the file. Other kinds are read whole.
+    """
+    with open_input_file(path, ScanParseError, limit=MAX_FILE_BYTES, what="scan file") as (handle, _size):
+        head = handle.read(4096)
+        if not is_xml_scan(head):
+            handle.seek(0)
+            data = handle.read(MAX_FILE_BYTES + 1)
+        else:
+            digest = hashlib.sha256(head)
+            for piece in iter(lambda: handle.read(_READ_PIECE), b""):
+                digest.update(piece)
+            handle.seek(0)
+            stream = NmapStream(iter(lambda: handle.read(_READ_PIECE), b""), path.name)
+            problems: list[str] = []
+
+            def batches() -> Iterator[list[ScannedHost]]:
+                for batch in stream:
+                    cleaned = clean_hosts(batch)
+                    problems.extend(str(e) for e in cleaned.errors)
+                    yield cleaned
+
+            report = record_host_batches(engine, knowledge, site, kind, path.name, digest.hexdigest(), batches(),
+                                         actor)
+            report.problems = [str(e) for e in stream.errors] + problems
+            return report
     hosts = parse_scan(data, path.name)
     report = record_hosts(engine, knowledge, site, kind, path.name, hashlib.sha256(data).hexdigest(), hosts, actor)
     report.problems = [str(e) for e in hosts.errors]

@@ -7,17 +7,18 @@ and nesting depth and host size are capped.
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import re
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml.common import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from clearsite.core.errors import ClearsiteError, InputError
+from clearsite.core.errors import InputError
 from clearsite.core.models import Evidence, Signal
 from clearsite.core.names import normalise_mac
 from clearsite.formats.scans.records import (
@@ -39,7 +40,9 @@ _MAX_HOST_ELEMENTS = 1_000_000
 _MAX_RESPONSES_PER_PORT = 32
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_INVALID_TOKEN = 4  # expat's XML_ERROR_INVALID_TOKEN: a byte that is not UTF-8 or not allowed in XML
+_XML_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ESCAPED_BYTE = re.compile(r"[\udc80-\udcff]")  # how surrogateescape keeps a byte that is not UTF-8
+BATCH_HOSTS = 2_000  # hosts handed on at a time when streaming: bounded memory, few transactions' worth
 
 # A -sV fingerprint of an unrecognised service: %r(ProbeName,HexLength,"escaped reply")
 _FP_RESPONSE = re.compile(r'r\(([A-Za-z0-9_-]+),([0-9A-Fa-f]+),"((?:[^"\\]|\\.)*)"\)', re.DOTALL)
@@ -131,91 +134,131 @@ def parse_nmap_xml(data: bytes | str, source_name: str, *, strict: bool = False)
     raise ScanParseError.
     """
     raw = as_bytes(data, source_name)
-    try:
-        return _parse(raw, source_name, strict, repaired=None)
-    except _NeedsRepair:
-        # Only files that got as far as <nmaprun> come here, so junk is never worth the extra pass.
-        fixed, note = _repair_text(raw)
-        return _parse(fixed, source_name, strict, repaired=note or "")
+    stream = NmapStream((raw[offset : offset + _CHUNK] for offset in range(0, len(raw), _CHUNK)), source_name,
+                        strict=strict)
+    hosts = [host for batch in stream for host in batch]
+    return ScanResult(merge_by_ip(hosts), source=source_name, errors=stream.errors, skipped=stream.skipped)
 
 
-class _NeedsRepair(ClearsiteError):
-    """An nmap file with a byte XML forbids: worth one more pass after _repair_text."""
+class NmapStream:
+    """An nmap or masscan XML file read piece by piece, its hosts handed out in batches as they complete.
 
-
-def _parse(raw: bytes, source_name: str, strict: bool, repaired: str | None) -> ScanResult:
-    hosts: list[ScannedHost] = []
-    errors: list[RowError] = [RowError(source_name, None, repaired)] if repaired else []
-    skipped = 0
-    stream: _HostStream
-
-    def on_host(element: Element) -> None:
-        nonlocal skipped
-        masscan = (stream.root_attrib or {}).get("scanner") == "masscan"
-        host = _host(element, source_name, masscan, errors)
-        if host is None:
-            skipped += 1
-        else:
-            hosts.append(host)
-
-    stream = _HostStream(on_host)
-    parser = _ScanXMLParser(stream)
-    try:
-        for offset in range(0, len(raw), _CHUNK):
-            parser.feed(raw[offset : offset + _CHUNK])
-        parser.close()
-    except DefusedXmlException:
-        raise ScanParseError(
-            f"{source_name}: refused: the XML declares a DTD or entities, which nmap output never does"
-        ) from None
-    except _Refused as exc:
-        raise ScanParseError(f"{source_name}: refused: {exc}") from None
-    except ParseError as exc:
-        if (
-            getattr(exc, "code", None) == _INVALID_TOKEN
-            and stream.root_attrib is not None
-            and repaired is None
-        ):
-            raise _NeedsRepair from None
-        line, column = getattr(exc, "position", (0, 0))
-        reason = str(exc).split(":")[0]
-        if strict or stream.root_attrib is None or not hosts:
-            raise ScanParseError(
-                f"{source_name}: not well-formed XML ({reason}) at line {line}, column {column}"
-            ) from None
-        errors.append(
-            RowError(
-                source_name,
-                None,
-                f"XML breaks off at line {line}, column {column} ({reason}), as an interrupted scan does; "
-                f"kept the {len(hosts)} complete hosts before it",
-            )
-        )
-    problems = errors[1:] if repaired else errors  # a repair loses no host, so strict lets it pass
-    if strict and problems:
-        raise ScanParseError(str(problems[0]))
-    return ScanResult(merge_by_ip(hosts), source=source_name, errors=errors, skipped=skipped)
-
-
-def _repair_text(raw: bytes) -> tuple[bytes, str | None]:
-    """Bytes nmap copied raw from a device (a GBK page title, a control byte) made into parseable XML.
-
-    nmap writes some replies unescaped, so files from Chinese-made devices are often not valid
-    UTF-8; refusing them would refuse exactly the scans we need. Nothing is interpreted: bad bytes
-    become U+FFFD and control bytes become spaces.
+    Memory stays flat whatever the file's size (a 500 MB file is 500 MB of hosts otherwise). Iterate
+    for batches of hosts (each merged by IP within itself); `errors` and `skipped` are complete once
+    the iteration ends. Bytes nmap copied raw from a device (not UTF-8, control bytes XML forbids) are
+    repaired on the way in, as the whole-file parser did: nothing is interpreted, bad bytes become
+    U+FFFD and control bytes spaces, and one line in `errors` says so.
     """
-    notes = []
-    declared = _DECLARED_ENCODING.search(raw[:200])
-    if declared is None or declared.group(1).lower().replace(b"-", b"") in (b"utf8", b"usascii", b"ascii"):
+
+    def __init__(self, chunks: Iterable[bytes], source_name: str, *, strict: bool = False,
+                 batch_hosts: int = BATCH_HOSTS) -> None:
+        self.source = source_name
+        self.errors: list[RowError] = []
+        self.skipped = 0
+        self.hosts = 0
+        self._chunks = chunks
+        self._strict = strict
+        self._batch_hosts = batch_hosts
+
+    def __iter__(self) -> Iterator[ScanResult]:
+        ready: list[ScannedHost] = []
+        stream: _HostStream
+        repairs = _Repairs()
+
+        def on_host(element: Element) -> None:
+            masscan = (stream.root_attrib or {}).get("scanner") == "masscan"
+            host = _host(element, self.source, masscan, self.errors)
+            if host is None:
+                self.skipped += 1
+            else:
+                ready.append(host)
+                self.hosts += 1
+
+        stream = _HostStream(on_host)
+        parser = _ScanXMLParser(stream)
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raw = raw.decode("utf-8", errors="replace").encode("utf-8")
-            notes.append("bytes that are not UTF-8 were replaced")
-    if _XML_CONTROL.search(raw):
-        raw = _XML_CONTROL.sub(b" ", raw)
-        notes.append("control characters XML forbids were replaced by spaces")
-    return raw, ("; ".join(notes) + " (nmap copies some device replies raw)") if notes else None
+            for piece in repairs.repaired(self._chunks):
+                parser.feed(piece)
+                if len(ready) >= self._batch_hosts:
+                    yield ScanResult(merge_by_ip(ready), source=self.source)
+                    ready = []
+            parser.close()
+        except DefusedXmlException:
+            raise ScanParseError(
+                f"{self.source}: refused: the XML declares a DTD or entities, which nmap output never does"
+            ) from None
+        except _Refused as exc:
+            raise ScanParseError(f"{self.source}: refused: {exc}") from None
+        except ParseError as exc:
+            line, column = getattr(exc, "position", (0, 0))
+            reason = str(exc).split(":")[0]
+            if self._strict or stream.root_attrib is None or not self.hosts:
+                raise ScanParseError(
+                    f"{self.source}: not well-formed XML ({reason}) at line {line}, column {column}"
+                ) from None
+            self.errors.append(
+                RowError(
+                    self.source,
+                    None,
+                    f"XML breaks off at line {line}, column {column} ({reason}), as an interrupted scan does; "
+                    f"kept the {self.hosts} complete hosts before it",
+                )
+            )
+        if repairs.notes:
+            self.errors.insert(0, RowError(self.source, None, repairs.describe()))
+        problems = self.errors[1:] if repairs.notes else self.errors  # a repair loses no host: strict lets it pass
+        if self._strict and problems:
+            raise ScanParseError(str(problems[0]))
+        if ready:
+            yield ScanResult(merge_by_ip(ready), source=self.source)
+
+
+class _Repairs:
+    """The repair of raw device bytes, done piece by piece so a character split between pieces survives."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def repaired(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        decoder: codecs.IncrementalDecoder | None = None
+        first = True
+        for chunk in chunks:
+            if first:
+                first = False
+                declared = _DECLARED_ENCODING.search(chunk[:200])
+                if declared is None or declared.group(1).lower().replace(b"-", b"") in (b"utf8", b"usascii",
+                                                                                        b"ascii"):
+                    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+            if decoder is None:  # a declared single-byte or legacy encoding: the parser decodes it
+                yield self._controls_out_of_bytes(chunk)
+                continue
+            yield self._clean_text(decoder.decode(chunk)).encode("utf-8")
+        if decoder is not None:
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield self._clean_text(tail).encode("utf-8")
+
+    def _clean_text(self, text: str) -> str:
+        if _ESCAPED_BYTE.search(text):
+            text = _ESCAPED_BYTE.sub("\ufffd", text)
+            self._note("bytes that are not UTF-8 were replaced")
+        if _XML_CONTROL_TEXT.search(text):
+            text = _XML_CONTROL_TEXT.sub(" ", text)
+            self._note("control characters XML forbids were replaced by spaces")
+        return text
+
+    def _controls_out_of_bytes(self, chunk: bytes) -> bytes:
+        if _XML_CONTROL.search(chunk):
+            self._note("control characters XML forbids were replaced by spaces")
+            return _XML_CONTROL.sub(b" ", chunk)
+        return chunk
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def describe(self) -> str:
+        return "; ".join(self.notes) + " (nmap copies some device replies raw)"
 
 
 def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) -> ScannedHost | None:
