@@ -61,18 +61,31 @@ def bound_names(node: ast.stmt, package: str = "") -> list[str]:
     return []
 
 
+def top_level(tree: ast.Module) -> list[ast.stmt]:
+    """The module's top-level statements, with those of an `if TYPE_CHECKING:` block when the module
+    also has a module-level `__getattr__`: names loaded lazily on first use (PEP 562) are exposed too."""
+    lazy = any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__" for node in tree.body)
+    statements: list[ast.stmt] = []
+    for node in tree.body:
+        if lazy and isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            statements.extend(node.body)
+        else:
+            statements.append(node)
+    return statements
+
+
 def exposed_names(package: str) -> set[str]:
     """What the package's __init__.py binds at its top level without a leading underscore."""
     init = SOURCE.joinpath(*package.split("."), "__init__.py")
     tree = ast.parse(init.read_text(encoding="utf-8"))
-    return {name for node in tree.body for name in bound_names(node, package) if not name.startswith("_")}
+    return {name for node in top_level(tree) for name in bound_names(node, package) if not name.startswith("_")}
 
 
 def imported_names(package: str) -> set[str]:
     """Every name the package's __init__.py imports at its top level: it may re-export any of them."""
     init = SOURCE.joinpath(*package.split("."), "__init__.py")
     tree = ast.parse(init.read_text(encoding="utf-8"))
-    return {alias.asname or alias.name.split(".")[0] for node in tree.body
+    return {alias.asname or alias.name.split(".")[0] for node in top_level(tree)
             if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
 
 

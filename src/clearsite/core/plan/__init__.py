@@ -13,7 +13,8 @@ whole model to prove optimality. Every plan reports its gap to the bound; missed
 milestones come with the extra crews or money that would meet them (`Plan.shortfalls`).
 """
 
-from clearsite.core.plan.planner import compare_scenarios, make_plan
+from typing import TYPE_CHECKING, Any
+
 from clearsite.core.plan.result import (
     BudgetRow,
     CapacityRow,
@@ -39,6 +40,24 @@ from clearsite.core.plan.types import (
     SiteInfo,
     WorkItem,
 )
+
+if TYPE_CHECKING:
+    from clearsite.core.plan.planner import compare_scenarios, make_plan
+
+_SOLVER = ("compare_scenarios", "make_plan")
+
+
+def __getattr__(name: str) -> Any:
+    """The solver (OR-Tools, NumPy, pandas: 70 MB and a second to load) only for those who plan.
+
+    Reading a stored plan, a work order or a plan file needs the result types, not the solver.
+    """
+    if name in _SOLVER:
+        from clearsite.core.plan import planner
+
+        return getattr(planner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Budget",
