@@ -171,3 +171,28 @@ def test_an_intake_that_raises_an_alert_delivers_it_before_it_answers(web: tuple
     assert pushed.status_code == 200, pushed.text
     kinds = [json.loads(body)["kind"] for _, body in seen.bodies]
     assert kinds == ["new_deployment"], kinds
+
+
+def test_the_app_clearsite_serve_runs_delivers_in_the_background(store_url: str, packaged_kb: Any, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 hook: tuple[str, Hook]) -> None:
+    """The server factory starts delivery with the app and stops it with the app (its lifespan)."""
+    from clearsite.services.delivery import add_destination
+    from clearsite.web.server import app_from_environment
+
+    url, seen = hook
+    engine = open_database(store_url)
+    world = build_world(engine, packaged_kb, tmp_path)
+    add_destination(engine, "test", DEPT_A, webhook=url, secret=SECRET)
+    monkeypatch.setenv("CLEARSITE_DATABASE_URL", store_url)
+    threads_before = {t.name for t in threading.enumerate()}
+    with TestClient(app_from_environment()):
+        assert "clearsite-alert-delivery" in {t.name for t in threading.enumerate()} - threads_before
+        alert(engine, world, 5, "raised while the server runs")
+        deadline = time.monotonic() + 30
+        with seen.arrived:
+            while not seen.bodies and time.monotonic() < deadline:
+                seen.arrived.wait(0.5)
+    assert [json.loads(body)["detail"] for _, body in seen.bodies] == ["raised while the server runs"]
+    assert "clearsite-alert-delivery" not in {t.name for t in threading.enumerate()}
+    engine.dispose()
