@@ -67,8 +67,10 @@ def test_the_example_configuration_loads(tmp_path: Path) -> None:
     assert config.site == "Croydon depot" and config.every == timedelta(hours=24)
     assert config.window == (time(22, 0), time(6, 0)) and config.in_window(time(23, 30))
     assert not config.in_window(time(12, 0))
-    overridden = load_config(EXAMPLE, {"site": "Other", "targets": ["10.9.0.0/24"], "batch": 100})
+    overridden = load_config(EXAMPLE, {"site": "Other", "targets": ["10.9.0.0/24"], "batch": 100,
+                                       "scan": {"rate": 50.0}})
     assert (overridden.site, overridden.targets, overridden.batch) == ("Other", ("10.9.0.0/24",), 100)
+    assert (overridden.scan.rate, overridden.scan.per_host) == (50.0, 2)  # a flag overrides one [scan] setting
 
 
 @pytest.mark.parametrize(("text", "flags", "says"), [

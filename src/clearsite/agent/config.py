@@ -157,7 +157,7 @@ def load_config(path: Path | None, flags: dict[str, Any]) -> AgentConfig:
         pin = str(pin).replace(":", "").lower()
         if not _PIN.match(pin):
             raise ConfigError("pin_sha256: expected the SHA-256 of the centre's certificate as 64 hex digits")
-    scan_raw = merged.get("scan") or {}
+    scan_raw = {**(raw.get("scan") or {}), **(flags.get("scan") or {})}  # a --rate keeps the file's ports
     limits = merged.get("spool_limits") or {}
     try:
         scan = ScanSettings(rate=float(scan_raw.get("rate", 200.0)), concurrency=int(scan_raw.get("concurrency", 64)),
