@@ -107,7 +107,7 @@ def test_the_same_evidence_again_is_a_duplicate_at_every_door(engine, packaged_k
     assert stored["devices"] == [(SERIAL, MAC, IP)] and stored["observations"] == 1
 
 
-def test_the_three_doors_reach_the_same_verdict_with_the_same_confidence(packaged_kb, tmp_path):
+def test_the_three_doors_reach_the_same_verdict_a_push_never_more_surely(packaged_kb, tmp_path):
     verdicts = {}
     for name, (door, _) in DOORS.items():
         engine = open_database(f"sqlite:///{tmp_path / (name + '.db')}")
