@@ -183,6 +183,10 @@ _case("plan", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "-
 _case("plan-compare", "plan", "--plan-file", "{tmp}/plan.yaml", "--as-of", AS_OF_CLI, "--compare", "--format", "json")
 _case("screen", "screen", "{tmp}/quote.csv", "--site", "Example House", "--as-of", AS_OF_CLI, "--format", "json")
 _case("audit-verify", "audit", "verify", "--format", "json")
+# Review decisions: one settled by hand, so the devices answer shows a decision beside the machine's verdict.
+_case("review", "review", "3", "--nil-subject", "no", "--producer", "axis", "--make", "Axis", "--model", "P3245",
+      "--reason", "seen on site", "--as-of", AS_OF_CLI, "--format", "json")
+_case("review-history", "review", "3", "--history", "--format", "json")
 # Alert delivery: destinations added before any alert is raised (each gets the alerts raised after it),
 # then one attempt each with --attempts 1, so the webhook that refuses connections leaves a dead letter.
 _case("alerts-destination-list", "alerts", "destination", "list", "--format", "json")
@@ -215,7 +219,7 @@ FILE_CASES = {
     "sim-manifest": ("sim", "fleet.json"),
 }
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
-         "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
+         "review", "review-history", "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
          "removal-record", "devices-with-removal", "alerts", "status-report", "screen", "import-vms",
          "knowledge-import-designations", "knowledge-diff", "agent-status", "agent-health", "token-list"]
 
@@ -378,6 +382,10 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-observations": ("POST", "/api/v1/sites/{site_id}/observations", "agent-alpha"),
     "get-devices": ("GET", "/api/v1/devices", "admin"),
     "get-device": ("GET", "/api/v1/devices/{device_id}", "alice"),
+    "post-decision": ("POST", "/api/v1/devices/{device_id}/decision", "alice"),
+    "post-decisions": ("POST", "/api/v1/decisions", "admin"),
+    "get-decisions": ("GET", "/api/v1/devices/{device_id}/decisions", "alice"),
+    "get-review": ("GET", "/api/v1/review", "alice"),
     "post-removal": ("POST", "/api/v1/devices/{device_id}/removal", "alice"),
     "get-findings": ("GET", "/api/v1/findings", "admin"),
     "get-dashboard": ("GET", "/api/v1/dashboard", "admin"),
@@ -445,6 +453,11 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     call("get-site", f"/api/v1/sites/{hq}")
     call("get-reconciliation", f"/api/v1/sites/{hq}/reconciliation")
     call("get-reconciliation-nothing-seen", f"/api/v1/sites/{depot}/reconciliation")
+    call("post-decision", "/api/v1/devices/1/decision", {"nil_subject": "yes", "reason": "golden: checked on site"})
+    call("post-decisions", "/api/v1/decisions", {"device_ids": [4], "nil_subject": "review", "producer": "axis",
+                                                 "make": "Axis", "model": "P3245", "reason": "golden: survey booked"})
+    call("get-decisions", "/api/v1/devices/1/decisions")
+    call("get-review", "/api/v1/review")
     call("get-devices", "/api/v1/devices")
     call("get-device", "/api/v1/devices/1")
     call("get-findings", "/api/v1/findings")
@@ -576,7 +589,7 @@ def test_no_golden_file_is_left_without_a_test() -> None:
 
 DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "device_class", "producer", "nil_subject",
                "nil_basis", "nil_reasons", "confidence", "contradictions", "location", "install_date", "evidence",
-               "removal"}
+               "removal", "decision", "machine_verdict", "review_pending"}
 
 
 @pytest.mark.parametrize(("name", "extra"), [
@@ -584,11 +597,11 @@ DEVICE_KEYS = {"id", "site", "ip", "mac", "serial", "label_brand", "model", "dev
     ("api/get-device", {"removed_on", "observations", "findings"}),
 ])
 def test_the_pinned_device_records_are_fully_populated(name: str, extra: set[str]) -> None:
-    """The golden device shape has all 18 fields, with producer and evidence pinned as objects, not null."""
+    """The golden device shape has all 21 fields, with producer and evidence pinned as objects, not null."""
     contract = json.loads((GOLDEN / f"{name}.json").read_text())["contract"]
     contract = contract["shape"] if name.startswith("api/") else contract
     device = contract[0] if isinstance(contract, list) else contract
-    assert len(DEVICE_KEYS) == 18 and set(device) == DEVICE_KEYS | extra
+    assert len(DEVICE_KEYS) == 21 and set(device) == DEVICE_KEYS | extra
     assert device["producer"] == {"id": None, "name": None, "country": None}
     assert device["evidence"] == [{"signal": None, "value": None, "source": None, "supports": None, "weight": None,
                                    "note": None}]
