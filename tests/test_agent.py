@@ -359,3 +359,22 @@ def test_an_agent_left_running_heartbeats_takes_a_job_and_stops_on_sigterm(centr
     assert running.returncode == 0, running.stderr.read() if running.stderr else ""
     job = next(j for j in _jobs(centre) if j["id"] == job_id)
     assert job["claimed_by"].startswith(user) and job["outcome"]["responded"] >= len(PERSONAS)
+
+
+def test_a_token_revoked_while_the_agent_runs_stops_it_at_its_next_call(centre: Centre, fleet: Fleet,
+                                                                       tmp_path: Path) -> None:
+    user, token_file, token_id = centre.new_agent(tmp_path)
+    running = agent(*run_args(centre.url, token_file, tmp_path / "spool", "--poll", "1s", "--target",
+                              "127.72.0.7/32"), wait=False)
+    try:
+        wait_for(lambda: any(r["agent"] == user for r in centre.api("GET", "/api/v1/agents", centre.officer).json()),
+                 "a heartbeat", running)
+        end_token(centre.engine, token_id, "test")  # from another process's point of view: the database only
+        running.wait(DEADLINE)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    stderr = running.stderr.read() if running.stderr else ""
+    assert running.returncode == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the token" in lines[0] and "kept in the spool" in lines[0], lines
