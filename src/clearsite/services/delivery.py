@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from clearsite.core import contracts
-from clearsite.core.errors import InputError, NotFoundError
+from clearsite.core.errors import InputError, NotFoundError, UnavailableError
 from clearsite.core.text import clean_text
 from clearsite.formats import syslog, webhooks
 from clearsite.store import audit
@@ -251,6 +251,9 @@ def outbox_counts(engine: Engine, scope: SiteScope = EVERYTHING) -> dict[str, in
 
 def queue_alerts(engine: Engine, clock: Clock = system_clock) -> int:
     """Add to the outbox every alert each active destination has not been given; how many rows were added."""
+    with engine.connect() as conn:  # read first: most passes find nothing, and then take no write lock
+        if not outbox.undelivered_alerts(conn, 1):
+            return 0
     added = 0
     while True:
         with write_transaction(engine) as conn:
@@ -362,6 +365,10 @@ def deliver_due(engine: Engine, clock: Clock = system_clock, settings: DeliveryS
     started = time.monotonic()
     result = DeliveryPass(queued=queue_alerts(engine, clock) if queue else 0)
     while budget is None or time.monotonic() - started < budget:
+        with engine.connect() as conn:  # nothing due: no write lock taken
+            due = outbox.next_due(conn)
+        if due is None or due > _naive(clock()):
+            break
         with write_transaction(engine) as conn:
             claimed = outbox.claim_due(conn, _naive(clock()), timedelta(seconds=settings.lease), settings.batch)
             targets = {d.id: d for d in outbox.destinations(conn, active_only=False)}
@@ -421,6 +428,8 @@ class DeliveryWorker:
                 done = deliver_due(self.engine, system_clock, self.settings)
                 if done.next_due is not None:
                     delay = min(delay, max(0.05, (done.next_due - _naive(system_clock())).total_seconds()))
+            except UnavailableError:
+                pass  # another writer (a long import) holds the database: try again next time, quietly
             except Exception as exc:  # noqa: BLE001 - a database hiccup must not end delivery for the server's life
                 if self.on_error is not None:
                     self.on_error(exc)
