@@ -248,8 +248,8 @@ def run_forever(config: AgentConfig, log: Log, stop: Callable[[], bool] = lambda
                 try:
                     agent.scan(networks)
                     next_scan = started + config.every.total_seconds()
-                except SpoolFull as exc:
-                    log(f"scan refused: {exc}")
+                except (SpoolFull, InputError) as exc:  # full, or a target the centre's networks no longer hold:
+                    log(f"scan refused: {exc}")        # keep pushing what is spooled and taking jobs
             if networks:
                 agent.inbox(networks)
             agent.push()

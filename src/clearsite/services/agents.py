@@ -19,13 +19,14 @@ from sqlalchemy import Connection, Engine
 
 from clearsite.core.durations import parse_duration
 from clearsite.core.errors import AccessError, InputError, NotFoundError
+from clearsite.core.models import Network, Site
 from clearsite.discover import check_scope
 from clearsite.store import agents as store
 from clearsite.store.agents import Heartbeat
 from clearsite.store.audit import record
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.site_reads import get_site
-from clearsite.store.sites import SiteError, find_site, load_sites
+from clearsite.store.sites import SiteError, find_site
 from clearsite.store.transactions import write_transaction
 from clearsite.store.users import Role, User
 
@@ -77,11 +78,20 @@ def _agent_site_id(user: User) -> int:
 # --------------------------------------------------------------------------- what an agent asks
 
 
+def _one_site(conn: Connection, site_id: int) -> Site:
+    """One site and its networks (one query each, however many sites the centre holds)."""
+    found = get_site(conn, EVERYTHING, site_id)
+    if found is None:
+        raise NotFoundError(f"site {site_id} not found")
+    return Site(name=found["name"], department=found["department"],
+                networks=tuple(Network(n["cidr"], n["core"]) for n in found["networks"]))
+
+
 def agent_site(engine: Engine, user: User) -> dict[str, Any]:
     """The agent's site as the centre declares it: its id, name and networks (what it may scan)."""
     site_id = _agent_site_id(user)
     with engine.connect() as conn:
-        site = load_sites(conn)[site_id]
+        site = _one_site(conn, site_id)
     return {"site_id": site_id, "site": site.name, "department": site.department,
             "networks": [n.cidr for n in site.networks]}
 
@@ -103,7 +113,7 @@ def check_push(engine: Engine, user: User, actor: str, site_name: str, addresses
             named: int | None = find_site(conn, site_name)
         except SiteError:
             named = None
-        site = load_sites(conn)[own]
+        site = _one_site(conn, own)
     if named != own:
         _refuse(engine, user, actor, own, f"pushed for site {site_name[:100]!r}, not its own site {site.name!r}",
                 f"agent_refused:{own}:site:{key or _now().isoformat()}")
@@ -170,7 +180,7 @@ def request_scan(engine: Engine, actor: str, scope: SiteScope, site_id: int, tar
     with write_transaction(engine) as conn:
         if get_site(conn, scope, site_id) is None:
             raise NotFoundError(f"site {site_id} not found")
-        site = load_sites(conn)[site_id]
+        site = _one_site(conn, site_id)
         check_scope(wanted or [n.cidr for n in site.networks], [n.cidr for n in site.networks])  # ScopeError
         job_id = store.add_job(conn, site_id, "scan", wanted, actor, now)
         record(conn, actor, "agent.job.request", f"job:{job_id}", None,
