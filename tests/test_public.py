@@ -195,6 +195,8 @@ def test_a_legend_names_only_the_marks_its_chart_drew() -> None:
     with_marks = burndown_svg(forecast_only, [MilestoneMark(date(2024, 10, 31), 0.7)], total_sites=10,
                               today=date(2024, 9, 1))
     assert "milestone target" in with_marks and "as of 1 September 2024" in with_marks
+    same_day = [BurndownPoint(date(2024, 9, 1), 10), *forecast_only]  # an "actual line" of no length
+    assert "sites (10 affected), forecast" in burndown_svg(same_day, [], total_sites=10)
 
 
 def test_gantt_and_plan_burndown_from_a_typed_plan() -> None:

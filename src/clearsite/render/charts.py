@@ -164,7 +164,7 @@ def burndown_svg(
             if forecast:  # a forecast starts from the last actual point so the two join up
                 chosen = [p for p in ordered if not p.forecast][-1:] + chosen
             chosen = [p for p in chosen if value(p) is not None]
-            if len(chosen) < 2:
+            if len(chosen) < 2 or chosen[-1].day == chosen[0].day:  # nothing to see: not drawn, not in the legend
                 continue
             path = _steps([(x(p.day), y(value(p) / total)) for p in chosen])
             dash = ' stroke-dasharray="6 4"' if forecast else ""

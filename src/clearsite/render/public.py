@@ -268,8 +268,8 @@ def main_points(st: PublicStatement) -> list[str]:
             points.append(f"{target[0].upper()}{target[1:]} was {'met' if m.met else 'missed'}: "
                           f"{share(m.share)} of sites were clear on that date.")
         else:
-            points.append(f"{target[0].upper()}{target[1:]} is {m.status}: the removal plan has "
-                          f"{share(m.share)} of sites clear by then.")
+            points.append(f"{target[0].upper()}{target[1:]} is {m.status}: {share(m.share)} of sites are "
+                          "expected to be clear by then.")
     if st.forecast_complete:
         points.append(f"The removal plan has every affected site clear by {long_date(st.forecast_complete)}.")
     elif st.affected_sites and st.cleared_sites < st.affected_sites:
