@@ -401,10 +401,11 @@ def render_public_html(st: PublicStatement, signature: Markup | None = None) -> 
     return _PUBLIC.render(st=st, body=render_public_body(st, signature))
 
 
-def public_files(st: PublicStatement) -> dict[str, str]:
-    """File name -> content for `clearsite publish --public DIR`."""
+def public_files(st: PublicStatement, signature: Markup | None = None) -> dict[str, str]:
+    """File name -> content for `clearsite publish --public DIR`. `signature`: the signature block
+    (signature over progress.json and the key's fingerprint, escaped HTML) shown at the statement's end."""
     return {
-        "index.html": render_public_html(st),
+        "index.html": render_public_html(st, signature),
         "progress.json": render_public_json(st),
         "burndown.svg": public_burndown_svg(st),
     }
