@@ -4,10 +4,15 @@
 (a factory) rather than an app object, so the command line never imports the web door; the same
 string works with uvicorn or gunicorn directly:
 
-    CLEARSITE_DATABASE_URL=postgresql+psycopg://… uvicorn --factory clearsite.web.server:app_from_environment
+    CLEARSITE_DATABASE_URL=postgresql+psycopg://… uvicorn --factory --workers 4 clearsite.web.server:app_from_environment
+
+Each worker process calls the factory once and gets its own engine and connection pool (sized by
+CLEARSITE_DB_POOL_SIZE and friends, store.db.pool_settings); nothing is shared between workers but the
+database, so sessions, login throttling and revocations live there.
 
     CLEARSITE_DATABASE_URL     the database (default sqlite:///clearsite.db)
-    CLEARSITE_SECRET_KEY       signs session cookies; a fresh one per process when unset
+    CLEARSITE_SECRET_KEY       signs session cookies; set it when running several workers (`clearsite serve`
+                               makes one for all its workers when unset; plain uvicorn would not)
     CLEARSITE_SECURE_COOKIES   "1": mark cookies Secure (TLS ends at a proxy)
     CLEARSITE_ALERT_DELIVERY   "0": do not deliver alerts in the background (another process does it)
 """
