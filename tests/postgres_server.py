@@ -69,8 +69,12 @@ class PostgresServer:
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._as_postgres:
             shutil.chown(self.folder, "postgres")
-        self._run(_binary("initdb") or "initdb", "-D", self.data, "-U", USER, "--auth=trust", "-E", "UTF8",
-                  *_LOCALE, "--no-sync")
+        initdb = [_binary("initdb") or "initdb", "-D", self.data, "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"]
+        try:
+            self._run(*initdb, *_LOCALE)
+        except subprocess.CalledProcessError:  # a PostgreSQL built without ICU (or older than 15): plain C.UTF-8
+            shutil.rmtree(self.data, ignore_errors=True)
+            self._run(*initdb, "--locale=C.UTF-8")
         # fsync off and no synchronous commit: a test cluster is thrown away, durability buys nothing here.
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.folder} "
                    f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
