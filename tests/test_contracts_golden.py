@@ -408,6 +408,15 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-agent-jobs-claim": ("POST", "/api/v1/agent/jobs/claim", "agent-alpha"),
     "post-agent-job-report": ("POST", "/api/v1/agent/jobs/{job_id}/report", "agent-alpha"),
     "get-agents": ("GET", "/api/v1/agents", "alice"),
+    "post-orders": ("POST", "/api/v1/orders", "admin"),
+    "get-orders": ("GET", "/api/v1/orders", "alice"),
+    "get-order": ("GET", "/api/v1/orders/{order_id}", "alice"),
+    "post-order-extensions": ("POST", "/api/v1/orders/{order_id}/extensions", "alice"),
+    "post-extension-decision": ("POST", "/api/v1/extensions/{extension_id}/decision", "alice"),
+    "post-removals": ("POST", "/api/v1/devices/{device_id}/removals", "alice"),
+    "post-order-status": ("POST", "/api/v1/orders/{order_id}/status", "alice"),
+    "get-alerts": ("GET", "/api/v1/alerts", "alice"),
+    "get-status-report": ("GET", "/api/v1/status-report", "alice"),
 }
 # OpenAPI also lists 400 "body is not valid JSON", but a malformed body answers 422 (json_invalid) today.
 ERROR_CASES = ["401", "403", "404", "405", "409", "413", "422-body", "422-invalid-json", "422-query"]
@@ -488,6 +497,7 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     call("get-agents", "/api/v1/agents")
     call("post-sign-out-everywhere", "/api/v1/me/sign-out-everywhere")
     _alert_delivery_answers(call, api[2], hq)
+    _removal_answers(call, client, world, answers, api[2])
     call("get-audit", "/api/v1/audit")
     call("get-audit-verify", "/api/v1/audit/verify")
     return answers
@@ -508,6 +518,36 @@ def _alert_delivery_answers(call: Any, engine: Any, site_id: int) -> None:
     dead = call("get-alert-dead-letters", "/api/v1/alert-deliveries/dead")
     call("post-alert-redeliver", f"/api/v1/alert-deliveries/{dead[0]['id']}/redeliver")
     call("delete-alert-destination", f"/api/v1/alert-destinations/{added['id']}")
+
+
+def _removal_answers(call: Any, client: TestClient, world: World, answers: dict[str, tuple[int, Any]],
+                     engine: Any) -> None:
+    """Orders from a plan, an extension granted, a removal with its evidence uploaded, alerts, the status report."""
+    from clearsite.formats.planfile import parse_plan_file
+    from clearsite.services.knowledge import load_knowledge
+    from clearsite.services.planning import plan_removals
+
+    plan_removals(engine, load_knowledge(), parse_plan_file(
+        "start: 2024-09-02\ntime_limit: 5\ncrews:\n  - {id: london-1, region: London, hours_per_week: 30}\n"
+        "  - {id: wales-1, region: Wales, hours_per_week: 30}\nrates:\n  travel_hours: 1\n"
+        "  default: {hours: 1.0, removal: 80, replacement: 450, disposal: 15}\nbudgets: {\"2024-25\": 100000}\n"), AS_OF)
+    call("post-orders", "/api/v1/orders")
+    order = call("get-orders", "/api/v1/orders")[0]
+    call("get-order", f"/api/v1/orders/{order['id']}")
+    asked = call("post-order-extensions", f"/api/v1/orders/{order['id']}/extensions",
+                 {"new_due": "2024-12-20", "reason": "golden: parts back-ordered"})
+    call("post-extension-decision", f"/api/v1/extensions/{asked['extensions'][0]['id']}/decision", {"approve": True})
+    upload = client.post(f"/api/v1/devices/{order['devices'][0]}/removals",
+                         headers={"Authorization": f"Bearer {world.tokens['alice']}"},
+                         data={"removed_on": "2024-08-30", "order_id": str(order["id"]), "removed_by": "Crew 1",
+                               "disposal_ref": "WEEE-1", "cost": "99", "replacement_brand": "Axis",
+                               "replacement_model": "P3245-V", "replacement_mac": "AC:CC:8E:00:00:99"},
+                         files=[("files", ("certificate.pdf", b"%PDF-1.4 golden", "application/pdf"))])
+    assert upload.status_code == 201, upload.text
+    answers["post-removals"] = (upload.status_code, upload.json())
+    call("post-order-status", f"/api/v1/orders/{order['id']}/status", {"status": "in_progress"})
+    call("get-alerts", "/api/v1/alerts")
+    call("get-status-report", "/api/v1/status-report")
 
 
 @pytest.mark.parametrize("name", sorted(API_CASES))
