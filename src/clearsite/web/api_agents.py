@@ -25,9 +25,10 @@ from clearsite.web.schemas import ObservationIn, Problem, _In
 
 __all__ = ["router"]
 
-_PROBLEMS = {401: "not authenticated, or the token was revoked or expired",
+_PROBLEMS = {400: "body is not valid JSON", 401: "not authenticated, or the token was revoked or expired",
              403: "not this agent's site, or not allowed", 404: "absent, or outside your departments",
-             409: "conflicts with what is stored", 422: "invalid, or an address outside the site's networks"}
+             409: "conflicts with what is stored", 413: "body too large",
+             422: "invalid, or an address outside the site's networks"}
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token"))],
                    responses={code: {"model": Problem, "description": text} for code, text in _PROBLEMS.items()},
                    tags=["agents"])
