@@ -157,15 +157,25 @@ class IntakeProof:
 
 def _targets_by_site(covered: Sequence[str], sites: dict[int, Site]) -> dict[int, list[str]]:
     """Each site's share of a coverage given without a site: the targets that overlap its networks."""
-    targets = [ipaddress.ip_network(t, strict=False) for t in covered]
+    declared = [(site_id, ipaddress.ip_network(n.cidr, strict=False)) for site_id, site in sites.items()
+                for n in site.networks]
+    exact: dict[str, list[int]] = defaultdict(list)
+    for site_id, network in declared:
+        exact[str(network)].append(site_id)
     found: dict[int, list[str]] = {}
-    for site_id, site in sites.items():
-        for network in site.networks:
-            declared = ipaddress.ip_network(network.cidr, strict=False)
-            for target in targets:
-                if target.version == declared.version and target.overlaps(declared):
-                    part = target if target.subnet_of(declared) else declared  # type: ignore[arg-type]
-                    found.setdefault(site_id, []).append(str(part))
+    rest = []
+    for text in covered:
+        target = ipaddress.ip_network(text, strict=False)
+        if str(target) in exact:  # the common case: a scan of a site's declared network, found at once
+            for site_id in exact[str(target)]:
+                found.setdefault(site_id, []).append(str(target))
+        else:
+            rest.append(target)
+    for target in rest:
+        for site_id, network in declared:
+            if target.version == network.version and target.overlaps(network):
+                part = target if target.subnet_of(network) else network  # type: ignore[arg-type]
+                found.setdefault(site_id, []).append(str(part))
     return found
 
 
@@ -364,10 +374,10 @@ def _settle_orders(conn: Connection, order_ids: set[int], at: datetime) -> None:
 def _new_deployments(conn: Connection, knowledge: Knowledge, proof: IntakeProof, sites: dict[int, Site],
                      at: datetime) -> list[int | None]:
     """Alerts for NIL-subject or unidentified devices this intake made at sensitive sites that had devices."""
-    if not proof.fresh_devices or proof.first_fresh_id is None:
+    sensitive = {site_id for site_id, site in sites.items() if site.sensitive}
+    if not proof.fresh_devices or proof.first_fresh_id is None or not sensitive:
         return []
     identities = identities_of(conn, sorted(proof.fresh_devices), with_site=True)
-    sensitive = {site_id for site_id, site in sites.items() if site.sensitive}
     candidate_sites = {site_id for site_id, _ in identities.values() if site_id in sensitive} if identities else set()
     if not candidate_sites:
         return []
