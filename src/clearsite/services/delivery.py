@@ -277,15 +277,38 @@ class DeliveryFailed(Exception):
     """One attempt did not reach the receiver (or it did not accept); the message says how, for the record."""
 
 
-def _send_webhook(target: outbox.Destination, record: outbox.DeliveryRecord, now: datetime,
-                  settings: DeliverySettings) -> None:
+class _Senders:
+    """What one pass sends with: one HTTP client (its TLS context loaded once, connections kept alive)."""
+
+    def __init__(self, settings: DeliverySettings) -> None:
+        self.settings = settings
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            # No redirects (a receiver must not send alerts elsewhere) and no proxies from the environment.
+            self._http = httpx.Client(timeout=self.settings.timeout, follow_redirects=False, trust_env=False)
+        return self._http
+
+    def send(self, target: outbox.Destination, record: outbox.DeliveryRecord, now: datetime) -> None:
+        if target.kind == "webhook":
+            _send_webhook(self.http, target, record, now)
+        else:
+            _send_syslog(target, record, now, self.settings)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+
+def _send_webhook(client: httpx.Client, target: outbox.Destination, record: outbox.DeliveryRecord,
+                  now: datetime) -> None:
     body = record.payload.encode()
     event = _event(record.payload)
     headers = webhooks.signed_headers(target.secret or "", int(now.timestamp()), body, record.delivery_key, event)
     try:
-        # No redirects (a receiver must not send alerts elsewhere) and no proxies from the environment.
-        with httpx.Client(timeout=settings.timeout, follow_redirects=False, trust_env=False) as client:
-            answer = client.post(target.target, content=body, headers=headers)
+        answer = client.post(target.target, content=body, headers=headers)
     except httpx.HTTPError as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {clean_text(str(exc))[:200] or 'no answer'}") from None
     if not 200 <= answer.status_code < 300:
@@ -328,16 +351,12 @@ def _send_syslog(target: outbox.Destination, record: outbox.DeliveryRecord, now:
         raise DeliveryFailed(f"{transport}://{host}:{port}: {exc.strerror or exc}") from None
 
 
-SENDERS: dict[str, Callable[[outbox.Destination, outbox.DeliveryRecord, datetime, DeliverySettings], None]] = {
-    "webhook": _send_webhook, "syslog": _send_syslog}
-
-
-def _attempt(engine: Engine, target: outbox.Destination, record: outbox.DeliveryRecord, clock: Clock,
-             settings: DeliverySettings, result: DeliveryPass) -> None:
+def _attempt(engine: Engine, senders: _Senders, target: outbox.Destination, record: outbox.DeliveryRecord,
+             clock: Clock, settings: DeliverySettings, result: DeliveryPass) -> None:
     attempts = record.attempts + 1
     result.attempted += 1
     try:
-        SENDERS[target.kind](target, record, clock(), settings)
+        senders.send(target, record, clock())
     except DeliveryFailed as exc:
         error: str | None = str(exc)
     else:
@@ -364,18 +383,22 @@ def deliver_due(engine: Engine, clock: Clock = system_clock, settings: DeliveryS
 
     started = time.monotonic()
     result = DeliveryPass(queued=queue_alerts(engine, clock) if queue else 0)
-    while budget is None or time.monotonic() - started < budget:
-        with engine.connect() as conn:  # nothing due: no write lock taken
-            due = outbox.next_due(conn)
-        if due is None or due > _naive(clock()):
-            break
-        with write_transaction(engine) as conn:
-            claimed = outbox.claim_due(conn, _naive(clock()), timedelta(seconds=settings.lease), settings.batch)
-            targets = {d.id: d for d in outbox.destinations(conn, active_only=False)}
-        for record in claimed:
-            _attempt(engine, targets[record.destination_id], record, clock, settings, result)
-        if len(claimed) < settings.batch:
-            break
+    senders = _Senders(settings)
+    try:
+        while budget is None or time.monotonic() - started < budget:
+            with engine.connect() as conn:  # nothing due: no write lock taken
+                due = outbox.next_due(conn)
+            if due is None or due > _naive(clock()):
+                break
+            with write_transaction(engine) as conn:
+                claimed = outbox.claim_due(conn, _naive(clock()), timedelta(seconds=settings.lease), settings.batch)
+                targets = {d.id: d for d in outbox.destinations(conn, active_only=False)}
+            for record in claimed:
+                _attempt(engine, senders, targets[record.destination_id], record, clock, settings, result)
+            if len(claimed) < settings.batch:
+                break
+    finally:
+        senders.close()
     with engine.connect() as conn:
         counts = outbox.counts(conn)
         result.pending, result.next_due = counts.get(outbox.PENDING, 0), outbox.next_due(conn)
