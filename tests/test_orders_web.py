@@ -190,3 +190,15 @@ def test_the_pages_show_orders_alerts_and_job_sheets(env) -> None:  # type: igno
         xlsx = client.get(f"/orders/{order_id}/sheet.xlsx")
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert client.get("/orders/999999").status_code == 404
+
+
+def test_the_device_page_shows_its_removal_claim_and_evidence(env) -> None:  # type: ignore[no-untyped-def]
+    client, world, _ = env
+    device = alpha_device(client, world, "10.1.0.12")
+    client.post(f"/api/v1/devices/{device['id']}/removals", headers=bearer(world, "alice"),
+                data={"removed_on": "2024-08-30", "disposal_ref": "WEEE-<b>9</b>"},
+                files=[("files", ("photo.jpg", b"jpeg bytes", "image/jpeg"))])
+    _login(client, "alice")
+    page = client.get(f"/devices/{device['id']}")
+    assert page.status_code == 200 and 'id="removal"' in page.text
+    assert "WEEE-&lt;b&gt;9&lt;/b&gt;" in page.text and "photo.jpg" in page.text
