@@ -163,3 +163,23 @@ def test_sites_are_listed_in_the_same_order_on_both_databases(engine: Engine) ->
             add_site(conn, Site(name, DEPARTMENT))
         listed = [s["name"] for s in list_sites(conn, SiteScope())]
     assert listed == ["_Stores", "a b Annex", "alpha Yard", "Bravo Depot", SITE, "zebra Point", "Zulu", "Éclair House"]
+
+
+def test_pool_sizes_come_from_the_environment_and_bad_ones_are_refused_naming_the_setting() -> None:
+    from clearsite.core.errors import InputError
+    from clearsite.store.db import pool_settings
+
+    assert pool_settings({}) == {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30, "pool_recycle": 1800}
+    assert pool_settings({"CLEARSITE_DB_POOL_SIZE": "20", "CLEARSITE_DB_MAX_OVERFLOW": "0"})["pool_size"] == 20
+    for variable, value in (("CLEARSITE_DB_POOL_SIZE", "0"), ("CLEARSITE_DB_POOL_SIZE", "lots"),
+                            ("CLEARSITE_DB_MAX_OVERFLOW", "-1")):
+        with pytest.raises(InputError, match=variable):
+            pool_settings({variable: value})
+
+
+def test_a_postgresql_engine_uses_the_configured_pool(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARSITE_DB_POOL_SIZE", "7")
+    monkeypatch.setenv("CLEARSITE_DB_MAX_OVERFLOW", "3")
+    engine = open_database(postgres_url)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (7, 3)  # type: ignore[attr-defined]
+    engine.dispose()
