@@ -102,7 +102,6 @@ def bench_pack(folder: Path, claims: int) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     certificate = b"%PDF-1.7 shared disposal certificate"
     shared = store_file(engine, certificate)
-    files = 0
     with write_transaction(engine) as conn:
         conn.execute(insert(DeviceRow), [{"id": n + 1, "site_id": site_id, "natural_key": f"mac:{n}",
                                           "first_seen": now, "last_seen": now} for n in range(claims)])
@@ -118,7 +117,6 @@ def bench_pack(folder: Path, claims: int) -> None:
                 data = hashlib.sha256(str(n).encode()).digest() * 2048  # 64 KiB, different for each
                 rows.append({"removal_id": n + 1, "name": f"photo-{n}.jpg", "sha256": store_file(engine, data),
                              "size": len(data), "added_at": now, "added_by": "bench"})
-                files += 1
             rows.append({"removal_id": n + 1, "name": "certificate.pdf", "sha256": shared, "size": len(certificate),
                          "added_at": now, "added_by": "bench"})
         conn.execute(insert(RemovalFileRow), rows)
@@ -135,7 +133,6 @@ def bench_pack(folder: Path, claims: int) -> None:
           f"built and signed in {build_seconds:.2f} s; verified ({'OK' if result.ok else 'FAILED'}) in "
           f"{verify_seconds:.2f} s with the public key alone")
     engine.dispose()
-    del files
 
 
 def main() -> int:
