@@ -205,6 +205,7 @@ _case("devices-with-removal", "devices", "--as-of", AS_OF_CLI, "--format", "json
 _case("agent-status", "agent", "status", "--spool", "{tmp}/agent-spool", "--format", "json")
 _case("agent-health", "agent", "health", "--format", "json")
 _case("token-list", "token", "list", "--format", "json")
+_case("user-list", "user", "list", "--format", "json")
 _case("knowledge-import-designations", "knowledge", "import-designations", "{tmp}/csl_sample.csv", "--as-of", AS_OF_CLI,
       "--format", "json")
 # OLD is the packaged data, NEW the same with the sensitive-site removal deadline moved: findings change.
@@ -221,7 +222,7 @@ FILE_CASES = {
 ORDER = ["site-list", "import-register", "import-nmap", "import-masscan", "import-switch", "scan", "identify",
          "review", "review-history", "devices", "assess", "reconcile", "plan", "plan-compare", "orders-create", "orders-list", "orders-show",
          "removal-record", "devices-with-removal", "alerts", "status-report", "screen", "import-vms",
-         "knowledge-import-designations", "knowledge-diff", "agent-status", "agent-health", "token-list"]
+         "knowledge-import-designations", "knowledge-diff", "agent-status", "agent-health", "token-list", "user-list"]
 
 
 def _fill(arg: str, tmp: Path, outputs: dict[str, Any]) -> str:
