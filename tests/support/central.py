@@ -26,10 +26,9 @@ import httpx
 PASSWORD = "correct horse battery staple"
 SECRET_KEY = "central-tests-shared-secret-key-0123456789"
 # Agent sites: site n declares 127.90.n.0/24 (the one address agents scan, .254, answers nothing) and the
-# range its spooled hosts come from, 10.200+n/16-ish, written into spools, never contacted.
+# ranges its spooled hosts come from (host_networks), written into spools, never contacted.
 SCAN_NET = "127.90.{n}.0/24"
 SCAN_TARGET = "127.90.{n}.254/32"
-HOST_NET = "10.{a}.{b}.0/20"
 
 
 def free_port() -> int:
@@ -178,7 +177,7 @@ def make_sites(db_url: str, folder: Path, count: int, department: str = "Departm
         for n in range(1, count + 1):
             name = f"Agent Site {n:03d}"
             add_site(engine, "setup", name=name, department=department,
-                     networks=[SCAN_NET.format(n=n), host_network(n)])
+                     networks=[SCAN_NET.format(n=n), *host_networks(n)])
             add_account(engine, f"agent-{n:03d}", PASSWORD, "agent", department=None, site=name, actor="setup",
                         one_time=False)
             issued = issue_token(engine, f"agent-{n:03d}", f"host-{n:03d}", ["push"], 30, "setup")
@@ -191,16 +190,21 @@ def make_sites(db_url: str, folder: Path, count: int, department: str = "Departm
     return sites
 
 
-def host_network(n: int) -> str:
-    """Where site n's spooled hosts are (a /20: 4,096 addresses), distinct per site, never contacted."""
-    return HOST_NET.format(a=100 + n // 16, b=(n % 16) * 16)
+def host_networks(n: int) -> list[str]:
+    """Where site n's spooled hosts are: two /16s (131,068 addresses; wider networks need --allow-wide),
+    distinct per site for n up to 126, never contacted."""
+    return [f"10.{2 * n}.0.0/16", f"10.{2 * n + 1}.0.0/16"]
 
 
 def host_ip(n: int, index: int) -> str:
     import ipaddress
 
-    net = ipaddress.ip_network(host_network(n))
-    return str(net.network_address + 1 + index)
+    first, second = (ipaddress.ip_network(net) for net in host_networks(n))
+    per_net = first.num_addresses - 2
+    if index >= 2 * per_net:
+        raise ValueError(f"site {n} has room for {2 * per_net} hosts, not {index + 1}")
+    net = first if index < per_net else second
+    return str(net.network_address + 1 + index % per_net)
 
 
 def fill_spool(site: AgentSite, count: int, limit: int = 1_000_000, chunk: int = 5_000) -> int:
@@ -216,7 +220,7 @@ def fill_spool(site: AgentSite, count: int, limit: int = 1_000_000, chunk: int =
             bodies = []
             for index in range(first, min(first + chunk, start + count)):
                 ip = host_ip(site.number, index)
-                mac = f"C0:56:E3:{site.number % 256:02X}:{index // 256 % 256:02X}:{index % 256:02X}"
+                mac = f"C0:56:{site.number % 256:02X}:{index >> 16 & 255:02X}:{index >> 8 & 255:02X}:{index & 255:02X}"
                 brand = ("Hikvision", "Dahua", "Axis")[index % 3]
                 host = ScannedHost(ip=ip, mac=mac, open_ports=[80, 554], evidence=[
                     Evidence(Signal.HTTP_SERVER, f"{brand} web", f"http://{ip}/"),
