@@ -146,8 +146,8 @@ def test_every_change_is_audited_with_before_and_after(env) -> None:  # type: ig
     update = next(e for e in log if e.action == "site.update" and e.target == f"site:{site}")
     assert update.before == {"dv_hub": False} and update.after == {"dv_hub": True}
     assert update.actor.startswith("alice (token ")
-    removed = next(e for e in log if e.action == "device.removed")
-    assert removed.before == {"removed_on": None} and removed.after == {"removed_on": "2024-08-30"}
+    removed = next(e for e in log if e.action == "removal.claim" and e.target == "device:2")  # a claim like any other
+    assert removed.before is None and removed.after["removed_on"] == "2024-08-30" and removed.after["status"] == "claimed"
     audit = client.get("/api/v1/audit?limit=1000", headers=bearer(world, "audrey")).json()
     assert [e["seq"] for e in audit] == list(range(1, len(audit) + 1))
     assert client.get("/api/v1/audit/verify", headers=bearer(world, "audrey")).json()["ok"] is True
