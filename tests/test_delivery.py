@@ -351,3 +351,22 @@ def test_syslog_over_tcp_to_a_closed_port_is_retried_then_dead(engine: Engine) -
     done = delivery.deliver_until_settled(engine, clock, clock.sleep, delivery.DeliverySettings(max_attempts=3))
     assert (done.dead, done.attempted) == (1, 3)
     assert "refused" in (delivery.dead_letters(engine)[0]["last_error"] or "").lower()
+
+
+def test_a_row_another_deliverer_holds_is_waited_for_not_spun_on(engine: Engine,
+                                                                  webhook_server: tuple[str, Receiver]) -> None:
+    """`alerts deliver` beside the server: a row the server has leased is left alone until the lease runs out
+    (a server that died mid-send), then sent — with pauses between looks, never a busy loop."""
+    from clearsite.store import delivery as outbox
+    from clearsite.store.transactions import write_transaction
+
+    url, receiver = webhook_server
+    clock = FakeClock()
+    delivery.add_destination(engine, "test", "Dept A", webhook=url, secret=SECRET, clock=clock)
+    raise_alert(engine, "contradicted", 1, 1, "held by another deliverer")
+    delivery.queue_alerts(engine, clock)
+    with write_transaction(engine) as conn:
+        assert len(outbox.claim_due(conn, clock.now.replace(tzinfo=None), timedelta(seconds=10))) == 1
+    done = delivery.deliver_until_settled(engine, clock, clock.sleep)
+    assert done.delivered == 1 and len(receiver.accepted) == 1
+    assert 10 <= sum(clock.slept) <= 12 and all(wait >= 1.0 for wait in clock.slept)

@@ -414,10 +414,14 @@ def deliver_until_settled(engine: Engine, clock: Clock = system_clock, sleep: Sl
     wait = sleep or time.sleep
     total = DeliveryPass()
     while True:
-        total.merge(deliver_due(engine, clock, settings))
+        done = deliver_due(engine, clock, settings)
+        total.merge(done)
         if total.pending == 0 or total.next_due is None:
             return total
-        wait(max(0.0, (total.next_due - _naive(clock())).total_seconds()))
+        delay = max(0.0, (total.next_due - _naive(clock())).total_seconds())
+        if done.attempted == 0:  # what is due is leased by another deliverer (the server): look again shortly
+            delay = max(delay, 1.0)
+        wait(delay)
 
 
 def after_alerts_raised(engine: Engine, clock: Clock = system_clock) -> DeliveryPass:
