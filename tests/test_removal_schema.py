@@ -31,8 +31,8 @@ def test_the_migration_matches_the_models(tmp_path: Path) -> None:
     assert [d for d in diffs if _concerns_mine(d)] == []
 
 
-def test_downgrade_removes_the_tables_and_upgrade_brings_them_back(tmp_path: Path) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'schema.db'}")
+def test_downgrade_removes_the_tables_and_upgrade_brings_them_back(store_url: str) -> None:
+    engine = open_database(store_url)  # on SQLite and on PostgreSQL
     command.downgrade(_alembic_config(engine), "0006")
     assert MINE.isdisjoint(inspect(engine).get_table_names())
     command.upgrade(_alembic_config(engine), "head")
