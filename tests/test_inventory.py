@@ -155,3 +155,15 @@ def _login(client: TestClient, user: str) -> str:
     assert csrf
     client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf.group(1)})
     return csrf.group(1)
+
+
+def test_the_csv_writer_neutralises_exactly_as_the_spreadsheet_rule_does() -> None:
+    from clearsite.render.inventory_export import COLUMNS, csv_chunks
+    from clearsite.render.spreadsheets import neutralise
+
+    tricky = ["=1+1", "+44 20", "-5", "@SUM(A1)", "\tx", "\rx", "plain", "", "a=b", "'=quoted"]
+    rows = [{"id": n, "site": text, "location": text} for n, text in enumerate(tricky)]
+    written = list(csv.DictReader(io.StringIO(b"".join(csv_chunks(rows)).decode())))
+    site = dict(COLUMNS)["Site"]
+    assert site == "site"
+    assert [r["Site"] for r in written] == [neutralise(t) for t in tricky]

@@ -15,6 +15,7 @@ import xlsxwriter
 
 from clearsite.render.spreadsheets import neutralise
 
+_LEADS = frozenset(("=", "+", "-", "@", "\t", "\r"))  # spreadsheets.neutralise's, for the hot CSV loop
 __all__ = ["COLUMNS", "csv_chunks", "json_chunks", "xlsx_chunks"]
 
 # (heading, key in the row) in the order the columns are written.
@@ -33,12 +34,17 @@ def _cell(row: dict[str, Any], key: str) -> Any:
     return "" if value is None else neutralise(value)
 
 
+_KEYS = tuple(key for _, key in COLUMNS)
+
+
 def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([heading for heading, _ in COLUMNS])
     for count, row in enumerate(rows, 1):
-        writer.writerow([_cell(row, key) for _, key in COLUMNS])
+        values = [row.get(key) for key in _KEYS]
+        writer.writerow(["" if v is None else ("'" + v if v.__class__ is str and v[:1] in _LEADS else v)
+                         for v in values])
         if count % _BATCH == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -79,10 +79,17 @@ def device_detail(engine: Engine, scope: SiteScope, device_id: int) -> DeviceDet
                             device_findings(conn, device_id))
 
 
-def device_json(view: DeviceView, knowledge: Knowledge, as_of: date) -> contracts.Device:
-    """A device in the `clearsite devices --format json` shape (also /api/v1/devices)."""
+def device_json(view: DeviceView, knowledge: Knowledge, as_of: date,
+                verdicts: dict[tuple[Identity, date | None], Any] | None = None) -> contracts.Device:
+    """A device in the `clearsite devices --format json` shape (also /api/v1/devices). `verdicts` remembers
+    verdicts across calls: a listing of a hundred thousand devices has a few thousand distinct identities."""
     identity = view.identity
-    verdict = nil_verdict(identity, knowledge, as_of, produced=view.install_date)
+    key = (identity, view.install_date)
+    verdict = verdicts.get(key) if verdicts is not None else None
+    if verdict is None:
+        verdict = nil_verdict(identity, knowledge, as_of, produced=view.install_date)
+        if verdicts is not None:
+            verdicts[key] = verdict
     producer: contracts.Producer | None = None
     if identity.producer_id:
         company = knowledge.companies[identity.producer_id]

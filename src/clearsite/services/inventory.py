@@ -240,13 +240,14 @@ def ensure_index(engine: Engine, *, wait: bool = False) -> bool:
 
 
 def _rows(conn: Connection, scope: SiteScope, ids: list[int], knowledge: Knowledge, as_of: date,
-          sites: Any, with_evidence: bool = False) -> tuple[list[dict[str, Any]], list[Any]]:
+          sites: Any, with_evidence: bool = False,
+          verdicts: dict[Any, Any] | None = None) -> tuple[list[dict[str, Any]], list[Any]]:
     found = read_devices_by_id(conn, scope, ids, sites=sites, link_evidence=link_evidence, with_evidence=with_evidence)
     worst = worst_statuses(conn, ids)
     seen = seen_times(conn, ids)
     rows: list[dict[str, Any]] = []
     for view, _site in found:
-        row: dict[str, Any] = dict(device_json(view, knowledge, as_of))
+        row: dict[str, Any] = dict(device_json(view, knowledge, as_of, verdicts))
         row.pop("evidence", None)
         first, last = seen.get(view.id, (None, None))
         producer = row.get("producer")
@@ -276,7 +277,7 @@ def device_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_
             page = find_device_ids(conn, scope, devices, sort=sort, descending=descending, after=after, limit=limit)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
-        rows, views = _rows(conn, scope, page.ids, knowledge, as_of, load_sites(conn), with_evidence)
+        rows, views = _rows(conn, scope, page.ids, knowledge, as_of, load_sites(conn), with_evidence, {})
     return InventoryPage(rows, views, page.total or 0, encode_cursor(page.next_after), refreshing)
 
 
@@ -286,12 +287,13 @@ def iter_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of
     """Every device the filter matches, in the list's order, a chunk at a time: the inventory rows, or with
     `plain` the `clearsite devices --format json` shape exactly."""
     ensure_index(engine, wait=True)
+    verdicts: dict[Any, Any] = {}
     with engine.connect() as conn:
         sites = load_sites(conn)
         for ids in iter_device_ids(conn, scope, devices, sort=sort, descending=descending, chunk=2000):
-            rows, views = _rows(conn, scope, ids, knowledge, as_of, sites, with_evidence)
+            rows, views = _rows(conn, scope, ids, knowledge, as_of, sites, with_evidence, verdicts)
             if plain:
-                yield from (dict(device_json(view, knowledge, as_of)) for view in views)
+                yield from (dict(device_json(view, knowledge, as_of, verdicts)) for view in views)
             else:
                 yield from rows
 
