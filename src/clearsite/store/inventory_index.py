@@ -28,7 +28,7 @@ class DeviceIndexRow(Base):
     __tablename__ = "device_index"
     __table_args__ = (Index("ix_device_index_department", "department_id"), Index("ix_device_index_site", "site_id"),
                       Index("ix_device_index_producer", "producer_id"), Index("ix_device_index_class", "device_class"),
-                      Index("ix_device_index_worst", "worst"))
+                      Index("ix_device_index_worst", "worst"), Index("ix_device_index_pending", "pending"))
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     site_id: Mapped[int] = mapped_column(Integer)
     department_id: Mapped[int] = mapped_column(Integer)

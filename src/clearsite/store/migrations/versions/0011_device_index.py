@@ -15,7 +15,7 @@ depends_on = None
 
 _INDEXES = {"ix_device_index_department": "department_id", "ix_device_index_site": "site_id",
             "ix_device_index_producer": "producer_id", "ix_device_index_class": "device_class",
-            "ix_device_index_worst": "worst"}
+            "ix_device_index_worst": "worst", "ix_device_index_pending": "pending"}
 
 
 def upgrade() -> None:
