@@ -112,7 +112,7 @@ def test_an_admin_disables_and_resets_a_user_on_the_web(env) -> None:  # type: i
 
 
 def test_an_admin_revokes_a_token_on_the_web(env) -> None:  # type: ignore[no-untyped-def]
-    client, world = env
+    client, _ = env
     engine = client.app.state.engine  # type: ignore[attr-defined]
     issued = issue_token(engine, "alice", "laptop-script", ["read"], 5, actor="t")
     csrf = login(client, "admin")

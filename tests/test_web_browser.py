@@ -200,7 +200,7 @@ def test_a_person_finds_the_sensitive_sites_breaches_and_exports_them(server, na
     import csv
     import io
 
-    base, world = server
+    base, _ = server
     page = narrow
     _sign_in(page, base, "alice")
     page.goto(f"{base}/devices")
