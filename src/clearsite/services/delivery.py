@@ -124,11 +124,11 @@ def _naive(moment: datetime) -> datetime:
 def _webhook_target(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DestinationError(f"--webhook {url!r}: expected an http:// or https:// URL with a host")
+        raise DestinationError(f"webhook URL {url!r}: expected an http:// or https:// URL with a host")
     if parts.username or parts.password:
-        raise DestinationError(f"--webhook {url!r}: put no credentials in the URL; the shared secret signs requests")
+        raise DestinationError(f"webhook URL {url!r}: put no credentials in the URL; the shared secret signs requests")
     if len(url) > 500:
-        raise DestinationError("--webhook: the URL is over 500 characters")
+        raise DestinationError("webhook URL: over 500 characters")
     return url.strip()
 
 
@@ -139,7 +139,7 @@ def _syslog_target(url: str) -> tuple[str, str, int]:
     except ValueError:
         port = None
     if parts.scheme not in ("udp", "tcp") or not parts.hostname or port is None or parts.path not in ("", "/"):
-        raise DestinationError(f"--syslog {url!r}: expected udp://HOST:PORT or tcp://HOST:PORT")
+        raise DestinationError(f"syslog address {url!r}: expected udp://HOST:PORT or tcp://HOST:PORT")
     return parts.scheme, parts.hostname, port
 
 
