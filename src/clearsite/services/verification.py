@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from clearsite.store.verification_reads import (
     devices_at_sites_by_keys,
     identities_of,
     overdue_orders,
+    sensitive_site_ids,
     sites_with_devices_before,
 )
 
@@ -120,7 +121,7 @@ class IntakeProof:
     def finish(self, knowledge: Knowledge, source: Source, source_id: int, recorded: Recorded) -> None:
         """After the last batch: record coverage, move claims, raise alerts, audit what changed."""
         conn, at = self.conn, _now()
-        sites = load_sites(conn)
+        sites = _Sites(conn)  # read only if needed: a scan flushes its hosts in many small intakes
         coverage_sites: set[int] = set()
         covered = getattr(source, "covered", ())
         if source.site_id is not None and (covered or source.kind == "switch"):
@@ -155,7 +156,29 @@ class IntakeProof:
             audit.record(self.conn, actor, "removals.verify", f"source:{source_id}", None, self.outcome)
 
 
-def _targets_by_site(covered: Sequence[str], sites: dict[int, Site]) -> dict[int, list[str]]:
+class _Sites(Mapping[int, Site]):
+    """Every site, loaded on first use."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.loaded: dict[int, Site] | None = None
+
+    def _all(self) -> dict[int, Site]:
+        if self.loaded is None:
+            self.loaded = load_sites(self.conn)
+        return self.loaded
+
+    def __getitem__(self, site_id: int) -> Site:
+        return self._all()[site_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _targets_by_site(covered: Sequence[str], sites: Mapping[int, Site]) -> dict[int, list[str]]:
     """Each site's share of a coverage given without a site: the targets that overlap its networks."""
     declared = [(site_id, ipaddress.ip_network(n.cidr, strict=False)) for site_id, site in sites.items()
                 for n in site.networks]
@@ -293,7 +316,7 @@ def _replacement_state(conn: Connection, knowledge: Knowledge, claim: StoredRemo
     return True, found, None
 
 
-def verify_claims(conn: Connection, knowledge: Knowledge, site_ids: Iterable[int], sites: dict[int, Site],
+def verify_claims(conn: Connection, knowledge: Knowledge, site_ids: Iterable[int], sites: Mapping[int, Site],
                   at: datetime, exclude: set[int] | None = None) -> list[dict[str, Any]]:
     """Claims at those sites that a coverage after the claim now verifies (the moves, not yet applied)."""
     ids = set(site_ids)
@@ -339,7 +362,7 @@ _DETAILS = {
 }
 
 
-def _apply(conn: Connection, changes: list[dict[str, Any]], sites: dict[int, Site], at: datetime) -> None:
+def _apply(conn: Connection, changes: list[dict[str, Any]], sites: Mapping[int, Site], at: datetime) -> None:
     moves = [c for c in changes if c["status"] != c["claim"].status]
     update_removals(conn, [{"id": c["claim"].id, "status": c["status"], "status_at": at,
                             "verified_at": c.get("verified_at") if c["status"] == "verified" else None,
@@ -371,11 +394,13 @@ def _settle_orders(conn: Connection, order_ids: set[int], at: datetime) -> None:
 # --------------------------------------------------------------------------- other alerts
 
 
-def _new_deployments(conn: Connection, knowledge: Knowledge, proof: IntakeProof, sites: dict[int, Site],
+def _new_deployments(conn: Connection, knowledge: Knowledge, proof: IntakeProof, sites: Mapping[int, Site],
                      at: datetime) -> list[int | None]:
     """Alerts for NIL-subject or unidentified devices this intake made at sensitive sites that had devices."""
-    sensitive = {site_id for site_id, site in sites.items() if site.sensitive}
-    if not proof.fresh_devices or proof.first_fresh_id is None or not sensitive:
+    if not proof.fresh_devices or proof.first_fresh_id is None:
+        return []
+    sensitive = sensitive_site_ids(conn)
+    if not sensitive:
         return []
     identities = identities_of(conn, sorted(proof.fresh_devices), with_site=True)
     candidate_sites = {site_id for site_id, _ in identities.values() if site_id in sensitive} if identities else set()

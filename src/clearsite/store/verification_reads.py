@@ -14,10 +14,10 @@ from clearsite.core.models import Identity
 from clearsite.store.orders import StoredOrder, WorkOrderRow, read_orders
 from clearsite.store.reads import EVERYTHING
 from clearsite.store.removals import CHUNK, RemovalRow
-from clearsite.store.tables import DeviceRow, IdentityRow
+from clearsite.store.tables import DeviceRow, IdentityRow, SiteRow
 
 __all__ = ["OPEN_ORDER_STATUSES", "active_claim_keys", "active_claim_sites", "devices_at_sites_by_keys", "identities_of", "overdue_orders",
-           "sites_with_devices_before"]
+           "sensitive_site_ids", "sites_with_devices_before"]
 
 OPEN_ORDER_STATUSES = ("planned", "scheduled", "in_progress")
 
@@ -95,6 +95,12 @@ def identities_of(conn: Connection, device_ids: Sequence[int], with_site: bool =
         for row in conn.execute(query):
             found[row.device_id] = (row.site_id, _identity(row)) if with_site else _identity(row)
     return found
+
+
+def sensitive_site_ids(conn: Connection) -> set[int]:
+    """Sites meeting any of the four sensitivity criteria."""
+    query = select(SiteRow.id).where(or_(SiteRow.holds_secret, SiteRow.dv_hub, SiteRow.ministerial, SiteRow.socpa))
+    return set(conn.scalars(query))
 
 
 def sites_with_devices_before(conn: Connection, site_ids: Iterable[int], first_new_id: int) -> set[int]:
