@@ -9,7 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from clearsite.render.report import write_report
+from clearsite.formats.outputs import output_set
+from clearsite.render.report import REPORT_FILES, ReportFiles
+from clearsite.render.report import write_report as render_report
 
 STATUSES = ("breach", "overdue", "review", "advisory", "compliant", "compliant", "compliant", "compliant")
 
@@ -31,6 +33,11 @@ def estate(devices: int, sites: int) -> tuple[list[dict[str, Any]], list[dict[st
     sites_info = [{"name": f"Site {n:03d}", "department": "Dept", "region": None, "criteria": ["holds_secret"],
                    "networks": []} for n in range(sites)]
     return rows, findings, sites_info
+
+
+def write_report(folder: Path, *args: Any, **kwargs: Any) -> ReportFiles:
+    with output_set(folder, REPORT_FILES) as outputs:
+        return render_report(outputs, *args, **kwargs)
 
 
 def test_the_report_lists_devices_to_act_on_by_site_and_counts_the_rest(tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ neutralised) and JSON. The HTML stays small and quick to open however large the 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol, TextIO
 
 import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -120,17 +123,38 @@ def site_summaries(rows: list[dict[str, Any]], sites: list[dict[str, Any]],
     return summaries
 
 
-def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[dict[str, Any]],
+REPORT_FILES = ("report.html", "devices.csv", "report.xlsx", "report.json")
+
+
+class ReportOutputs(Protocol):
+    """Where the report's files go: formats.outputs.OutputSet, which places them together or not at all."""
+
+    folder: Path
+
+    def open(self, name: str) -> AbstractContextManager[BinaryIO]: ...
+
+    def path(self, name: str) -> Path: ...
+
+
+@contextmanager
+def _text(outputs: ReportOutputs, name: str) -> Iterator[TextIO]:
+    with outputs.open(name) as raw:
+        handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        yield handle
+        handle.flush()
+        handle.detach()  # the binary file is the output set's to flush and close
+
+
+def write_report(outputs: ReportOutputs, devices: list[dict[str, Any]], findings: list[dict[str, Any]],
                  sites: list[dict[str, Any]], as_of: date, title: str = "clearsite findings report",
                  generated: datetime | None = None, max_listed: int = MAX_LISTED,
                  obligation_titles: dict[tuple[str, str], str] | None = None) -> ReportFiles:
-    """Write report.html, devices.csv, report.xlsx and report.json into out_dir.
+    """Write report.html, devices.csv, report.xlsx and report.json (REPORT_FILES) into `outputs`.
 
     The HTML opens with each site's devices by worst status and lists only the devices someone must
     act on (breach, overdue, due, review), site by site; compliant and advisory devices are counted.
     It stays small at any size: at most `max_listed` devices are listed, the full list is in the CSV
     and XLSX beside it."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     rows = build_rows(devices, findings)
     status_counts = Counter(f["status"] for f in findings)
     device_counts = Counter(r["worst_status"] or "none" for r in rows)
@@ -139,9 +163,8 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
     stamp = f"{moment.day} {moment:%B %Y, %H:%M} UTC"
     summaries = site_summaries(rows, sites, max_listed)
 
-    html_path = out_dir / "report.html"
     template = _environment().get_template("report.html.j2")
-    with html_path.open("w", encoding="utf-8") as handle:
+    with _text(outputs, "report.html") as handle:
         for chunk in template.generate(title=title, as_of=f"{as_of.day} {as_of:%B %Y}", generated=stamp,
                                        devices=len(rows), findings=len(findings), sites=summaries,
                                        site_count=len(sites), status_counts=status_counts,
@@ -151,14 +174,13 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
                                        titles=obligation_titles or {}):
             handle.write(chunk)
 
-    csv_path = out_dir / "devices.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    with _text(outputs, "devices.csv") as handle:
         writer = csv.writer(handle)
         writer.writerow(DEVICE_COLUMNS)
         for row in rows:
             writer.writerow([neutralise(v) for v in _flat(row)])
 
-    xlsx_path = out_dir / "report.xlsx"
+    xlsx_path = outputs.path("report.xlsx")
     # strings_to_formulas off: XlsxWriter must never turn a cell's text into a live formula;
     # constant_memory writes row by row, so a large estate does not build the sheet in memory.
     book = xlsxwriter.Workbook(str(xlsx_path), {"strings_to_formulas": False, "strings_to_urls": False,
@@ -181,8 +203,7 @@ def write_report(out_dir: Path, devices: list[dict[str, Any]], findings: list[di
     finally:
         book.close()
 
-    json_path = out_dir / "report.json"
-    with json_path.open("w", encoding="utf-8") as handle:
+    with _text(outputs, "report.json") as handle:
         json.dump({"as_of": as_of.isoformat(), "generated": moment.strftime("%Y-%m-%d %H:%M UTC"), "devices": devices, "findings": findings},
                   handle, indent=1, ensure_ascii=False, default=str)
-    return ReportFiles(html_path, csv_path, xlsx_path, json_path)
+    return ReportFiles(*(outputs.folder / name for name in REPORT_FILES))

@@ -23,6 +23,7 @@ from clearsite.core.errors import InputError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Policy
 from clearsite.core.models import DeviceFacts, Finding, Site
+from clearsite.formats.outputs import output_set
 from clearsite.services.devices import device_json, iter_devices
 from clearsite.services.parallel import can_fork, forked, worker_count
 from clearsite.store import audit
@@ -298,15 +299,20 @@ _NEARBY_IDS = 64  # ids this close are read in one query (the few between them a
 
 
 def write_report(engine: Engine, knowledge: Knowledge, out_dir: Path, as_of: date, policy_id: str | None = None):
-    """Assess at `as_of` and write the internal findings report (HTML, CSV, XLSX, JSON) into out_dir."""
+    """Assess at `as_of` and write the internal findings report (HTML, CSV, XLSX, JSON) into out_dir.
+
+    The folder and its file names are checked before the assessment runs, and the four files appear
+    together or not at all (formats.outputs)."""
+    from clearsite.render.report import REPORT_FILES
     from clearsite.render.report import write_report as render
 
-    findings = [f.as_dict() for f in iter_findings(engine, knowledge, as_of, policy_id)]
-    devices = [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v, _ in iter_devices(engine)]
-    with engine.connect() as conn:
-        sites = [{"name": s.name, "department": s.department, "region": s.region,
-                  "criteria": list(s.sensitivity_criteria),
-                  "networks": [{"cidr": n.cidr, "core": n.core} for n in s.networks]}
-                 for _, s in sorted(load_sites(conn).items())]
-    titles = {(p.id, o.id): o.title for p in knowledge.policies.values() for o in p.obligations}
-    return render(out_dir, devices, findings, sites, as_of, obligation_titles=titles)
+    with output_set(out_dir, REPORT_FILES) as outputs:
+        findings = [f.as_dict() for f in iter_findings(engine, knowledge, as_of, policy_id)]
+        devices = [cast("dict[str, Any]", device_json(v, knowledge, as_of)) for v, _ in iter_devices(engine)]
+        with engine.connect() as conn:
+            sites = [{"name": s.name, "department": s.department, "region": s.region,
+                      "criteria": list(s.sensitivity_criteria),
+                      "networks": [{"cidr": n.cidr, "core": n.core} for n in s.networks]}
+                     for _, s in sorted(load_sites(conn).items())]
+        titles = {(p.id, o.id): o.title for p in knowledge.policies.values() for o in p.obligations}
+        return render(outputs, devices, findings, sites, as_of, obligation_titles=titles)
