@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,20 @@ USER = "clearsite"
 # A British English collation (ICU), as a department's server would likely have: ORDER BY on text then
 # differs from SQLite's byte order ("alpha" before "Bravo"), and tests find code that relied on it.
 _LOCALE = ("--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-GB")
+
+
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, pg_ctl, data, folder, *run_as = sys.argv[1:]
+while True:
+    try:
+        os.kill(int(parent), 0)
+    except ProcessLookupError:
+        break
+    time.sleep(1)
+subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True, timeout=60)
+shutil.rmtree(folder, ignore_errors=True)
+"""
 
 
 def _binary(name: str) -> str | None:
@@ -81,6 +96,12 @@ class PostgresServer:
                    f"-c max_connections={max_connections} -c shared_buffers={shared_buffers}")
         self._run(_binary("pg_ctl") or "pg_ctl", "-D", self.data, "-w", "-l", os.path.join(self.folder, "log"),
                   "-o", options, "start")
+        # pg_ctl detaches the server: if this process is killed (a test run stopped by a timeout), a small
+        # watcher stops the cluster and deletes its folder instead of leaving it running for good.
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), _binary("pg_ctl") or "pg_ctl", self.data, self.folder,
+             *self._as_postgres], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
 
     def _run(self, *cmd: str) -> None:
         subprocess.run([*self._as_postgres, *cmd], check=True, capture_output=True, timeout=120)
@@ -138,6 +159,8 @@ class PostgresServer:
         subprocess.run([*self._as_postgres, _binary("pg_ctl") or "pg_ctl", "-D", self.data, "-m", "immediate",
                         "stop"], capture_output=True, timeout=60)
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._watchdog.kill()
+        self._watchdog.wait(10)
 
 
 @contextmanager
