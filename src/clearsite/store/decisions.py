@@ -90,8 +90,9 @@ _DECISION_COLUMNS = (ReviewDecisionRow.id, ReviewDecisionRow.device_id, ReviewDe
 
 
 def _decision(row: Row[Any] | Sequence[Any]) -> Decision:
+    fields: Sequence[Any] = tuple(row)
     (decision_id, device_id, action, nil_subject, producer_id, device_class, model, label_brand, reason, actor,
-     decided_at, machine_producer, machine_nil) = row
+     decided_at, machine_producer, machine_nil) = fields
     return Decision(decision_id, device_id, action, NilSubject(nil_subject) if nil_subject else None, producer_id,
                     device_class, model, label_brand, reason, actor, _datetime(decided_at), machine_producer,
                     machine_nil)
@@ -134,7 +135,7 @@ def _states(conn: Connection, condition: Any) -> dict[int, ReviewState]:
              .outerjoin(ReviewDecisionRow, ReviewDecisionRow.id == ReviewStateRow.decision_id).where(condition))
     found: dict[int, ReviewState] = {}
     for row in conn.execute(query):
-        flag = ReviewFlag(row[1], row[2] or "", _datetime(row[3])) if row[1] else None
+        flag = ReviewFlag(row[1], row[2] or "", _datetime(row[3])) if row[1] and row[3] else None
         decision = _decision(row[4:]) if row[4] is not None else None
         if decision is not None or flag is not None:
             found[row[0]] = ReviewState(decision, flag)
