@@ -30,7 +30,7 @@ from clearsite.core.plain import basis_title
 from clearsite.render import inventory_export
 from clearsite.services.devices import device_json
 from clearsite.services.identification import link_evidence
-from clearsite.store.inventory_index import is_fresh, refresh_if_stale
+from clearsite.store.inventory_index import device_count, ever_built, is_fresh, refresh_if_stale
 from clearsite.store.reads import (
     EVERYTHING,
     SEVERITY,
@@ -207,10 +207,6 @@ _refreshing: dict[int, threading.Thread] = {}
 _refresh_lock = threading.Lock()
 
 
-def _device_count(conn: Connection) -> int:
-    return int(conn.exec_driver_sql("SELECT count(*) FROM devices").scalar_one())
-
-
 def _rebuild(engine: Engine) -> None:
     with write_transaction(engine) as conn:
         refresh_if_stale(conn)
@@ -222,8 +218,7 @@ def ensure_index(engine: Engine, *, wait: bool = False) -> bool:
     with engine.connect() as conn:
         if is_fresh(conn):
             return False
-        never_built = conn.exec_driver_sql("SELECT count(*) FROM device_index_state").scalar_one() == 0
-        inline = wait or never_built or _device_count(conn) <= REFRESH_INLINE
+        inline = wait or not ever_built(conn) or device_count(conn) <= REFRESH_INLINE
     if inline:
         _rebuild(engine)
         return False

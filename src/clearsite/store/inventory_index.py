@@ -124,3 +124,12 @@ def refresh_if_stale(conn: Connection) -> bool:
 def is_fresh(conn: Connection) -> bool:
     stored = conn.exec_driver_sql("SELECT fingerprint FROM device_index_state WHERE id = 1").scalar()
     return stored == fingerprint(conn)
+
+
+def device_count(conn: Connection) -> int:
+    """Devices in the estate: decides whether a stale index is rebuilt before answering or behind it."""
+    return int(conn.exec_driver_sql("SELECT count(*) FROM devices").scalar_one())
+
+
+def ever_built(conn: Connection) -> bool:
+    return bool(conn.exec_driver_sql("SELECT count(*) FROM device_index_state").scalar_one())
