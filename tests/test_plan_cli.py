@@ -86,3 +86,25 @@ def test_public_statement_is_redacted(cli, tmp_path):
     assert progress["affected_sites"] == 2
     internal = (tmp_path / "internal" / "index.html").read_text()
     assert "Secret House" in internal and "Do not publish" in internal
+
+
+def test_unsafe_plan_outputs_are_refused_before_a_plan_is_stored(cli, tmp_path, db_url):
+    """Issue 14, finding 8: a planted link where the export goes is refused in one line, before planning,
+    and no plan is stored for an export that could not be written."""
+    setup(cli, tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (tmp_path / "schedule.xlsx").symlink_to(victim)
+    refused = cli("plan", "--plan-file", str(tmp_path / "plan.yaml"), "--as-of", "2026-11-29",
+                  "--export", str(tmp_path / "schedule.xlsx"), check=False)
+    assert refused.returncode == 2 and "symbolic link" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert victim.read_text() == "keep me"
+    (tmp_path / "charts").symlink_to(tmp_path)
+    refused = cli("plan", "--plan-file", str(tmp_path / "plan.yaml"), "--as-of", "2026-11-29",
+                  "--charts", str(tmp_path / "charts"), check=False)
+    assert refused.returncode == 2 and "symbolic link" in refused.stderr
+    from sqlalchemy import create_engine, text
+
+    with create_engine(db_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plans")).scalar_one() == 0

@@ -36,13 +36,20 @@ def plan(
 ) -> None:
     """Plan the removals week by week within crews, access, budgets and milestones; store the plan."""
     from clearsite.services.knowledge import load_knowledge
-    from clearsite.services.plan_outputs import export_schedule, load_plan, plans_text, write_charts
+    from clearsite.services.plan_outputs import (
+        check_plan_outputs,
+        export_schedule,
+        load_plan,
+        plans_text,
+        write_charts,
+    )
     from clearsite.services.planning import plan_removals
     from clearsite.services.timeline import EVERYTHING, programme_timeline
 
     when = parse_date(as_of)
     try:
         loaded = load_plan(plan_file, start=parse_date(start, "--start") if start else None, time_limit=time_limit)
+        check_plan_outputs(export, charts)  # before the plan is made and stored
         engine, knowledge = open_engine(db), load_knowledge()
         plans, work, _ = plan_removals(engine, knowledge, loaded, when, scenario or [], compare, policy)
     except ClearsiteError:

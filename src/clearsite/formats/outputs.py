@@ -117,6 +117,14 @@ def output_set(folder: str | Path, names: Iterable[str]) -> Iterator[OutputSet]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def check_outputs(folder: str | Path, names: Iterable[str]) -> None:
+    """Refuse now, before any work, a folder or a file name that output_set would refuse later."""
+    target = Path(folder)
+    _prepare_folder(target)
+    for name in sorted(set(names)):
+        _refuse_unsafe_target(target / name)
+
+
 @contextmanager
 def output_file(path: str | Path) -> Iterator[OutputSet]:
     """One output file written whole or not at all (the set of one)."""

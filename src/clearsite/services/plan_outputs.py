@@ -3,6 +3,7 @@ the XLSX export and the charts. The planning itself is `services.planning.plan_r
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from clearsite.core.plan.result import Plan
+from clearsite.formats.outputs import check_outputs, output_file, output_set
 from clearsite.formats.planfile import PlanFile, load_plan_file
 from clearsite.render.charts import (
     crew_colours,
@@ -30,10 +32,10 @@ from clearsite.render.plan_export import (
     plan_to_xlsx,
 )
 from clearsite.render.wording import plan_headline
-from clearsite.services.planning import current_plan, plan_for, write_files
+from clearsite.services.planning import current_plan, plan_for
 from clearsite.services.timeline import EVERYTHING, ProgrammeTimeline, SiteScope
 
-__all__ = ["export_schedule", "load_plan", "plan_view", "plans_text", "timeline_chart", "write_charts"]
+__all__ = ["check_plan_outputs", "export_schedule", "load_plan", "plan_view", "plans_text", "timeline_chart", "write_charts"]
 
 
 def load_plan(path: Path | None, *, start: date | None = None, time_limit: float | None = None) -> PlanFile | None:
@@ -54,21 +56,40 @@ def plans_text(plans: Sequence[Plan], format: str, timeline: ProgrammeTimeline |
     return {"json": plan_to_json, "csv": plan_to_csv, "table": plan_to_table}[format](plans[0])
 
 
+_CHARTS = ("burndown", "gantt", "crew-load")
+
+
+def check_plan_outputs(export: Path | None, charts: Path | None) -> None:
+    """Refuse unsafe --export and --charts targets before planning, so no plan is stored for outputs that
+    could not be written (a planted link, a folder that is a file)."""
+    if export is not None:
+        check_outputs(export.parent, [export.name])
+    if charts is not None:
+        check_outputs(charts, [f"{name}.{kind}" for name in _CHARTS for kind in ("svg", "png")])
+
+
 def export_schedule(plan: Plan, path: Path) -> None:
-    plan_to_xlsx(plan, path)
+    """The schedule as XLSX at `path`, written whole or not at all."""
+    book = io.BytesIO()
+    plan_to_xlsx(plan, book)
+    with output_file(path) as outputs:
+        outputs.write_bytes(path.name, book.getvalue())
 
 
 def write_charts(plan: Plan, folder: Path) -> list[str]:
     """The burn-down, the Gantt (sites by week, by crew) and the crew load as SVG, and PNG where a
-    renderer is installed; returns warnings."""
+    renderer is installed, placed together; returns warnings."""
     svgs = {"burndown": plan_burndown_svg(plan), "gantt": gantt_svg(plan), "crew-load": crew_load_svg(plan)}
-    write_files(folder, {f"{name}.svg": svg for name, svg in svgs.items()})
+    files = {f"{name}.svg": svg.encode("utf-8") for name, svg in svgs.items()}
+    warnings = []
     try:
-        for name, svg in svgs.items():
-            (folder / f"{name}.png").write_bytes(svg_to_png(svg))
+        files |= {f"{name}.png": svg_to_png(svg) for name, svg in svgs.items()}
     except RuntimeError as exc:
-        return [str(exc)]
-    return []
+        warnings.append(str(exc))
+    with output_set(folder, files) as outputs:
+        for name, data in files.items():
+            outputs.write_bytes(name, data)
+    return warnings
 
 
 def timeline_chart(timeline: ProgrammeTimeline) -> str:
