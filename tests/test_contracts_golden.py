@@ -496,9 +496,9 @@ def api_answers(api: tuple[TestClient, World, Any]) -> dict[str, tuple[int, Any]
     call("post-agent-job-report", f"/api/v1/agent/jobs/{job['id']}/report",
          {"ok": True, "outcome": {"targets": 1, "responded": 1}})
     call("get-agents", "/api/v1/agents")
-    call("post-sign-out-everywhere", "/api/v1/me/sign-out-everywhere")
     _alert_delivery_answers(call, api[2], hq)
     _removal_answers(call, client, world, answers, api[2])
+    call("post-sign-out-everywhere", "/api/v1/me/sign-out-everywhere")
     call("get-audit", "/api/v1/audit")
     call("get-audit-verify", "/api/v1/audit/verify")
     return answers

@@ -119,6 +119,7 @@ CONTRACTS: dict[str, Any] = {
     "cli/agent-status": c.AgentStatus,
     "cli/agent-health": list[c.AgentHealth],
     "cli/token-list": list[c.TokenListRow],
+    "cli/user-list": list[c.UserListRow],
 }
 NOT_ANSWERS = {"cli/command-tree", "api/openapi"}
 

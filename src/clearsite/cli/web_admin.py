@@ -51,7 +51,7 @@ def serve(
     try:
         first = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
     except InputError as exc:
-        raise UsageError(f"no administrator: {exc}") from exc
+        raise UsageError(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc  # the one place the password comes from
     engine.dispose()
     if first.note:
         say(first.note)

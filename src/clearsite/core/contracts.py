@@ -19,33 +19,13 @@ TypedDict. Pure: imports nothing but the standard library.
 from typing import Any, NotRequired, TypedDict
 
 __all__ = [
-    "Alert",
-    "Order",
-    "OrderDetail",
-    "OrderExtension",
-    "OrderRemoval",
-    "OrdersCreated",
-    "Removal",
-    "RemovalEvidence",
-    "RemovalFile",
-    "RemovalRecorded",
-    "Replacement",
-    "SpendYear",
-    "StatusReport",
-    "StatusReportSite",
     "AgentBatchApplied",
     "AgentHealth",
     "AgentHeartbeat",
     "AgentJob",
     "AgentSite",
     "AgentStatus",
-    "TokenListRow",
-    "DecidedDevice",
-    "DecisionRecorded",
-    "MachineVerdict",
-    "ReviewDecision",
-    "ReviewHistoryEntry",
-    "ReviewPending",
+    "Alert",
     "AlertDelivery",
     "AlertDestination",
     "AlreadyKnownDesignation",
@@ -57,6 +37,8 @@ __all__ = [
     "Dashboard",
     "DashboardCounts",
     "DashboardSensitivity",
+    "DecidedDevice",
+    "DecisionRecorded",
     "Designation",
     "DesignationImport",
     "Device",
@@ -68,12 +50,18 @@ __all__ = [
     "KnowledgeChangeCounts",
     "KnowledgeDiff",
     "KnowledgeSource",
+    "MachineVerdict",
     "Me",
     "Network",
     "Observation",
     "ObservationData",
     "ObservationFields",
     "ObservationsAccepted",
+    "Order",
+    "OrderDetail",
+    "OrderExtension",
+    "OrderRemoval",
+    "OrdersCreated",
     "Plan",
     "PlanCapacity",
     "PlanComparison",
@@ -95,20 +83,33 @@ __all__ = [
     "ReconciliationItem",
     "ReconciliationMatch",
     "RegisterImportSummary",
+    "Removal",
+    "RemovalEvidence",
+    "RemovalFile",
+    "RemovalRecorded",
+    "Replacement",
     "Report",
+    "ReviewDecision",
+    "ReviewHistoryEntry",
+    "ReviewPending",
     "ScanSummary",
     "ScannerFileImportSummary",
     "ScreenAnswer",
     "ScreenDecision",
+    "SessionsEnded",
     "SimDevice",
     "SimManifest",
     "Site",
     "SiteListRow",
+    "SpendYear",
     "StatusCounts",
+    "StatusReport",
+    "StatusReportSite",
     "StoredFinding",
     "Timeline",
     "TimelineMilestone",
     "TokenCreated",
+    "TokenListRow",
     "UnmatchedDesignation",
     "UserCreated",
     "UserListRow",
@@ -232,7 +233,6 @@ class DecisionRecorded(TypedDict):
     action: str  # settle, withdraw
     decided: int
     devices: list[DecidedDevice]
-
 
 
 class ObservationFields(TypedDict):
@@ -942,102 +942,6 @@ class SimManifest(TypedDict):
     devices: list[SimDevice]
 
 
-class AgentStatus(TypedDict):
-    """`clearsite agent status --format json` (and `agent run --format json`): what the agent's spool holds."""
-
-    site: str | None
-    spooled: int  # observations not yet accepted by the centre (refused batches included: kept)
-    last_scan: str | None
-    last_push: str | None
-    server: str | None
-
-
-class AgentHealth(TypedDict):
-    """`clearsite agent health --format json` items and GET /api/v1/agents: each site's agent."""
-
-    site_id: int
-    site: str
-    department: str
-    agent: str | None
-    host: str | None
-    version: str | None
-    spooled: int | None
-    state: str  # reporting | silent | no agent
-    last_scan: str | None
-    last_push: str | None
-    heard_at: str | None
-
-
-class AgentSite(TypedDict):
-    """GET /api/v1/agent/site: the agent's site and its networks as the centre declares them."""
-
-    site_id: int
-    site: str
-    department: str
-    networks: list[str]
-
-
-class AgentBatchApplied(TypedDict):
-    """POST /api/v1/agent/batches: what a batch stored; `replayed` when it was applied before under its key."""
-
-    key: str
-    stored: int
-    duplicates: int
-    new_devices: int
-    identified: int
-    replayed: bool
-
-
-class AgentHeartbeat(TypedDict):
-    """POST /api/v1/agent/heartbeat."""
-
-    site_id: int
-    heard_at: str
-    jobs_waiting: int
-
-
-class AgentJob(TypedDict):
-    """A scan asked of a site's agent: POST /api/v1/agents/jobs, POST /api/v1/agent/jobs/claim items."""
-
-    id: int
-    site_id: int
-    site: str
-    kind: str
-    targets: list[str]
-    status: str  # queued | running | done | failed
-    requested_by: str
-    requested_at: str
-    claimed_by: str | None
-    claimed_at: str | None
-    finished_at: str | None
-    outcome: dict[str, Any] | None
-
-
-class UserListRow(TypedDict):
-    """`clearsite user list --format json` items (never a password or its hash)."""
-
-    id: int
-    username: str
-    role: str
-    department: str | None
-    site: str | None
-    active: bool
-    must_change_password: bool
-    created: str
-    live_tokens: int
-
-
-class TokenListRow(TypedDict):
-    """`clearsite token list --format json` items (never the token, never its hash)."""
-
-    id: int
-    user: str
-    name: str
-    scopes: list[str]
-    expires: str
-    revoked: str | None
-
-
 # --------------------------------------------------------------------------- proof of removal
 
 
@@ -1212,3 +1116,99 @@ class AlertDelivery(TypedDict):
     last_error: str | None
     created_at: str
     next_attempt_at: str
+
+
+class AgentStatus(TypedDict):
+    """`clearsite agent status --format json` (and `agent run --format json`): what the agent's spool holds."""
+
+    site: str | None
+    spooled: int  # observations not yet accepted by the centre (refused batches included: kept)
+    last_scan: str | None
+    last_push: str | None
+    server: str | None
+
+
+class AgentHealth(TypedDict):
+    """`clearsite agent health --format json` items and GET /api/v1/agents: each site's agent."""
+
+    site_id: int
+    site: str
+    department: str
+    agent: str | None
+    host: str | None
+    version: str | None
+    spooled: int | None
+    state: str  # reporting | silent | no agent
+    last_scan: str | None
+    last_push: str | None
+    heard_at: str | None
+
+
+class AgentSite(TypedDict):
+    """GET /api/v1/agent/site: the agent's site and its networks as the centre declares them."""
+
+    site_id: int
+    site: str
+    department: str
+    networks: list[str]
+
+
+class AgentBatchApplied(TypedDict):
+    """POST /api/v1/agent/batches: what a batch stored; `replayed` when it was applied before under its key."""
+
+    key: str
+    stored: int
+    duplicates: int
+    new_devices: int
+    identified: int
+    replayed: bool
+
+
+class AgentHeartbeat(TypedDict):
+    """POST /api/v1/agent/heartbeat."""
+
+    site_id: int
+    heard_at: str
+    jobs_waiting: int
+
+
+class AgentJob(TypedDict):
+    """A scan asked of a site's agent: POST /api/v1/agents/jobs, POST /api/v1/agent/jobs/claim items."""
+
+    id: int
+    site_id: int
+    site: str
+    kind: str
+    targets: list[str]
+    status: str  # queued | running | done | failed
+    requested_by: str
+    requested_at: str
+    claimed_by: str | None
+    claimed_at: str | None
+    finished_at: str | None
+    outcome: dict[str, Any] | None
+
+
+class UserListRow(TypedDict):
+    """`clearsite user list --format json` items (never a password or its hash)."""
+
+    id: int
+    username: str
+    role: str
+    department: str | None
+    site: str | None
+    active: bool
+    must_change_password: bool
+    created: str
+    live_tokens: int
+
+
+class TokenListRow(TypedDict):
+    """`clearsite token list --format json` items (never the token, never its hash)."""
+
+    id: int
+    user: str
+    name: str
+    scopes: list[str]
+    expires: str
+    revoked: str | None

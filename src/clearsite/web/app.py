@@ -24,6 +24,7 @@ from clearsite.web import (
     api_orders,
     pages,
     pages_account,
+    pages_admin,
     pages_agents,
     pages_orders,
     pages_programme,
@@ -114,6 +115,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.include_router(pages_programme.router)
     app.include_router(pages_account.router)
     app.include_router(pages_account.api_router)
+    app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
     app.add_middleware(SecurityHeaders, max_body=settings.max_body_bytes)
