@@ -28,7 +28,8 @@ def test_an_administrator_adds_and_removes_a_webhook_and_the_page_passes_axe(ser
     browser.fill("#secret", "a shared secret for the test")
     browser.click("button:has-text('Add destination')")
     summary = browser.locator(".govuk-error-summary:not([hidden])")
-    assert summary.is_visible() and "http:// or https://" in summary.inner_text()
+    summary.wait_for(state="visible", timeout=15_000)  # the refusal's page has to arrive first
+    assert "http:// or https://" in summary.inner_text()
     assert browser.input_value("#secret") == ""  # the secret is never sent back
     assert not _violations(browser), _violations(browser)
 

@@ -6,6 +6,7 @@ SQLite's 10 s busy timeout, and a web write waited those 10 s and got a 500.
 
 from __future__ import annotations
 
+import contextvars
 import fcntl
 import json
 import os
@@ -77,6 +78,8 @@ def test_a_second_import_waits_for_the_first_and_then_succeeds(tmp_path: Path) -
 
 def test_a_writer_with_nobody_to_tell_gives_up_with_unavailable_not_a_crash(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A command run in this process before (a CLI test) may have asked writers to queue: this one must not.
+    monkeypatch.setattr(transactions, "_wait_notice", contextvars.ContextVar("wait_notice", default=None))
     engine = open_database(f"sqlite:///{tmp_path / 'estate.db'}")
     lock_path = writer_lock_path(engine)
     assert lock_path is not None

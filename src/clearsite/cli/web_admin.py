@@ -53,6 +53,9 @@ def serve(
     except InputError as exc:
         raise UsageError(f"CLEARSITE_ADMIN_PASSWORD: {exc}") from exc  # the one place the password comes from
     engine.dispose()
+    from clearsite.services.database import announce_waits
+
+    announce_waits(None)  # web writes behind an import answer 503 rather than queue with no one to tell
     if first.note:
         say(first.note)
     if first.created and first.password is None:
