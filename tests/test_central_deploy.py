@@ -92,5 +92,8 @@ def test_the_server_unit_is_hardened_and_reads_its_settings_from_the_env_file() 
     assert settings["CLEARSITE_DATABASE_URL"].startswith("postgresql+psycopg://clearsite_app:")
     assert {"CLEARSITE_SECRET_KEY", "CLEARSITE_WORKERS", "CLEARSITE_DB_POOL_SIZE", "CLEARSITE_SECURE_COOKIES"} <= set(
         settings)
+    # evidence files live in the state directory (writable under ProtectSystem=strict), not wherever it starts
+    assert "Environment=CLEARSITE_EVIDENCE_DIR=/var/lib/clearsite/" in (DEPLOY / "clearsite.service").read_text()
+    assert service["StateDirectory"] == "clearsite"
     agent = (DEPLOY / "clearsite-agent.service").read_text()
     assert "DynamicUser=yes" in agent and "LoadCredential=token:" in agent and "ProtectSystem=strict" in agent
