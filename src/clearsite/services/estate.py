@@ -21,16 +21,13 @@ from clearsite.core.models import STATUSES_BY_SEVERITY, Network, Site
 from clearsite.services.timeline import ProgrammeTimeline, programme_timeline, timeline_summary
 from clearsite.store import audit
 from clearsite.store.changes import (
-    device_removed_on,
     insert_attestation,
-    set_device_removed_on,
     update_site_columns,
 )
 from clearsite.store.reads import SiteScope
 from clearsite.store.site_reads import (
     department_name,
     device_counts_by_site,
-    device_site_id,
     finding_counts_by_site,
     get_site,
     list_findings,
@@ -40,7 +37,7 @@ from clearsite.store.site_reads import (
 from clearsite.store.sites import add_site
 from clearsite.store.transactions import write_transaction
 
-__all__ = ["OUTSTANDING", "STATUSES", "add_attestation", "create_site", "dashboard", "findings", "record_removal",
+__all__ = ["OUTSTANDING", "STATUSES", "add_attestation", "create_site", "dashboard", "findings",
            "site", "site_domain", "sites", "update_site"]
 
 # Finding statuses, most severe first (the order pages show them in); the first three are outstanding.
@@ -157,19 +154,6 @@ def update_site(engine: Engine, actor: str, scope: SiteScope, site_id: int, valu
         if changed:
             audit.record(conn, actor, "site.update", f"site:{site_id}", changed, {k: after[k] for k in changed})
     return after
-
-
-def record_removal(engine: Engine, actor: str, scope: SiteScope, device_id: int, removed_on: date) -> None:
-    """Record the day a device was taken out (audited; the same date again changes nothing)."""
-    with write_transaction(engine) as conn:
-        if device_site_id(conn, scope, device_id) is None:
-            raise _not_found("device")
-        before = device_removed_on(conn, device_id)
-        if before == removed_on:
-            return
-        set_device_removed_on(conn, device_id, removed_on)
-        audit.record(conn, actor, "device.removed", f"device:{device_id}", {"removed_on": before},
-                     {"removed_on": removed_on})
 
 
 def add_attestation(engine: Engine, actor: str, department_id: int | None, values: dict[str, Any]) -> int:
