@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -55,6 +56,9 @@ class Source:
     # Targets (CIDR text) this intake looked at in full at its site: a device at one of them that it
     # did not see is absent (a completed scan, an agent scan). Verifies removal claims.
     covered: tuple[str, ...] = ()
+    # When the covering look began (a scan's start, from the agent or the file), naive UTC; None: now.
+    # A coverage is as old as the scan that made it: it verifies only claims made before that moment.
+    covered_at: datetime | None = None
 
 
 @dataclass

@@ -124,13 +124,15 @@ class IntakeProof:
         sites = _Sites(conn)  # read only if needed: a scan flushes its hosts in many small intakes
         coverage_sites: set[int] = set()
         covered = getattr(source, "covered", ())
+        covered_at = min(source.covered_at or at, at)  # the scan's start, never later than now
         if source.site_id is not None and (covered or source.kind == "switch"):
-            add_coverage(conn, source_id=source_id, site_id=source.site_id, kind=source.kind, at=at,
+            add_coverage(conn, source_id=source_id, site_id=source.site_id, kind=source.kind, at=covered_at,
                          targets=list(covered), by_mac=source.kind == "switch")
             coverage_sites.add(source.site_id)
         elif covered:  # a central scan of many sites: each site gets the targets inside its networks
             for site_id, targets in _targets_by_site(covered, sites).items():
-                add_coverage(conn, source_id=source_id, site_id=site_id, kind=source.kind, at=at, targets=targets)
+                add_coverage(conn, source_id=source_id, site_id=site_id, kind=source.kind, at=covered_at,
+                             targets=targets)
                 coverage_sites.add(site_id)
         changes = _sighting_changes(conn, knowledge, self.sightings, source_id, at)
         changes += verify_claims(conn, knowledge, (set(self.sightings) | coverage_sites) & self.claim_sites,
