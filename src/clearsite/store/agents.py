@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from clearsite.store.agents_tables import AgentHeartbeatRow, AgentJobRow, AgentPushKeyRow
 from clearsite.store.bulk import new_id
+from clearsite.store.ordering import byte_order
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.tables import Department, SiteRow
 
@@ -72,7 +73,7 @@ def agent_health(conn: Connection, scope: SiteScope, only_reporting: bool = Fals
                     AgentHeartbeatRow.silent_alerted_at)
              .join(Department, Department.id == SiteRow.department_id)
              .outerjoin(AgentHeartbeatRow, AgentHeartbeatRow.site_id == SiteRow.id)
-             .where(site_clause(scope)).order_by(SiteRow.name))
+             .where(site_clause(scope)).order_by(byte_order(SiteRow.name)))
     if only_reporting:
         query = query.where(AgentHeartbeatRow.site_id.is_not(None))
     return [AgentHealthRow(*row) for row in conn.execute(query)]
@@ -84,7 +85,7 @@ def newly_silent(conn: Connection, scope: SiteScope, heard_before: datetime) -> 
     query = (select(SiteRow.id, SiteRow.name, AgentHeartbeatRow.heard_at)
              .join(AgentHeartbeatRow, AgentHeartbeatRow.site_id == SiteRow.id)
              .where(site_clause(scope), AgentHeartbeatRow.heard_at < heard_before,
-                    AgentHeartbeatRow.silent_alerted_at.is_(None)).order_by(SiteRow.name))
+                    AgentHeartbeatRow.silent_alerted_at.is_(None)).order_by(byte_order(SiteRow.name)))
     return [(int(r[0]), str(r[1]), r[2]) for r in conn.execute(query)]
 
 

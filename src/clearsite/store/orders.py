@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from clearsite.store.ordering import byte_order
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.tables import Base, SiteRow
 
@@ -112,7 +113,7 @@ def read_orders(conn: Connection, scope: SiteScope, *, order_id: int | None = No
                     WorkOrderRow.devices, WorkOrderRow.est_hours, WorkOrderRow.est_cost, WorkOrderRow.due,
                     WorkOrderRow.note, WorkOrderRow.created_at, WorkOrderRow.updated_at)
              .join(SiteRow, SiteRow.id == WorkOrderRow.site_id).where(site_clause(scope))
-             .order_by(WorkOrderRow.week, SiteRow.name, WorkOrderRow.seq))
+             .order_by(WorkOrderRow.week, byte_order(SiteRow.name), WorkOrderRow.seq))
     if order_id is not None:
         query = query.where(WorkOrderRow.id == order_id)
     if site_id is not None:
