@@ -4,84 +4,12 @@ page, and meets the error summary when the reason is missing. axe-core checks bo
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.browser import ARTIFACTS, MARKS, axe_violations, page, server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("chromium") is None,
-                       reason="chromium is not installed (apt-get install -y chromium; scripts/system-deps.sh does it)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, packaged_kb: Any) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-
-    from clearsite.store.db import open_database
-    from clearsite.testing import AS_OF, build_world
-    from clearsite.web import Settings, create_app
-
-    tmp = tmp_path_factory.mktemp("review-browser")
-    engine = open_database(f"sqlite:///{tmp / 'web.db'}")
-    world = build_world(engine, packaged_kb, tmp)
-    config = uvicorn.Config(create_app(engine, packaged_kb, Settings(as_of=AS_OF)), host="127.0.0.1",
-                            port=_free_port(), log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{config.port}", world
-    uv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def page(server: tuple[str, Any]) -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-                                    args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.errors = errors
-        yield page
-        browser.close()
-
-
-def _axe_violations(page: Any) -> list[str]:
-    """WCAG 2.x A and AA violations axe-core finds on the page ("serious" and "critical" ones)."""
-    if not AXE.exists():
-        pytest.skip("tests/vendor/axe.min.js is not vendored")
-    page.evaluate(AXE.read_text() + ";0")  # through the driver: the page's CSP rightly refuses inline script
-    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
-        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})).violations
-        .filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id + ': ' + v.help)""")
-    return list(found)
+pytestmark = MARKS
+__all__ = ["page", "server"]  # shared fixtures (tests/support/browser.py)
 
 
 def test_an_officer_settles_a_verdict_from_the_review_list(server: tuple[str, Any], page: Any) -> None:
@@ -99,7 +27,7 @@ def test_an_officer_settles_a_verdict_from_the_review_list(server: tuple[str, An
     page.wait_for_url(f"{base}/review?site_id={world.sites['Alpha HQ']}")
     table = page.locator("[data-testid=pending]")
     assert table.is_visible() and "Bravo House" not in page.content()
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.screenshot(path=str(ARTIFACTS / "review.png"), full_page=True)
 
     # Missing reason: the GOV.UK error summary, linked to the field, and nothing recorded.
@@ -128,6 +56,6 @@ def test_an_officer_settles_a_verdict_from_the_review_list(server: tuple[str, An
     assert "Seen on site: Axis P3245 <b>on the gate</b>" in decision.inner_text()  # shown as text, escaped
     assert "From the evidence" in decision.inner_text() and "Settled by alice" in decision.inner_text()
     assert page.locator("[data-testid=nil]").inner_text().startswith("no")
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
     page.screenshot(path=str(ARTIFACTS / "device-decided.png"), full_page=True)
     assert not [e for e in page.errors if "Content Security Policy" in e], page.errors

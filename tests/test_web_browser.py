@@ -3,74 +3,14 @@ checks what a person would see. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.support.browser import ARTIFACTS, MARKS, axe_violations, narrow, page, server, sign_in
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).parents[1] / "test-artifacts"
 SAMPLE_QUOTE = Path(__file__).parent / "data" / "quotes" / "sample_quote.csv"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and shutil.which("chromium") is None,
-                       reason="chromium is not installed (apt-get install -y chromium; scripts/system-deps.sh does it)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, packaged_kb) -> Iterator[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    from clearsite.store.db import open_database
-    from clearsite.testing import AS_OF, build_world
-    from clearsite.web import Settings, create_app
-
-    tmp = tmp_path_factory.mktemp("browser")
-    engine = open_database(f"sqlite:///{tmp / 'web.db'}")
-    world = build_world(engine, packaged_kb, tmp)
-    port = _free_port()
-    config = uvicorn.Config(create_app(engine, packaged_kb, Settings(as_of=AS_OF)), host="127.0.0.1", port=port,
-                            log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", world
-    uv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def page(server):  # type: ignore[no-untyped-def]
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-                                    args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.errors = errors  # type: ignore[attr-defined]
-        yield page
-        browser.close()
+pytestmark = MARKS
+__all__ = ["narrow", "page", "server"]  # fixtures shared with the other browser tests (tests/support/browser.py)
 
 
 def test_a_person_logs_in_walks_the_pages_and_screens_a_quote(server, page) -> None:  # type: ignore[no-untyped-def]
@@ -139,54 +79,18 @@ def test_a_person_logs_in_walks_the_pages_and_screens_a_quote(server, page) -> N
 
 # --------------------------------------------------------------------------- accessibility and small screens
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-
-
-def _violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Serious and critical axe-core findings on the page as it stands (axe is injected by the test, never
-    served to users; Playwright's evaluate is not bound by the page's script policy)."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
-@pytest.fixture
-def narrow(page):  # type: ignore[no-untyped-def]
-    """A phone-sized browser page, 390 CSS pixels wide, in a context of its own (its own sign-in)."""
-    context = page.context.browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
-    small = context.new_page()
-    errors: list[str] = []
-    small.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    small.errors = errors  # type: ignore[attr-defined]
-    yield small
-    context.close()
-
-
-def _sign_in(page, base: str, user: str) -> None:  # type: ignore[no-untyped-def]
-    from clearsite.testing import PASSWORD
-
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
 def test_the_pages_pass_axe_and_fit_a_phone(server, narrow) -> None:  # type: ignore[no-untyped-def]
     base, world = server
     page = narrow
     page.goto(f"{base}/login")
-    problems = {"/login": _violations(page)}
-    _sign_in(page, base, "admin")
+    problems = {"/login": axe_violations(page)}
+    sign_in(page, base, "admin")
     site = world.sites["Alpha HQ"]
     for path in ("/devices", "/devices?q=10.1.0&status=breach", f"/devices/{world.hostile_device}", "/sites",
                  f"/sites/{site}", "/findings?status=breach", "/audit", "/screen", "/account/password", "/admin/users",
                  "/admin/tokens", "/knowledge/producers/hikvision", "/devices?first_seen_from=not-a-date"):
         page.goto(f"{base}{path}")
-        problems[path] = _violations(page)
+        problems[path] = axe_violations(page)
         # Nothing wider than the screen but the tables' own scrolling regions.
         overflow = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 392
@@ -202,7 +106,7 @@ def test_a_person_finds_the_sensitive_sites_breaches_and_exports_them(server, na
 
     base, _ = server
     page = narrow
-    _sign_in(page, base, "alice")
+    sign_in(page, base, "alice")
     page.goto(f"{base}/devices")
     page.select_option("#f-sensitivity", "holds_secret")
     page.select_option("#f-status", "breach")
@@ -225,7 +129,7 @@ def test_a_person_finds_the_sensitive_sites_breaches_and_exports_them(server, na
 def test_a_refused_htmx_request_is_shown_not_dropped(server, narrow) -> None:  # type: ignore[no-untyped-def]
     base, _ = server
     page = narrow
-    _sign_in(page, base, "alice")
+    sign_in(page, base, "alice")
     page.goto(f"{base}/screen")
     page.fill("#pasted", "no header here, just words")
     page.click("button:has-text('Screen')")
