@@ -116,7 +116,8 @@ class ObservationRow(Base):
 
 class IdentityRow(Base):
     __tablename__ = "identities"
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    # No foreign keys here or on findings: a per-row check each (see migration 0014); only services write them.
+    device_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     label_brand: Mapped[str | None] = mapped_column(String(120))
     producer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     model: Mapped[str | None] = mapped_column(String(120))
@@ -153,8 +154,8 @@ class FindingRow(Base):
     __tablename__ = "findings"
     __table_args__ = (Index("ix_findings_device", "device_id"),)  # no outcome index: see migration 0005
     id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
-    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id"))
+    device_id: Mapped[int] = mapped_column()  # devices.id, outcomes.id: no foreign keys (migration 0014)
+    outcome_id: Mapped[int] = mapped_column()
 
 
 class PlanRow(Base):
