@@ -104,7 +104,7 @@ def measure(url: str, label: str) -> dict[str, Any]:
     knowledge = load_knowledge()
     engine = open_database(url)
     figures: dict[str, Any] = {}
-    figures["index_build_s"], _ = _timed(lambda: ensure_index(engine, wait=True))
+    figures["index_build_s"], _ = _timed(lambda: ensure_index(engine, knowledge, wait=True))
     with engine.connect() as conn:
         figures["devices"] = conn.exec_driver_sql("SELECT count(*) FROM devices").scalar_one()
         figures["sites"] = conn.exec_driver_sql("SELECT count(*) FROM sites").scalar_one()
@@ -196,6 +196,9 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=5000)
     parser.add_argument("--postgres", action="store_true", help="Also on a throwaway PostgreSQL server.")
     parser.add_argument("--keep", type=Path, help="Keep the SQLite database here (and reuse it when present).")
+    parser.add_argument("--postgres-url", help="Use this PostgreSQL database instead of a throwaway server: migrated "
+                        "and seeded when it has no devices, reused as it is when it has (seeding takes a while).")
+    parser.add_argument("--skip-sqlite", action="store_true", help="Only PostgreSQL.")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
@@ -203,12 +206,24 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     db = work / "web.db"
     url = f"sqlite:///{db}"
-    if not db.exists():
-        timings = seed(url, args.devices, args.sites, work)
-        print(f"seeded SQLite: import {timings['import_s']:.0f} s, assess {timings['assess_s']:.0f} s")
-    report(measure(url, "SQLite"))
+    if not args.skip_sqlite:
+        if not db.exists():
+            timings = seed(url, args.devices, args.sites, work)
+            print(f"seeded SQLite: import {timings['import_s']:.0f} s, assess {timings['assess_s']:.0f} s")
+        report(measure(url, "SQLite"))
 
-    if args.postgres:
+    if args.postgres_url:
+        from clearsite.store.db import open_database
+
+        engine = open_database(args.postgres_url)
+        with engine.connect() as conn:
+            seeded = conn.exec_driver_sql("SELECT count(*) FROM devices").scalar_one()
+        engine.dispose()
+        if not seeded:
+            timings = seed(args.postgres_url, args.devices, args.sites, work)
+            print(f"\nseeded PostgreSQL: import {timings['import_s']:.0f} s, assess {timings['assess_s']:.0f} s")
+        report(measure(args.postgres_url, "PostgreSQL"))
+    elif args.postgres:
         from postgres_server import available, running_server
 
         why = available()

@@ -30,6 +30,7 @@ from clearsite.core.plain import basis_title
 from clearsite.render import inventory_export
 from clearsite.services.devices import device_json
 from clearsite.services.identification import link_evidence
+from clearsite.services.timeline import OUTSTANDING, removal_obligations
 from clearsite.store.inventory_index import device_count, ever_built, is_fresh, refresh_if_stale
 from clearsite.store.reads import (
     EVERYTHING,
@@ -45,7 +46,12 @@ from clearsite.store.reads import (
     seen_times,
     worst_statuses,
 )
+from clearsite.store.site_reads import device_counts_by_site, finding_counts_by_site
+from clearsite.store.site_summary import is_fresh as summary_is_fresh
+from clearsite.store.site_summary import obligations_key, write_summary
+from clearsite.store.site_summary import stamp as summary_stamp
 from clearsite.store.sites import find_site, load_sites
+from clearsite.store.timeline_reads import site_removals
 from clearsite.store.transactions import write_transaction
 
 __all__ = [
@@ -207,25 +213,41 @@ _refreshing: dict[int, threading.Thread] = {}
 _refresh_lock = threading.Lock()
 
 
-def _rebuild(engine: Engine) -> None:
+def _summary_key(knowledge: Knowledge) -> str:
+    return obligations_key(removal_obligations(knowledge), OUTSTANDING)
+
+
+def _rebuild(engine: Engine, knowledge: Knowledge) -> None:
+    """The inventory index, then the per-site summary the dashboard and the timeline read (store.site_summary),
+    counted by the same queries that answer when it is stale."""
+    key = _summary_key(knowledge)
     with write_transaction(engine) as conn:
         refresh_if_stale(conn)
+        if summary_is_fresh(conn, key):
+            return
+        built_from = summary_stamp(conn, key)
+        devices = device_counts_by_site(conn, EVERYTHING, summary=False)
+        statuses = finding_counts_by_site(conn, EVERYTHING, summary=False)
+        removals = site_removals(conn, EVERYTHING, removal_obligations(knowledge), OUTSTANDING, summary=False)
+        write_summary(conn, built_from, devices, {site: dict(counts) for site, counts in statuses.items()},
+                      [(r.site_id, r.open, r.claimed, r.verified, r.last_removed) for r in removals])
 
 
-def ensure_index(engine: Engine, *, wait: bool = False) -> bool:
-    """Bring the inventory index up to date: now when the estate is small (or `wait`), else in the background.
-    Returns True while a background rebuild is running (answers come from the previous index meanwhile)."""
+def ensure_index(engine: Engine, knowledge: Knowledge, *, wait: bool = False) -> bool:
+    """Bring the inventory index and the site summary up to date: now when the estate is small (or `wait`), else
+    in the background. Returns True while a background rebuild is running (answers come from the previous index
+    meanwhile; the dashboard and timeline count from the findings until the summary is fresh again)."""
     with engine.connect() as conn:
-        if is_fresh(conn):
+        if is_fresh(conn) and summary_is_fresh(conn, _summary_key(knowledge)):
             return False
         inline = wait or not ever_built(conn) or device_count(conn) <= REFRESH_INLINE
     if inline:
-        _rebuild(engine)
+        _rebuild(engine, knowledge)
         return False
     with _refresh_lock:
         running = _refreshing.get(id(engine))
         if running is None or not running.is_alive():
-            running = threading.Thread(target=_rebuild, args=(engine,), name="clearsite-inventory-index", daemon=True)
+            running = threading.Thread(target=_rebuild, args=(engine, knowledge), name="clearsite-inventory-index", daemon=True)
             _refreshing[id(engine)] = running
             running.start()
     return True
@@ -265,7 +287,7 @@ def device_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_
                      sort: str = "id", descending: bool = False, cursor: str | None = None,
                      limit: int = 50, with_evidence: bool = False) -> InventoryPage:
     """One page of the inventory with the total that matches."""
-    refreshing = ensure_index(engine)
+    refreshing = ensure_index(engine, knowledge)
     after = decode_cursor(cursor, sort)
     with engine.connect() as conn:
         try:
@@ -281,7 +303,7 @@ def iter_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of
                    plain: bool = False) -> Iterator[dict[str, Any]]:
     """Every device the filter matches, in the list's order, a chunk at a time: the inventory rows, or with
     `plain` the `clearsite devices --format json` shape exactly."""
-    ensure_index(engine, wait=True)
+    ensure_index(engine, knowledge, wait=True)
     verdicts: dict[Any, Any] = {}
     with engine.connect() as conn:
         sites = load_sites(conn)

@@ -37,7 +37,7 @@ from clearsite.store.removals import read_removals
 from clearsite.store.timeline_reads import ObligationDevice, SiteRemovals, site_removals
 
 __all__ = ["EVERYTHING", "OUTSTANDING", "REMOVAL_RULES", "MilestoneTarget", "ProgrammeTimeline", "RemovalProof", "SiteScope",
-           "programme_milestones", "programme_timeline", "timeline_summary"]
+           "programme_milestones", "programme_timeline", "removal_obligations", "timeline_summary"]
 
 OUTSTANDING = tuple(s.value for s in OUTSTANDING_STATUSES)
 REMOVAL_RULES = (RuleKind.REMOVE_BY, RuleKind.NO_NEW_DEPLOYMENT)  # what the planner plans
@@ -70,6 +70,11 @@ class ProgrammeTimeline:
 
 def _removal_obligations(knowledge: Knowledge) -> list[tuple[Policy, Obligation]]:
     return [(p, o) for p in knowledge.policies.values() for o in p.obligations if o.rule in REMOVAL_RULES]
+
+
+def removal_obligations(knowledge: Knowledge) -> list[tuple[str, str]]:
+    """(policy, obligation) of every obligation the programme counts, as the stored findings name them."""
+    return sorted({(p.id, o.id) for p, o in _removal_obligations(knowledge)})
 
 
 def _programme_obligation(knowledge: Knowledge) -> tuple[Policy, Obligation] | None:

@@ -17,6 +17,8 @@ from clearsite.core.models import SENSITIVITY_CRITERIA
 from clearsite.store.auth_tables import AttestationRow
 from clearsite.store.ordering import byte_order
 from clearsite.store.reads import SiteScope, site_clause
+from clearsite.store.site_summary import SiteStatusSummaryRow, SiteSummaryRow
+from clearsite.store.site_summary import is_fresh as summary_is_fresh
 from clearsite.store.tables import (
     Department,
     DeviceRow,
@@ -94,14 +96,26 @@ def site_summaries(conn: Connection, scope: SiteScope) -> dict[int, tuple[str, b
         .join(Department, Department.id == SiteRow.department_id).where(site_clause(scope)))}
 
 
-def device_counts_by_site(conn: Connection, scope: SiteScope) -> dict[int, int]:
+def device_counts_by_site(conn: Connection, scope: SiteScope, *, summary: bool = True) -> dict[int, int]:
+    """Devices at each site in the scope that has any: from the site summary when it is fresh (`summary`)."""
+    if summary and summary_is_fresh(conn):
+        return dict(conn.execute(select(SiteSummaryRow.site_id, SiteSummaryRow.devices)
+                                 .join(SiteRow, SiteRow.id == SiteSummaryRow.site_id)
+                                 .where(site_clause(scope), SiteSummaryRow.devices > 0)).all())
     return dict(conn.execute(select(DeviceRow.site_id, func.count()).join(SiteRow, SiteRow.id == DeviceRow.site_id)
                              .where(site_clause(scope)).group_by(DeviceRow.site_id)).all())
 
 
-def finding_counts_by_site(conn: Connection, scope: SiteScope) -> dict[int, Counter[str]]:
-    """Findings by status at each site in the scope (grouped in SQL: a few thousand sites, however many devices)."""
+def finding_counts_by_site(conn: Connection, scope: SiteScope, *, summary: bool = True) -> dict[int, Counter[str]]:
+    """Findings by status at each site in the scope (grouped in SQL: a few thousand sites, however many devices),
+    from the site summary when it is fresh (`summary`): then a few rows per site rather than every finding."""
     counts: dict[int, Counter[str]] = defaultdict(Counter)
+    if summary and summary_is_fresh(conn):
+        for site_id, status, count in conn.execute(
+                select(SiteStatusSummaryRow.site_id, SiteStatusSummaryRow.status, SiteStatusSummaryRow.findings)
+                .join(SiteRow, SiteRow.id == SiteStatusSummaryRow.site_id).where(site_clause(scope))):
+            counts[site_id][status] = count
+        return counts
     query = (select(DeviceRow.site_id, OutcomeRow.status, func.count()).select_from(FindingRow)
              .join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
              .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id)

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.removals import RemovalRow
+from clearsite.store.site_summary import SiteSummaryRow, obligations_key
+from clearsite.store.site_summary import is_fresh as summary_is_fresh
 from clearsite.store.tables import Department, DeviceRow, FindingRow, OutcomeRow, SiteRow
 
 __all__ = ["ObligationDevice", "SiteRemovals", "site_removals"]
@@ -45,14 +47,17 @@ class SiteRemovals:
 
 
 def site_removals(conn: Connection, scope: SiteScope, obligations: Sequence[tuple[str, str]],
-                  outstanding: Sequence[str]) -> list[SiteRemovals]:
-    """Per site in the scope, one aggregate query (a few rows per site, however many devices).
+                  outstanding: Sequence[str], *, summary: bool = True) -> list[SiteRemovals]:
+    """Per site in the scope, one aggregate query (a few rows per site, however many devices); from the site
+    summary (store.site_summary, one row per site) when it is fresh and was counted for these obligations.
 
     A device counts when a removal obligation's finding on it is outstanding, or compliant because it
     was removed. Its state: verified or claimed by its removal claim; a removal date with no claim is
     claimed; a contradicted or reappeared claim, or none, leaves it open while a finding is outstanding."""
     if not obligations:
         return []
+    if summary and summary_is_fresh(conn, obligations_key(obligations, outstanding)):
+        return _summarised_removals(conn, scope)
     which = or_(*(and_(OutcomeRow.policy == policy, OutcomeRow.obligation == obligation)
                   for policy, obligation in obligations))
     per_device = (select(FindingRow.device_id.label("device_id"),
@@ -79,6 +84,20 @@ def site_removals(conn: Connection, scope: SiteScope, obligations: Sequence[tupl
              .join(Department, Department.id == SiteRow.department_id)
              .where(devices.c.state >= 0)
              .group_by(SiteRow.id, SiteRow.name, Department.name, SiteRow.region))
+    return _site_rows(conn, query)
+
+
+def _summarised_removals(conn: Connection, scope: SiteScope) -> list[SiteRemovals]:
+    s = SiteSummaryRow
+    query = (select(SiteRow.id, SiteRow.name, Department.name, SiteRow.region, s.removal_open, s.removal_claimed,
+                    s.removal_verified, s.last_removed)
+             .select_from(s).join(SiteRow, SiteRow.id == s.site_id)
+             .join(Department, Department.id == SiteRow.department_id)
+             .where(site_clause(scope), (s.removal_open + s.removal_claimed + s.removal_verified) > 0))
+    return _site_rows(conn, query)
+
+
+def _site_rows(conn: Connection, query: Any) -> list[SiteRemovals]:
     found = []
     for site_id, site, department, region, open_, claimed, verified, last in conn.execute(query):
         if isinstance(last, str):  # SQLite hands an aggregate of dates back as text

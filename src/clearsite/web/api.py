@@ -236,6 +236,7 @@ def list_findings(request: Request, principal: Reader, site_id: Id | None = None
 
 @router.get("/dashboard")
 def dashboard(request: Request, principal: Reader) -> dict[str, Any]:
+    inventory.ensure_index(_engine(request), request.app.state.knowledge)  # the per-site summary it counts from
     return cast("dict[str, Any]", estate.dashboard(_engine(request), principal.sites, request.app.state.knowledge,
                                                    request.app.state.settings.today()))
 
