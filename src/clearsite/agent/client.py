@@ -177,6 +177,11 @@ class CentreClient:
     def push(self, site: str, key: str, observations: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(self.call("POST", "/batches", json={"site": site, "key": key, "observations": observations}))
 
+    def push_coverage(self, site: str, key: str, covered: list[str], scanned_at: str) -> dict[str, Any]:
+        """What a finished scan covered, pushed on its own under its key (after that scan's observations)."""
+        return dict(self.call("POST", "/batches", json={"site": site, "key": key, "covered": covered,
+                                                         "scanned_at": scanned_at}))
+
     def heartbeat(self, payload: dict[str, Any]) -> dict[str, Any]:
         return dict(self.call("POST", "/heartbeat", json=payload, retry=False))
 

@@ -116,7 +116,7 @@ class AgentRun:
                  + (" (the spool filled: scan stopped)" if result.full else ""))
         self._warn_if_filling()
         return {"targets": result.targets, "responded": result.responded, "spooled": result.spooled,
-                "errors": result.errors, "full": result.full}
+                "errors": result.errors, "full": result.full, "covered": result.covered}
 
     def inbox(self, networks: list[str]) -> None:
         if self.config.inbox is None:
@@ -156,6 +156,24 @@ class AgentRun:
                 self.log(f"batch {batch.key} had already been applied; not applied again")
         if pushed:
             self.log(f"pushed {pushed} observations; {self.spool.pending()} left in the spool")
+        return self.push_coverage()
+
+    def push_coverage(self) -> bool:
+        """Push each finished scan's coverage whose observations the centre has all accepted."""
+        while (coverage := self.spool.next_coverage()) is not None:
+            _fault_point("coverage-formed")
+            try:
+                self.client.push_coverage(self.config.site, coverage.key, coverage.targets, coverage.scanned_at)
+            except BatchRefused as exc:
+                self.spool.coverage_refused(coverage, str(exc))
+                self.log(f"the centre refused the coverage of the scan of {coverage.scanned_at}: {exc}; kept, set aside")
+                continue
+            except CentreUnreachable as exc:
+                self.log(f"coverage push stopped: {exc}; kept in the spool")
+                return False
+            _fault_point("coverage-sent")
+            self.spool.coverage_accepted(coverage)
+            self.log(f"pushed the coverage of the scan of {coverage.scanned_at} ({len(coverage.targets)} target(s))")
         return True
 
     def heartbeat(self) -> None:
@@ -222,8 +240,11 @@ def run_once(config: AgentConfig, log: Log) -> dict[str, Any]:
         status = spool_status(agent.spool)
     finally:
         agent.close()
-    if unscanned and not status["spooled"]:
+    if unscanned and not status["spooled"] and not status["coverage"]:
         raise CheckFailed(unscanned)
+    if status["coverage"] and not status["spooled"]:
+        raise CheckFailed(f"the coverage of {status['coverage']} finished scan(s) is still in the spool at "
+                          f"{config.spool}; it will be pushed on the next run")
     if status["spooled"]:
         refused = sum(r["observations"] for r in status["refused"])
         raise CheckFailed(f"{status['spooled']} observations still in the spool at {config.spool}"

@@ -21,11 +21,12 @@ from clearsite.discover import HostReport, ScanOptions, check_scope, scan
 from clearsite.discover.loop import run
 from clearsite.discover.scope import parse_networks
 from clearsite.formats.scans import ScanParseError, parse_scan_file
-from clearsite.store.spool import Batch, JobReport, Spool, SpoolBusy, SpoolFull, open_spool
+from clearsite.store.spool import Batch, Coverage, JobReport, Spool, SpoolBusy, SpoolFull, open_spool
 
 __all__ = [
     "WARN_AT",
     "Batch",
+    "Coverage",
     "InboxResult",
     "JobReport",
     "ScanOptions",
@@ -33,6 +34,7 @@ __all__ = [
     "SpoolBusy",
     "SpoolFull",
     "SpoolScan",
+    "collapse",
     "in_networks",
     "open_agent_spool",
     "scan_into_spool",
@@ -56,6 +58,18 @@ def open_agent_spool(directory: Path, limit: int, exclusive: bool = True) -> Spo
     if limit < 1:
         raise InputError(f"spool limit {limit}: must be at least 1")
     return open_spool(directory, limit, exclusive)
+
+
+def collapse(addresses: Sequence[str]) -> list[str]:
+    """Addresses as the fewest CIDR texts that hold exactly them (IPv4 first)."""
+    import ipaddress
+
+    parsed = [ipaddress.ip_address(a) for a in addresses]
+    found: list[str] = []
+    for version in (4, 6):
+        nets = [ipaddress.ip_network(a) for a in parsed if a.version == version]
+        found += [str(n) for n in ipaddress.collapse_addresses(nets)]  # type: ignore[type-var]
+    return found
 
 
 def in_networks(networks: Sequence[str], ip: str | None) -> bool:
@@ -98,6 +112,7 @@ class SpoolScan:
     errors: int = 0
     seconds: float = 0.0
     full: bool = False  # stopped because the spool filled
+    covered: int = 0  # addresses spooled as coverage (none unless the scan finished)
 
 
 def scan_into_spool(spool: Spool, networks: Sequence[str], targets: Sequence[str], exclude: Sequence[str],
@@ -106,6 +121,12 @@ def scan_into_spool(spool: Spool, networks: Sequence[str], targets: Sequence[str
 
     Refuses before any packet when a target lies outside the networks (ScopeError) or the spool is
     full (SpoolFull); a spool that fills mid-scan stops the scan, keeping what was committed.
+
+    A scan that finished spools its coverage after its last host: every address it probed (after the
+    scope checks and excludes) that answered, or that stayed silent without a probe failing, under the
+    scan's start time. The spool sends it only after every observation before it was accepted, so the
+    centre never verifies a removal from a coverage whose sightings it has not seen. A scan stopped
+    part-way (the spool filled, an interrupt, a crash) spools no coverage.
     """
     if spool.room() == 0:
         raise SpoolFull(f"the spool is full ({spool.pending()} of {spool.limit} observations): "
@@ -114,6 +135,8 @@ def scan_into_spool(spool: Spool, networks: Sequence[str], targets: Sequence[str
     result = SpoolScan(len(addresses))
     pending: list[dict[str, Any]] = []
     started = _now()
+    began = datetime.now(UTC)  # to the microsecond: a claim made in the same second as the scan began stays after it
+    probed: list[str] = []
 
     def flush() -> None:
         if pending:
@@ -123,6 +146,8 @@ def scan_into_spool(spool: Spool, networks: Sequence[str], targets: Sequence[str
     async def main() -> None:
         async for host in scan(addresses, replace(options, networks=tuple(networks)), progress):
             result.errors += len(host.errors)
+            if host.responded or not host.errors:  # a probe that failed proves no absence
+                probed.append(host.ip)
             if not host.responded:
                 continue
             result.responded += 1
@@ -135,6 +160,9 @@ def scan_into_spool(spool: Spool, networks: Sequence[str], targets: Sequence[str
         flush()
     except SpoolFull:
         result.full = True
+    if not result.full:
+        result.covered = len(probed)
+        spool.add_coverage(began.isoformat(), collapse(probed))
     result.seconds = (_now() - started).total_seconds()
     spool.put(last_scan=_now().isoformat())
     return result
@@ -205,4 +233,4 @@ def spool_status(spool: Spool) -> dict[str, Any]:
     return {"site": spool.get("site"), "spooled": spool.pending(), "last_scan": spool.get("last_scan"),
             "last_push": spool.get("last_push"), "server": spool.get("server"), "limit": spool.get("limit") or spool.limit,
             "refused": [{"key": k, "observations": n, "reason": r} for k, n, r in refused],
-            "job_reports": len(spool.job_reports())}
+            "job_reports": len(spool.job_reports()), "coverage": spool.pending_coverage()}

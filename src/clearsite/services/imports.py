@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -411,7 +411,8 @@ class AgentObservation:
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, site_id: int, agent: str,
-                      actor: str, items: Sequence[AgentObservation], key: str | None = None) -> dict[str, Any]:
+                      actor: str, items: Sequence[AgentObservation], key: str | None = None,
+                      covered: Sequence[str] = (), scanned_at: datetime | None = None) -> dict[str, Any]:
     """Record an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
 
     The same id with different content is refused (PushConflict). A host whose address lies outside
@@ -420,8 +421,13 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
 
     `key`, an agent batch's idempotency key, is recorded in the same transaction as what the batch
     stored; a batch re-sent under it is answered as first applied and writes nothing (store.agents).
+
+    `covered` (CIDR or addresses, each inside the site's networks, else PushRefused naming it) is what a
+    finished agent scan that started at `scanned_at` looked at in full: recorded as coverage of that time,
+    it verifies removal claims made before the scan (services.verification). It may come without items.
     """
     ids = [i.id for i in items]
+    covered_at = _coverage_time(covered, scanned_at)
     if len(set(ids)) != len(ids):
         raise PushRefused("observation ids repeat within one push")
     answer: dict[str, Any] = {"stored": 0, "duplicates": 0, "new_devices": 0, "identified": 0, "out_of_scope": []}
@@ -444,7 +450,8 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
                 raise PushConflict(f"observation id {marks[mark].id!r} was already stored with different content")
         answer["duplicates"] = len(stored)
         fresh = [(mark, item) for mark, item in marks.items() if mark not in stored]
-        if not fresh:
+        targets = _covered_in(site, covered)
+        if not fresh and not targets:
             if key is not None:
                 finish_push_key(conn, key, answer)
             return None  # a pure retry: nothing changes, nothing to audit
@@ -460,12 +467,42 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
                            len(items), len(outside))
 
         sha256 = hashlib.sha256("|".join(sorted(m for m, _ in fresh)).encode()).hexdigest()
-        return Intake(Source("agent", f"push by {agent}", sha256, actor, site_id), [observations], close)
+        return Intake(Source("agent", f"push by {agent}", sha256, actor, site_id, covered=targets,
+                             covered_at=covered_at), [observations] if observations else [], close)
 
     recorded = record_observations(engine, knowledge, open_intake)
     if recorded is not None:
         answer.update(stored=recorded.stored, new_devices=recorded.new_devices, identified=recorded.identified)
     return answer
+
+
+def _coverage_time(covered: Sequence[str], scanned_at: datetime | None) -> datetime | None:
+    """The naive-UTC start of the scan a push's coverage comes from; refused when missing or in the future."""
+    if not covered:
+        return None
+    if scanned_at is None:
+        raise PushRefused("covered: needs scanned_at, the time the scan that covered it began")
+    at = scanned_at.astimezone(UTC).replace(tzinfo=None) if scanned_at.tzinfo else scanned_at
+    if at > _utc_now() + timedelta(minutes=5):
+        raise PushRefused(f"scanned_at: {scanned_at.isoformat()} is in the future")
+    return at
+
+
+def _covered_in(site: Site, covered: Sequence[str]) -> tuple[str, ...]:
+    """A push's coverage as networks, each inside one of the site's declared networks (else PushRefused)."""
+    import ipaddress
+
+    declared = [ipaddress.ip_network(n.cidr, strict=False) for n in site.networks]
+    found: list[str] = []
+    for index, text in enumerate(covered):
+        try:
+            target = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            raise PushRefused(f"covered[{index}]: {text[:80]!r} is not an address or network") from None
+        if not any(target.version == n.version and target.subnet_of(n) for n in declared):  # type: ignore[arg-type]
+            raise PushRefused(f"covered[{index}]: {target} is not within the networks of {site.name}")
+        found.append(str(target))
+    return tuple(dict.fromkeys(found))
 
 
 def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: str) -> NewObservation:

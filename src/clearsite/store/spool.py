@@ -23,7 +23,7 @@ from typing import Any
 
 from clearsite.core.errors import UnavailableError
 
-__all__ = ["Batch", "JobReport", "Spool", "SpoolBusy", "SpoolFull", "open_spool"]
+__all__ = ["Batch", "Coverage", "JobReport", "Spool", "SpoolBusy", "SpoolFull", "open_spool"]
 
 FILE_NAME = "spool.db"
 LOCK_NAME = "agent.lock"
@@ -48,6 +48,13 @@ CREATE TABLE IF NOT EXISTS job_reports (
     outcome TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS coverage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,   -- what a finished scan looked at in full, pushed under its key
+    scanned_at TEXT NOT NULL,               -- when that scan began (the coverage is as old as that)
+    targets TEXT NOT NULL,                  -- JSON list of CIDR texts
+    after_seq INTEGER NOT NULL,             -- sent only once no observation up to this seq is left
+    refused TEXT
+);
 """
 
 
@@ -64,6 +71,14 @@ class Batch:
     id: int
     key: str
     observations: list[dict[str, Any]]  # each with its "id"
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    id: int
+    key: str
+    scanned_at: str
+    targets: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +227,46 @@ class Spool:
     def retry_refused(self) -> int:
         """Put refused batches back in line (after the centre's networks were corrected, say)."""
         with self._transaction() as db:
+            db.execute("UPDATE coverage SET refused = NULL WHERE refused IS NOT NULL")
             return db.execute("UPDATE batches SET refused = NULL WHERE refused IS NOT NULL").rowcount
+
+    # ----------------------------------------------------------------- coverage
+
+    def add_coverage(self, scanned_at: str, targets: Sequence[str], piece: int = 2000) -> int:
+        """Spool what a finished scan covered (in pieces of `piece` targets), to be sent after every
+        observation spooled so far: the centre never holds a coverage without the sightings before it."""
+        if not targets:
+            return 0
+        with self._transaction() as db:
+            after = int(db.execute("SELECT coalesce(max(seq), 0) FROM observations").fetchone()[0])
+            after = max(after, int(db.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+                                              "WHERE name = 'observations'").fetchone()[0]))
+            for start in range(0, len(targets), piece):
+                db.execute("INSERT INTO coverage (scanned_at, targets, after_seq) VALUES (?, ?, ?)",
+                           (scanned_at, json.dumps(list(targets[start:start + piece])), after))
+        return len(targets)
+
+    def next_coverage(self) -> Coverage | None:
+        """The oldest coverage whose scan's observations have all been accepted, or None."""
+        row = self._db.execute(
+            "SELECT c.id, c.scanned_at, c.targets FROM coverage c WHERE c.refused IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM observations o WHERE o.seq <= c.after_seq) ORDER BY c.id LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return Coverage(int(row[0]), f"{self.spool_id}-c{row[0]}", str(row[1]), list(json.loads(row[2])))
+
+    def coverage_accepted(self, coverage: Coverage) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM coverage WHERE id = ?", (coverage.id,))
+            self._set_state("last_push", json.dumps(_now()))
+
+    def coverage_refused(self, coverage: Coverage, reason: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE coverage SET refused = ? WHERE id = ?", (reason[:500], coverage.id))
+
+    def pending_coverage(self) -> int:
+        """Coverage records not yet accepted by the centre (refused ones included)."""
+        return int(self._db.execute("SELECT count(*) FROM coverage").fetchone()[0])
 
     # ----------------------------------------------------------------- job reports
 

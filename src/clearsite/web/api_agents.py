@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from clearsite.services import agents
 from clearsite.services.auth import Scope, token_grant
@@ -66,7 +66,17 @@ class AgentSiteOut(BaseModel):
 class BatchIn(_In):
     site: SiteName
     key: PushKey  # the agent's idempotency key: a batch re-sent under it is applied once
-    observations: Annotated[list[ObservationIn], Field(min_length=1, max_length=2000)]
+    observations: Annotated[list[ObservationIn], Field(default_factory=list, max_length=2000)]
+    # What a finished scan looked at in full (CIDR or addresses inside the site's networks) and when it
+    # began: recorded as coverage of that time, it verifies removal claims made before the scan.
+    covered: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(default_factory=list, max_length=4096)]
+    scanned_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> BatchIn:
+        if not self.observations and not self.covered:
+            raise ValueError("a batch holds observations, coverage (covered), or both")
+        return self
 
 
 class BatchOut(BaseModel):
@@ -154,7 +164,8 @@ def push_batch(request: Request, body: BatchIn, principal: Agent) -> BatchOut:
     site_id = agents.check_push(engine, principal.user, principal.actor, body.site,
                                 [o.ip for o in body.observations], body.key)
     result = changes.push_observations(engine, request.app.state.knowledge, principal, site_id, body.observations,
-                                       key=f"{site_id}:{body.key}")
+                                       key=f"{site_id}:{body.key}", covered=body.covered,
+                                       scanned_at=body.scanned_at)
     return BatchOut(key=body.key, stored=result["stored"], duplicates=result["duplicates"],
                     new_devices=result["new_devices"], identified=result["identified"],
                     replayed=bool(result.get("replayed")))

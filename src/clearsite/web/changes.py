@@ -5,6 +5,8 @@ Every other change the web app makes is a call to `services.estate` or `services
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -37,9 +39,11 @@ def _content_digest(item: ObservationIn) -> str:
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
-                      items: list[ObservationIn], key: str | None = None) -> dict[str, Any]:
+                      items: list[ObservationIn], key: str | None = None, covered: Sequence[str] = (),
+                      scanned_at: datetime | None = None) -> dict[str, Any]:
     """Store an agent's observations for one site through the one intake (services.imports.push_observations);
-    `key` is the batch's idempotency key, when the agent sent one."""
+    `key` is the batch's idempotency key, when the agent sent one; `covered` and `scanned_at` the coverage
+    of the finished scan they came from."""
     if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
         raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
     pushed = [AgentObservation(
@@ -48,7 +52,7 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
         evidence=tuple(Evidence(e.signal, e.value, e.source or "") for e in i.evidence)) for i in items]
     try:
         result = imports.push_observations(engine, knowledge, principal.sites, site_id,
-                                           principal.user.username, principal.actor, pushed, key)
+                                           principal.user.username, principal.actor, pushed, key, covered, scanned_at)
     except imports.SiteNotFound as exc:
         raise NotFound(str(exc)) from exc
     except imports.PushConflict as exc:

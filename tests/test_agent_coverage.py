@@ -1,0 +1,281 @@
+"""An agent's scans carry coverage, so they verify removals as a central scan does, and only as old as they are.
+
+The spool holds a finished scan's coverage behind that scan's observations (pushed only once every one
+of them was accepted); the centre takes `covered` and `scanned_at` in a batch, refuses coverage outside
+the site's networks (naming the field), and records it at the scan's start, so an agent that scanned
+before a claim never verifies it. End to end: a real `clearsite serve`, a real emulated fleet, the real
+`clearsite agent run --once` in subprocesses.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clearsite.core.errors import InputError
+from clearsite.core.models import ScannedHost
+from clearsite.services.agent_spool import collapse, host_body, open_agent_spool
+from clearsite.services.imports import push_observations
+from clearsite.sim import BY_KEY, Fleet
+from clearsite.sim.device import SimDevice
+from clearsite.store.reads import EVERYTHING
+from clearsite.store.removals import read_removals
+from tests.removal_support import DAHUA, HIK, claim, device_ids, make_site, removal_status, scan
+from tests.support.central import PASSWORD, CentreProcess, free_port
+
+# --------------------------------------------------------------------------- the spool
+
+
+def _body(ip: str) -> dict[str, Any]:
+    return host_body(ScannedHost(ip=ip, mac=None, open_ports=[80], evidence=[]), "2026-01-01T00:00:00+00:00", "t")
+
+
+def test_coverage_leaves_the_spool_only_after_every_observation_before_it_was_accepted(tmp_path: Path) -> None:
+    spool = open_agent_spool(tmp_path / "spool", 100)
+    try:
+        spool.add([_body("10.0.0.1"), _body("10.0.0.2"), _body("10.0.0.3")])
+        spool.add_coverage("2026-01-01T00:00:00+00:00", ["10.0.0.0/30"])
+        spool.add([_body("10.0.0.9")])  # a later scan's observation does not hold the earlier coverage back
+        assert spool.next_coverage() is None, "its observations are still spooled"
+        first = spool.next_batch(2)
+        assert first is not None
+        spool.accepted(first)
+        assert spool.next_coverage() is None, "one observation of the scan is still spooled"
+        second = spool.next_batch(1)
+        assert second is not None and [o["ip"] for o in second.observations] == ["10.0.0.3"]
+        spool.accepted(second)
+        coverage = spool.next_coverage()
+        assert coverage is not None and coverage.targets == ["10.0.0.0/30"]
+        assert coverage.scanned_at == "2026-01-01T00:00:00+00:00"
+        assert coverage.key.endswith(f"-c{coverage.id}") and spool.pending() == 1
+        spool.coverage_accepted(coverage)
+        assert spool.next_coverage() is None and spool.pending_coverage() == 0
+    finally:
+        spool.close()
+
+
+def test_a_refused_batch_holds_the_coverage_after_it_and_a_retry_releases_both(tmp_path: Path) -> None:
+    spool = open_agent_spool(tmp_path / "spool", 100)
+    try:
+        spool.add([_body("10.0.0.1")])
+        spool.add_coverage("2026-01-01T00:00:00+00:00", ["10.0.0.1/32"])
+        batch = spool.next_batch(10)
+        assert batch is not None
+        spool.refused(batch, "outside the networks")
+        assert spool.next_coverage() is None, "never a coverage without the observations before it"
+        spool.retry_refused()
+        again = spool.next_batch(10)
+        assert again is not None and again.key == batch.key
+        spool.accepted(again)
+        assert spool.next_coverage() is not None
+    finally:
+        spool.close()
+
+
+def test_coverage_spooled_survives_a_restart_and_none_is_made_for_a_scan_that_never_finished(tmp_path: Path) -> None:
+    folder = tmp_path / "spool"
+    spool = open_agent_spool(folder, 100)
+    spool.add([_body("10.0.0.1")])  # a scan killed here: its observations are spooled, no coverage
+    spool.close()
+    spool = open_agent_spool(folder, 100)
+    try:
+        batch = spool.next_batch(10)
+        assert batch is not None
+        spool.accepted(batch)
+        assert spool.next_coverage() is None and spool.pending_coverage() == 0
+        spool.add_coverage("2026-01-02T00:00:00+00:00", [f"10.0.{i}.1/32" for i in range(5)], piece=2)
+    finally:
+        spool.close()
+    spool = open_agent_spool(folder, 100)
+    try:
+        sent = []
+        while (coverage := spool.next_coverage()) is not None:
+            sent += coverage.targets
+            spool.coverage_accepted(coverage)
+        assert sent == [f"10.0.{i}.1/32" for i in range(5)], "in pieces, each under its own key, in order"
+    finally:
+        spool.close()
+
+
+def test_addresses_are_collapsed_to_the_fewest_networks_that_hold_exactly_them() -> None:
+    assert collapse(["10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.5", "2001:db8::1"]) == [
+        "10.0.0.0/30", "10.0.0.5/32", "2001:db8::1/128"]
+    assert collapse([]) == []
+
+
+# --------------------------------------------------------------------------- the centre's service
+
+
+def _push(engine: Any, knowledge: Any, site_id: int, key: str, covered: list[str], scanned_at: datetime | None
+          ) -> dict[str, Any]:
+    return push_observations(engine, knowledge, EVERYTHING, site_id, "agent-x", "test", [], key=key,
+                             covered=covered, scanned_at=scanned_at)
+
+
+def test_an_agent_coverage_verifies_only_claims_made_before_its_scan_began(store_url: str, kb: Any) -> None:
+    from clearsite.services.database import open_database
+
+    engine = open_database(store_url)
+    site_id = make_site(engine)
+    scan(engine, kb, [HIK, DAHUA])
+    ids = device_ids(engine)
+    before_claims = datetime.now(UTC) - timedelta(seconds=5)
+    claim(engine, kb, ids[HIK[0]])
+    claim(engine, kb, ids[DAHUA[0]])
+    # Scanned before the claims (an agent offline for a while), pushed after: verifies nothing.
+    _push(engine, kb, site_id, "spool-c1", ["10.1.0.0/24"], before_claims)
+    assert removal_status(engine, ids[HIK[0]]) == "claimed"
+    # A scan begun after the claims that covered only the Hikvision camera's address.
+    began = datetime.now(UTC)
+    answer = _push(engine, kb, site_id, "spool-c2", [f"{HIK[0]}/32"], began)
+    assert answer["stored"] == 0 and not answer.get("replayed")
+    assert removal_status(engine, ids[HIK[0]]) == "verified"
+    assert removal_status(engine, ids[DAHUA[0]]) == "claimed", "its address was not covered"
+    with engine.connect() as conn:
+        proof = next(c for c in read_removals(conn, site_ids=[site_id]) if c.device_id == ids[HIK[0]]).proof
+    assert proof is not None and proof["kind"] == "agent" and proof["target"] == f"{HIK[0]}/32"
+    assert proof["at"] == began.replace(tzinfo=None).isoformat(timespec="seconds"), "the scan's start, not the push"
+    again = _push(engine, kb, site_id, "spool-c2", [f"{HIK[0]}/32"], began)
+    assert again["replayed"] is True
+
+
+def test_coverage_outside_the_sites_networks_or_without_its_time_is_refused_naming_the_field(
+        store_url: str, kb: Any) -> None:
+    from clearsite.services.database import open_database
+
+    engine = open_database(store_url)
+    site_id = make_site(engine, cidr="10.1.0.0/16")
+    now = datetime.now(UTC)
+    with pytest.raises(InputError, match=r"covered\[1\]: 10\.2\.0\.0/24 is not within the networks of HQ"):
+        _push(engine, kb, site_id, "spool-c1", ["10.1.0.0/24", "10.2.0.0/24"], now)
+    with pytest.raises(InputError, match=r"covered\[0\]: 10\.0\.0\.0/8 is not within"):
+        _push(engine, kb, site_id, "spool-c1", ["10.0.0.0/8"], now)  # wider than the site: not within it
+    with pytest.raises(InputError, match=r"covered\[0\]: 'ten' is not an address"):
+        _push(engine, kb, site_id, "spool-c1", ["ten"], now)
+    with pytest.raises(InputError, match="covered: needs scanned_at"):
+        _push(engine, kb, site_id, "spool-c1", ["10.1.0.0/24"], None)
+    with pytest.raises(InputError, match=r"scanned_at: .* is in the future"):
+        _push(engine, kb, site_id, "spool-c1", ["10.1.0.0/24"], now + timedelta(hours=1))
+    assert not _push(engine, kb, site_id, "spool-c1", ["10.1.0.0/24"], now).get("replayed"), \
+        "the refused pushes used the key for nothing"
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+PERSONAS = ["hikvision-camera", "dahua-camera", "axis-camera"]
+BASE = "127.76.0.1"
+FLEET_CIDR = "127.76.0.0/29"
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Fleet:
+    return Fleet(len(PERSONAS), seed=11, base=BASE, personas=[BY_KEY[p] for p in PERSONAS])
+
+
+@contextmanager
+def serving(fleet: Fleet, devices: list[SimDevice]) -> Iterator[None]:
+    """Only these devices of the fleet answer (the others are switched off)."""
+    part = copy.copy(fleet)
+    part.devices = devices
+    with part.in_thread():
+        yield
+
+
+def _setup(url: str, folder: Path) -> Path:
+    from clearsite.services.accounts import add_account, issue_token
+    from clearsite.services.database import open_database
+    from clearsite.services.sites import add_site
+
+    engine = open_database(url)
+    try:
+        add_site(engine, "setup", name="Lab", department="Dept A", holds_secret=True, networks=["127.76.0.0/24"])
+        add_account(engine, "agent-lab", PASSWORD, "agent", department=None, site="Lab", actor="setup",
+                    one_time=False)
+        token = issue_token(engine, "agent-lab", "lab-host", ["push"], 30, "setup").token
+    finally:
+        engine.dispose()
+    token_file = folder / "agent.token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    token_file.chmod(0o600)
+    return token_file
+
+
+def _agent(server: str, token_file: Path, spool: Path, target: str = FLEET_CIDR) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clearsite", "agent", "run", "--once", "--server", server, "--token-file",
+         str(token_file), "--site", "Lab", "--spool", str(spool), "--target", target, "--timeout", "0.5",
+         "--push-for", "1s"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def _devices(url: str) -> dict[str, dict[str, Any]]:
+    answer = subprocess.run([sys.executable, "-m", "clearsite", "devices", "--format", "json"],
+                            env={**os.environ, "CLEARSITE_DATABASE_URL": url}, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120, check=True)
+    return {d["ip"]: d for d in json.loads(answer.stdout)}
+
+
+def _claim(url: str, knowledge: Any, device_id: int) -> None:
+    from clearsite.services.database import open_database
+    from clearsite.services.removal import record_removal
+
+    engine = open_database(url)
+    try:
+        record_removal(engine, knowledge, "officer", EVERYTHING, device_id, removed_on=date.today())
+    finally:
+        engine.dispose()
+
+
+def test_agent_scans_verify_stopped_devices_contradict_running_ones_and_never_verify_a_later_claim(
+        store_url: str, packaged_kb: Any, fleet: Fleet, tmp_path: Path) -> None:
+    hik, dahua, axis = fleet.devices
+    token_file = _setup(store_url, tmp_path)
+    spool = tmp_path / "spool"
+    centre = CentreProcess(store_url, workers=1, log=tmp_path / "centre.log").start()
+    try:
+        with serving(fleet, [hik, dahua, axis]):
+            first = _agent(centre.url, token_file, spool)
+        assert first.returncode == 0, first.stderr
+        seen = _devices(store_url)
+        assert {hik.ip, dahua.ip, axis.ip} <= seen.keys()
+        hik_id, dahua_id, axis_id = (seen[d.ip]["id"] for d in (hik, dahua, axis))
+
+        _claim(store_url, packaged_kb, hik_id)
+        _claim(store_url, packaged_kb, dahua_id)
+        # The Hikvision camera is taken out; the Dahua camera is still there.
+        with serving(fleet, [dahua, axis]):
+            second = _agent(centre.url, token_file, spool)
+        assert second.returncode == 0, second.stderr
+        after = _devices(store_url)
+        assert after[hik.ip]["removal"]["status"] == "verified"
+        assert after[dahua.ip]["removal"]["status"] == "contradicted"
+        assert after[axis.ip]["removal"] is None
+
+        # Offline: the agent scans (the Axis camera is gone already) while the centre is down, and only
+        # then is the Axis removal claimed. Pushed later, that scan is older than the claim: no proof.
+        with serving(fleet, [dahua]):
+            offline = _agent(f"http://127.0.0.1:{free_port()}", token_file, spool)
+        assert offline.returncode == 1 and "still in the spool" in offline.stderr, offline.stderr
+        _claim(store_url, packaged_kb, axis_id)
+        elsewhere = "127.76.0.7/32"  # this run's own scan looks only at an address that holds nothing
+        with serving(fleet, [dahua]):
+            pushed_late = _agent(centre.url, token_file, spool, elsewhere)
+        assert pushed_late.returncode == 0, pushed_late.stderr
+        assert _devices(store_url)[axis.ip]["removal"]["status"] == "claimed", "the offline scan is older"
+        with serving(fleet, [dahua]):
+            rescanned = _agent(centre.url, token_file, spool)
+        assert rescanned.returncode == 0, rescanned.stderr
+        assert _devices(store_url)[axis.ip]["removal"]["status"] == "verified", "a scan begun after the claim"
+        assert _devices(store_url)[dahua.ip]["removal"]["status"] == "contradicted"
+    finally:
+        centre.stop()
