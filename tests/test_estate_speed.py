@@ -3,10 +3,25 @@ PostgreSQL; and migration 0014 (findings and identities without per-row foreign 
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import inspect
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
 
+from alembic import command
+from sqlalchemy import Engine, inspect, select
+
+from clearsite.core.knowledge import Knowledge
+from clearsite.services import assessment, demo_data, identification, imports
+from clearsite.services.devices import iter_devices
+from clearsite.services.review import DecisionRequest, decide
 from clearsite.store.db import _alembic_config, open_database
+from clearsite.store.reads import EVERYTHING
+from clearsite.store.sites import add_site
+from clearsite.store.tables import IdentityRow
+from clearsite.store.transactions import write_transaction
+
+AS_OF = date(2026, 11, 29)
 
 
 def _keys(url: str) -> dict[str, list[str]]:
@@ -34,3 +49,59 @@ def test_0014_drops_the_foreign_keys_of_findings_and_identities_and_back(store_u
     finally:
         engine.dispose()
     assert indexes == {"findings": ["ix_findings_device"], "identities": ["ix_identities_producer_id"]}
+
+
+def _identities(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every stored identity, all columns but when it was computed."""
+    columns = [c for c in IdentityRow.__table__.columns if c.name != "computed_at"]
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(*columns).order_by(IdentityRow.device_id))]
+
+
+def _findings(engine: Engine) -> list[tuple[Any, ...]]:
+    return sorted(tuple((k, str(v)) for k, v in f.items()) for f in assessment.stored_findings(engine))
+
+
+def test_fast_paths_give_the_same_identities_and_findings_as_the_per_device_paths(
+        tmp_path: Path, packaged_kb: Knowledge, new_store_url: Callable[[], str]) -> None:
+    """A varied register (known and unknown makes, merged rows, rows without dates) with people's decisions:
+    forked whole-estate identification and assessment agree with identifying and assessing device by device."""
+    register = tmp_path / "register.csv"
+    demo_data.write_demo_register(register)
+    lines = register.read_text(encoding="utf-8").splitlines()  # repeated serials: devices with several rows
+    register.write_text("\n".join([*lines, *(f"X{line}" for line in lines[1:20])]) + "\n", encoding="utf-8")
+    engine = open_database(new_store_url())
+    with write_transaction(engine) as conn:
+        for site in demo_data.demo_sites():
+            add_site(conn, site)
+    imports.import_register(engine, register, packaged_kb, today=AS_OF)
+    assessment.assess_all(engine, packaged_kb, AS_OF, workers=1)
+    views = [view for view, _ in iter_devices(engine, with_evidence=False)]
+    subject = next(v.id for v in views if v.identity.producer_id == "hikvision")
+    unknown = next(v.id for v in views if v.identity.producer_id is None)
+    assert len({v.identity.producer_id for v in views}) > 5
+    before = {f["device_id"]: f["status"] for f in assessment.stored_findings(engine) if f["device_id"] == subject}
+    decide(engine, packaged_kb, EVERYTHING, [subject], DecisionRequest("seen Axis", "no", "axis"), "tester", as_of=AS_OF)
+    decide(engine, packaged_kb, EVERYTHING, [unknown], DecisionRequest("badge read", "yes", "dahua"), "tester",
+           as_of=AS_OF)
+
+    imported = _identities(engine)
+    with write_transaction(engine) as conn:  # the per-device path: what an intake does for earlier devices
+        identification.refresh_identities(conn, [v.id for v in views], packaged_kb)
+    per_device = _identities(engine)
+    identification.refresh_estate(engine, packaged_kb, parallel_from=0, workers=2)
+    forked = _identities(engine)
+    identification.refresh_estate(engine, packaged_kb, workers=1)
+    assert imported == per_device == forked == _identities(engine)
+
+    with write_transaction(engine) as conn:  # per device: the rule every intake follows
+        assessment.reassess_touched(conn, packaged_kb, [v.id for v in views], "tester", "test")
+    one_by_one = _findings(engine)
+    assessment.assess_all(engine, packaged_kb, AS_OF, parallel_from=0, workers=2)
+    assert _findings(engine) == one_by_one
+    assessment.assess_all(engine, packaged_kb, AS_OF, workers=1)
+    assert _findings(engine) == one_by_one
+    decided = {f["status"] for f in assessment.stored_findings(engine) if f["device_id"] == subject}
+    assert decided == {"compliant"} != set(before.values())  # the decision overrides the machine's verdict
+    assert any(f["status"] != "review" for f in assessment.stored_findings(engine) if f["device_id"] == unknown)
+    engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, func, select, update
 from clearsite.core.assess import assess_device
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import DeviceFacts
-from clearsite.services import assessment, demo_data, imports
+from clearsite.services import assessment, demo_data, imports, parallel
 from clearsite.services.devices import iter_devices
 from clearsite.store.db import open_database
 from clearsite.store.sites import add_site
@@ -127,12 +127,12 @@ def test_assessment_workers_are_not_forked_while_this_process_holds_a_sqlite_con
     imports.import_register(engine, register, packaged_kb, today=AS_OF)
     with engine.connect() as held:  # e.g. a caller reading while it assesses: children would inherit its locks
         held.execute(select(func.count()).select_from(FindingRow))
-        assert not assessment._fork_safe(engine)
+        assert not parallel.fork_safe(engine)
         counts = assessment.assess_all(engine, packaged_kb, AS_OF, parallel_from=0, workers=2)  # runs in-process
     assert sum(counts.values()) > 0
     engine.dispose()
-    assert assessment._fork_safe(engine)
-    assert not assessment._fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
+    assert parallel.fork_safe(engine)
+    assert not parallel.fork_safe(create_engine("sqlite://"))  # in memory: a child could not see it
 
 
 def test_parallel_strict_import_refuses_everything(tmp_path: Path, packaged_kb: Knowledge,

@@ -25,7 +25,7 @@ from clearsite.core.knowledge.schema import Policy
 from clearsite.core.models import DeviceFacts, Finding, Site
 from clearsite.formats.outputs import output_set
 from clearsite.services.devices import device_json, iter_devices
-from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.services.parallel import can_fork, fork_safe, forked, worker_count
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work, constant, dumps
 from clearsite.store.devices import now
@@ -142,24 +142,6 @@ def _assessed_in_worker(engine: Engine, job: _AssessJob, part: int, parts: int) 
         yield from _assessed_pages(job, conn, part, parts)
 
 
-def _fork_safe(engine: Engine) -> bool:
-    """May children forked now open their own connections to this database?
-
-    SQLite keeps per-process lock state for each open database file, which a forked child would
-    inherit and misread; so this process must hold no connection to the file when it forks. This
-    checks that none of this engine's is checked out (the caller then closes the idle ones); it
-    cannot see other engines on the same file, which the shell never holds while it assesses. An
-    in-memory SQLite database exists only in its own connection.
-    """
-    if engine.dialect.name != "sqlite":
-        return True
-    url = engine.url
-    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
-        return False
-    checked_out = getattr(engine.pool, "checkedout", None)
-    return checked_out is not None and checked_out() == 0
-
-
 def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
                actor: str = "cli", *, parallel_from: int = PARALLEL_FROM_DEVICES,
                workers: int | None = None) -> Counter[tuple[str, str, str]]:
@@ -182,8 +164,8 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
     ids = [policy_id] if policy_id else list(knowledge.policies)
     with ExitStack() as workers_running:
         assessed: Iterator[_AssessedPage] | None = None
-        if count > 1 and can_fork() and pages and span >= parallel_from and _fork_safe(engine):
-            engine.dispose()  # closes the idle pooled connections: see _fork_safe
+        if count > 1 and can_fork() and pages and span >= parallel_from and fork_safe(engine):
+            engine.dispose()  # closes the idle pooled connections: see parallel.fork_safe
             assessed = workers_running.enter_context(forked(partial(_assessed_in_worker, engine, job), count,
                                                             lambda exc: RuntimeError(f"assessment: {exc}")))
         with write_transaction(engine) as conn, bulk_work(conn):

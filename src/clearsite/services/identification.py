@@ -7,12 +7,15 @@ each distinct verdict (an IdentityTemplate) is serialised once and shared by eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from clearsite.core.identify import (
     IdentityTemplate,
@@ -22,12 +25,21 @@ from clearsite.core.identify import (
 )
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, Signal
-from clearsite.store.bulk import constant, dumps
+from clearsite.services.parallel import can_fork, fork_safe, forked, worker_count
+from clearsite.store import audit
+from clearsite.store.bulk import bulk_work, constant, dumps
 from clearsite.store.devices import NewObservation, StoreResult, now, observation_data_by_device
-from clearsite.store.identities import add_identities, replace_identities
+from clearsite.store.findings import device_id_range
+from clearsite.store.identities import (
+    add_identities,
+    observation_data_between,
+    remove_identities_between,
+    replace_identities,
+)
+from clearsite.store.transactions import write_transaction
 
 __all__ = ["device_evidence", "evidence_links", "evidence_of", "identify_batch", "identity_values",
-           "link_evidence", "observation_evidence", "refresh_identities"]
+           "link_evidence", "observation_evidence", "refresh_estate", "refresh_identities"]
 
 CHUNK = 5000
 # id(template) -> (the template, kept alive so its id stays unique; its identity row columns)
@@ -86,12 +98,79 @@ def refresh_identities(conn: Connection, device_ids: Iterable[int], knowledge: K
         chains: _Chains = {}
         rows = []
         for device_id, stored in observation_data_by_device(conn, part).items():
-            evidence = [e for data in stored for e in evidence_of(data)]
-            installs = [date.fromisoformat(d["install_date"]) for d in stored if d.get("install_date")]
-            template = identify_template(evidence, knowledge, min(installs) if installs else None)
-            rows.append(_row(device_id, identity_values(template, chains), knowledge.version, stamp))
+            rows.append(_row(device_id, _identity_of(stored, knowledge, chains), knowledge.version, stamp))
         replace_identities(conn, rows)
     return len(ids)
+
+
+def _identity_of(stored: list[dict[str, Any]], knowledge: Knowledge, chains: _Chains) -> tuple[Any, ...]:
+    """A device's identity row columns from all its stored observation data (dated by its earliest install)."""
+    evidence = [e for data in stored for e in evidence_of(data)]
+    installs = [date.fromisoformat(d["install_date"]) for d in stored if d.get("install_date")]
+    return identity_values(identify_template(evidence, knowledge, min(installs) if installs else None), chains)
+
+
+PAGE = 20_000  # device ids per unit of refresh work
+PARALLEL_FROM_DEVICES = 20_000  # fewer are refreshed in this process: starting workers costs more
+
+
+@dataclass(frozen=True)
+class _RefreshJob:
+    """What re-identifying pages of devices needs; forked workers inherit it (nothing is pickled)."""
+
+    knowledge: Knowledge
+    pages: list[range]
+
+
+# One page re-identified: its id range, and (device id, identity row columns) for each device in it.
+_RefreshedPage = tuple[int, int, list[tuple[Any, ...]]]
+
+
+def _refreshed_pages(job: _RefreshJob, conn: Connection, part: int, parts: int) -> Iterator[_RefreshedPage]:
+    chains: _Chains = {}  # identity row columns once per template: pickled once per page, shared after
+    for page in job.pages[part::parts]:
+        stored = observation_data_between(conn, page.start, page.stop)
+        yield page.start, page.stop, [(device_id, *_identity_of(data, job.knowledge, chains))
+                                      for device_id, data in stored.items()]
+
+
+def _refreshed_in_worker(engine: Engine, job: _RefreshJob, part: int, parts: int) -> Iterator[_RefreshedPage]:
+    engine.dispose(close=False)  # the parent's pooled connections are not this process's to use
+    with engine.connect() as conn:
+        yield from _refreshed_pages(job, conn, part, parts)
+
+
+def refresh_estate(engine: Engine, knowledge: Knowledge, actor: str = "cli", *,
+                   parallel_from: int = PARALLEL_FROM_DEVICES, workers: int | None = None) -> int:
+    """Re-identify every stored device from all its observations (what a new knowledge version calls for);
+    the number of devices. The same identities as refresh_identities gives each device, made set-based:
+    pages of ids read by range, identified by forked workers (`workers`, default one per CPU) on estates
+    of `parallel_from` ids or more, and written by this process page by page in one transaction.
+    """
+    with engine.connect() as conn:
+        low, high = device_id_range(conn)
+    if low is None or high is None:
+        return 0
+    job = _RefreshJob(knowledge, [range(start, min(start + PAGE, high + 1)) for start in range(low, high + 1, PAGE)])
+    count = workers or worker_count()
+    refreshed = 0
+    with ExitStack() as workers_running:
+        pages: Iterator[_RefreshedPage] | None = None
+        if count > 1 and can_fork() and high - low + 1 >= parallel_from and fork_safe(engine):
+            engine.dispose()  # closes the idle pooled connections (parallel.fork_safe says why)
+            pages = workers_running.enter_context(forked(partial(_refreshed_in_worker, engine, job), count,
+                                                         lambda exc: RuntimeError(f"identification: {exc}")))
+        with write_transaction(engine) as conn, bulk_work(conn):
+            if pages is None:
+                pages = _refreshed_pages(job, conn, 0, 1)
+            stamp = constant(conn, now())
+            for start, stop, rows in pages:
+                remove_identities_between(conn, start, stop)
+                add_identities(conn, [(*row, knowledge.version, stamp) for row in rows])
+                refreshed += len(rows)
+            audit.record(conn, actor, "identities.refresh", "devices", None,
+                         {"knowledge_version": knowledge.version, "devices": refreshed})
+    return refreshed
 
 
 def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:

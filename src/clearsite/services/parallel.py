@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
+
 T = TypeVar("T")
 
 QUEUED_ITEMS = 16  # per child: results made but not yet taken
@@ -36,6 +38,24 @@ def worker_count() -> int:
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def fork_safe(engine: Engine) -> bool:
+    """May children forked now open their own connections to this database?
+
+    SQLite keeps per-process lock state for each open database file, which a forked child would
+    inherit and misread; so this process must hold no connection to the file when it forks. This
+    checks that none of this engine's is checked out (the caller then closes the idle ones); it
+    cannot see other engines on the same file, which the shell never holds while it assesses. An
+    in-memory SQLite database exists only in its own connection.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    url = engine.url
+    if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
+        return False
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return checked_out is not None and checked_out() == 0
 
 
 @contextmanager
