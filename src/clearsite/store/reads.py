@@ -144,8 +144,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
     if id_list is not None:
         if not id_list:
             return
-        conditions.append(f"d.id IN ({', '.join([marker] * len(id_list))})")
-        fixed.extend(id_list)
+        conditions.append(_id_in(conn, "d.id", id_list, fixed))
     page = PAGE if limit is None else min(PAGE, limit)
     sql = ("SELECT d.id, d.site_id, d.ip, d.mac, d.serial, d.location, d.install_date, d.removed_on, i.label_brand, "
            "i.producer_id, i.model, i.device_class, i.confidence, i.contradictions, i.alternatives"
@@ -191,6 +190,16 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
         if len(rows) < page:
             return
         last = rows[-1][0]
+
+
+def _id_in(conn: Connection, column: str, ids: Sequence[int], params: list[Any]) -> str:
+    """`column IN (ids)`: on PostgreSQL one array parameter (`= ANY`), which the driver neither parses marker by
+    marker nor prepares afresh for every length of list; elsewhere a marker per id."""
+    if conn.dialect.name == "postgresql":
+        params.append(list(ids))
+        return f"{column} = ANY(%s)"
+    params.extend(ids)
+    return f"{column} IN ({', '.join(['?'] * len(ids))})"
 
 
 @lru_cache(maxsize=65_536)
@@ -470,13 +479,13 @@ def worst_statuses(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     """Each device's most severe finding status (devices with no finding are absent)."""
     if not ids:
         return {}
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     worst: dict[int, str] = {}
     for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
+        params: list[Any] = []
+        where = _id_in(conn, "f.device_id", ids[start:start + 500], params)
         rows = conn.exec_driver_sql(
             "SELECT DISTINCT f.device_id, o.status FROM findings f JOIN outcomes o ON o.id = f.outcome_id "
-            f"WHERE f.device_id IN ({', '.join([marker] * len(chunk))})", tuple(chunk)).all()
+            f"WHERE {where}", tuple(params)).all()
         for device_id, status in rows:
             current = worst.get(device_id)
             if current is None or SEVERITY.index(status) < SEVERITY.index(current):
@@ -488,13 +497,12 @@ def seen_times(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[Any, Any
     """(first seen, last seen) of each device."""
     if not ids:
         return {}
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     seen: dict[int, tuple[Any, Any]] = {}
     for start in range(0, len(ids), 500):
-        chunk = list(ids[start:start + 500])
+        params: list[Any] = []
+        where = _id_in(conn, "id", ids[start:start + 500], params)
         for device_id, first, last in conn.exec_driver_sql(
-                f"SELECT id, first_seen, last_seen FROM devices WHERE id IN ({', '.join([marker] * len(chunk))})",
-                tuple(chunk)):
+                f"SELECT id, first_seen, last_seen FROM devices WHERE {where}", tuple(params)):
             seen[int(device_id)] = (first, last)
     return seen
 

@@ -1,10 +1,12 @@
-"""web scale: a per-site summary for the dashboard and the timeline, and indexes the device list sorts with
+"""web scale: a per-site summary for the dashboard and the timeline, and (PostgreSQL) a trigram index of the search box
 
 Revision ID: 0015
 Revises: 0014
 
 Tables as store/site_summary.py declares them: derived data, rebuilt with the inventory index; dropping
-them loses nothing.
+them loses nothing. On PostgreSQL with the pg_trgm extension available (contrib; a trusted extension, so the
+database's owner may create it), a GIN trigram index serves the search box's LIKE '%text%' as SQLite's FTS5
+trigram table does (store/inventory_index.py); without it the search reads the narrow table.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -33,8 +35,16 @@ def upgrade() -> None:
         sa.Column("findings", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("site_id", "status"),
     )
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql" and bind.exec_driver_sql(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'").first():
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE INDEX IF NOT EXISTS ix_device_index_search_trgm ON device_index USING gin "
+                   "(search gin_trgm_ops)")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_device_index_search_trgm")  # the extension stays: others may use it
     op.drop_table("site_status_summary")
     op.drop_table("site_summary")
