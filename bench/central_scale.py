@@ -67,12 +67,47 @@ def _run_agent(site: AgentSite, server: str, batch: int, log: Path) -> tuple[int
     return process.returncode, time.perf_counter() - start, peak
 
 
-class PeakSampler:
-    """Samples the server workers' peak RSS (VmHWM) until stopped; workers may be replaced, so keep each."""
+_TICK = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, centre: CentreProcess) -> None:
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def backend_pids(database: str) -> list[int]:
+    """PostgreSQL backends serving `database` (their title is "postgres: USER DATABASE HOST …")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().split(b"\0")[0].split()
+            except OSError:
+                continue
+            if len(title) >= 3 and title[0] == b"postgres:" and title[2].decode(errors="replace") == database:
+                found.append(int(entry.name))
+    return found
+
+
+class PeakSampler:
+    """Samples the server workers' peak RSS (VmHWM) until stopped; workers may be replaced, so keep each.
+
+    Also the CPU the workers and the database's PostgreSQL backends use from now on (the latest reading
+    of each process, less what it had used when sampling began): the cost of ingest per observation.
+    """
+
+    def __init__(self, centre: CentreProcess, database: str = "") -> None:
         self.centre = centre
+        self.database = database
         self.peaks: dict[int, float] = {}
+        self.cpu_start: dict[int, float] = {}
+        self.cpu_now: dict[int, tuple[str, float]] = {}
+        for pid, _kind in self._processes():
+            self.cpu_start[pid] = cpu_seconds(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -81,9 +116,21 @@ class PeakSampler:
         while not self._stop.wait(0.5):
             self.sample()
 
+    def _processes(self) -> list[tuple[int, str]]:
+        workers = [(pid, "server") for pid in self.centre.worker_pids()]
+        return workers + [(pid, "postgres") for pid in (backend_pids(self.database) if self.database else [])]
+
     def sample(self) -> None:
-        for pid in self.centre.worker_pids():
-            self.peaks[pid] = max(self.peaks.get(pid, 0.0), rss_mb(pid))
+        for pid, kind in self._processes():
+            if kind == "server":
+                self.peaks[pid] = max(self.peaks.get(pid, 0.0), rss_mb(pid))
+            used = cpu_seconds(pid)
+            if used:
+                self.cpu_now[pid] = (kind, used)
+
+    def cpu_used(self, kind: str) -> float:
+        """CPU seconds the `kind` processes used since sampling began (up to the last sample)."""
+        return sum(used - self.cpu_start.get(pid, 0.0) for pid, (k, used) in self.cpu_now.items() if k == kind)
 
     def stop(self) -> float:
         self.sample()
@@ -101,7 +148,7 @@ def ingest(server_url_of_db: str, work: Path, agents: int, total: int, workers: 
         for site in sites:
             fill_spool(site, per_agent)
         spooled_s = time.perf_counter() - start
-        sampler = PeakSampler(centre)
+        sampler = PeakSampler(centre, server_url_of_db.rsplit("/", 1)[-1].split("?")[0])
         results: list[tuple[int, float, float]] = [(0, 0.0, 0.0)] * agents
         threads = []
         start = time.perf_counter()
@@ -124,7 +171,9 @@ def ingest(server_url_of_db: str, work: Path, agents: int, total: int, workers: 
     return {"agents": agents, "spooled": per_agent * agents, "stored": stored, "doubled": doubled,
             "exact": float(exact), "failed_agents": len(failed), "fill_s": spooled_s, "wall_s": wall,
             "rate": stored / wall, "worker_peak_mb": worker_peak, "agent_peak_mb": max(r[2] for r in results),
-            "slowest_agent_s": max(r[1] for r in results)}
+            "slowest_agent_s": max(r[1] for r in results),
+            "server_cpu_ms": sampler.cpu_used("server") * 1000 / max(1, stored),
+            "postgres_cpu_ms": sampler.cpu_used("postgres") * 1000 / max(1, stored)}
 
 
 def drain_after_outage(db_url: str, work: Path, observations: int, workers: int, batch: int) -> dict[str, float]:
@@ -206,6 +255,8 @@ def main() -> None:
                   f"exact per site: {'yes' if r['exact'] else 'NO'}, agents failed: {int(r['failed_agents'])}")
             print(f"  peak RSS: server worker {r['worker_peak_mb']:.0f} MB, agent {r['agent_peak_mb']:.0f} MB "
                   f"(target <= 100 MB); slowest agent {r['slowest_agent_s']:.1f} s; spools filled in {r['fill_s']:.1f} s")
+            print(f"  CPU per observation: server workers {r['server_cpu_ms']:.3f} ms, PostgreSQL backends "
+                  f"{r['postgres_cpu_ms']:.3f} ms (10,000 obs/s on 2 CPUs leaves 0.2 ms for everything)")
         if "outage" in stages:
             with pg.database() as url:
                 r = drain_after_outage(url, work, outage, args.workers, args.batch)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import RuleKind
 from clearsite.core.models import OUTSTANDING, Finding
-from clearsite.core.plan import SiteInfo, WorkItem, compare_scenarios, device_risk, make_plan
+from clearsite.core.plan import SiteInfo, WorkItem, device_risk
 from clearsite.core.plan.result import Plan
 from clearsite.core.plan.scenario import parse_scenario
 from clearsite.formats.outputs import output_set
@@ -122,6 +122,10 @@ def plan_removals(engine: Engine, knowledge: Knowledge, plan_file: PlanFile | No
               parse_scenario(s, plan_file.settings.start) for s in scenarios]
     if compare and not chosen:  # compare every scenario the plan file names
         chosen = list(plan_file.scenarios.values())
+    # The solver (OR-Tools, which brings numpy and pandas: ~65 MB) is loaded only when a plan is made,
+    # not by every process that imports this module (each web server worker does).
+    from clearsite.core.plan.planner import compare_scenarios, make_plan
+
     if compare or chosen:
         plans = compare_scenarios(inputs, plan_file.settings, chosen, include_base=True)
     else:

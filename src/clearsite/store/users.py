@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -26,8 +27,15 @@ from clearsite.store.sites import find_site
 from clearsite.store.tables import Department
 
 _hasher = PasswordHasher()
-# Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so a wrong name costs as long as a wrong password. Made on first use,
+    not at import: argon2 takes 64 MB while hashing, and every server worker imports this module."""
+    return _hasher.hash("not a password anyone has")
+
+
 TOKEN_PREFIX = "cs_"
 MIN_PASSWORD = 12
 
@@ -143,7 +151,7 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
     """The user if the password is right and the account active; None otherwise (same time either way)."""
     row = conn.execute(select(UserRow.__table__).where(UserRow.username == username)).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if row is None or not row.active:
