@@ -418,6 +418,7 @@ API_CASES: dict[str, tuple[str, str, str]] = {
     "post-order-status": ("POST", "/api/v1/orders/{order_id}/status", "alice"),
     "get-alerts": ("GET", "/api/v1/alerts", "alice"),
     "get-status-report": ("GET", "/api/v1/status-report", "alice"),
+    "get-evidence-packs": ("GET", "/api/v1/evidence-packs", "alice"),  # pinned: the zip's manifest.json
 }
 # OpenAPI also lists 400 "body is not valid JSON", but a malformed body answers 422 (json_invalid) today.
 ERROR_CASES = ["401", "403", "404", "405", "409", "413", "422-body", "422-invalid-json", "422-query"]
@@ -549,6 +550,24 @@ def _removal_answers(call: Any, client: TestClient, world: World, answers: dict[
     call("post-order-status", f"/api/v1/orders/{order['id']}/status", {"status": "in_progress"})
     call("get-alerts", "/api/v1/alerts")
     call("get-status-report", "/api/v1/status-report")
+    answers["get-evidence-packs"] = _evidence_pack_manifest(client, world, engine)
+
+
+def _evidence_pack_manifest(client: TestClient, world: World, engine: Any) -> tuple[int, Any]:
+    """The zip's manifest.json stands for the download's shape (the rest of the zip is files)."""
+    import io
+    import tempfile
+    import zipfile
+
+    from clearsite.services.department_keys import create_key
+
+    create_key(engine, "admin", DEPT_A, Path(tempfile.mkdtemp(prefix="golden-keys-")) / "alpha.pem")
+    answer = client.get("/api/v1/evidence-packs", params={"department": DEPT_A},  # the claim uploaded above
+                        headers={"Authorization": f"Bearer {world.tokens[API_CASES['get-evidence-packs'][2]]}"})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip", answer.text
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("/manifest.json"))
+        return answer.status_code, json.loads(archive.read(name))
 
 
 @pytest.mark.parametrize("name", sorted(API_CASES))

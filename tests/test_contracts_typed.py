@@ -116,6 +116,7 @@ CONTRACTS: dict[str, Any] = {
     "api/post-agent-jobs-claim": list[c.AgentJob],
     "api/post-agent-job-report": None,
     "api/get-agents": list[c.AgentHealth],
+    "api/get-evidence-packs": c.EvidencePackManifest,
     "cli/agent-status": c.AgentStatus,
     "cli/agent-health": list[c.AgentHealth],
     "cli/token-list": list[c.TokenListRow],

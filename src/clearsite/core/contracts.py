@@ -45,6 +45,14 @@ __all__ = [
     "DeviceDetail",
     "ErrorBody",
     "EvidenceLink",
+    "EvidencePackAuditHead",
+    "EvidencePackEvidence",
+    "EvidencePackFile",
+    "EvidencePackManifest",
+    "EvidencePackRemoval",
+    "EvidencePackScope",
+    "EvidencePackSigner",
+    "EvidencePackVerifiedBy",
     "InternalSiteRow",
     "KnowledgeChange",
     "KnowledgeChangeCounts",
@@ -1212,3 +1220,84 @@ class TokenListRow(TypedDict):
     scopes: list[str]
     expires: str
     revoked: str | None
+
+
+class EvidencePackScope(TypedDict):
+    department: str
+    site: str | None  # None: a department's pack
+
+
+class EvidencePackAuditHead(TypedDict):
+    seq: int
+    hash: str
+    entries: int
+
+
+class EvidencePackSigner(TypedDict):
+    department: str
+    fingerprint: str  # SHA-256 of the public key
+    key_id: str
+
+
+class EvidencePackEvidence(TypedDict):
+    """One evidence file of a removal, as the pack holds it (`path` inside the pack)."""
+
+    name: str
+    sha256: str
+    size: int
+    path: str
+    added_at: str
+    added_by: str
+
+
+class EvidencePackVerifiedBy(TypedDict):
+    """The observation that moved a claim: its source row and, for a coverage, what it covered."""
+
+    event: str | None
+    at: str | None
+    source: dict[str, Any] | None
+    coverage: dict[str, Any] | None
+
+
+class EvidencePackRemoval(TypedDict):
+    device_id: int
+    site: str
+    status: str  # claimed, verified, contradicted, reappeared
+    removed_on: str
+    claimed_at: str
+    claimed_by: str
+    removed_by: str | None
+    order_id: int | None
+    disposal_ref: str | None
+    cost: float | None
+    last_ip: str | None
+    last_mac: str | None
+    last_serial: str | None
+    identity: dict[str, Any] | None
+    replacement: dict[str, Any] | None
+    status_at: str | None
+    verified_at: str | None
+    proof: dict[str, Any] | None
+    verified_by: EvidencePackVerifiedBy | None
+    evidence: list[EvidencePackEvidence]
+
+
+class EvidencePackFile(TypedDict):
+    path: str
+    sha256: str
+    size: int
+
+
+class EvidencePackManifest(TypedDict):
+    """`manifest.json` of a signed evidence pack (`clearsite evidence-pack`, and inside the zip of
+    GET /api/v1/evidence-packs); `manifest.sig` signs its canonical bytes."""
+
+    format: str
+    created: str
+    created_by: str
+    scope: EvidencePackScope
+    audit_head: EvidencePackAuditHead
+    signer: EvidencePackSigner
+    counts: dict[str, int]  # removals, and one count per status present
+    removals: list[EvidencePackRemoval]
+    files: list[EvidencePackFile]

@@ -11,6 +11,10 @@ database: an auditor outside the department runs it with the department's public
 from __future__ import annotations
 
 import hashlib
+import io
+import re
+import tempfile
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,19 +23,20 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from clearsite.core.errors import CheckFailed, InputError, NotFoundError
+from clearsite.core.errors import CheckFailed, ConflictError, InputError, NotFoundError
 from clearsite.formats import evidence_pack as pack_format
-from clearsite.services.department_keys import signing_key
+from clearsite.services.department_keys import department_key, signing_key
 from clearsite.store import audit
 from clearsite.store.evidence_files import evidence_path
 from clearsite.store.evidence_reads import coverage_by_id, site_names, sources_by_id
 from clearsite.store.keys import department_id as department_id_of
 from clearsite.store.reads import SiteScope
 from clearsite.store.removals import StoredFile, StoredRemoval, read_removals, removal_files
+from clearsite.store.site_reads import get_site
 from clearsite.store.sites import find_site
 from clearsite.store.transactions import write_transaction
 
-__all__ = ["PackSummary", "build_evidence_pack", "verify_evidence_pack"]
+__all__ = ["PackArchive", "PackSummary", "build_evidence_pack", "evidence_pack_archive", "verify_evidence_pack"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,62 @@ def build_evidence_pack(engine: Engine, actor: str, out: Path, *, site: str | No
     return PackSummary(out, department, scope["site"], len(removals), by_status,
                        len({e.sha256 for e in evidence}), (chain.head_seq, chain.head_hash), key.fingerprint,
                        manifest_sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class PackArchive:
+    """A signed pack as one zip (its folder inside), for a download."""
+
+    filename: str
+    data: bytes
+    summary: PackSummary
+
+
+def evidence_pack_archive(engine: Engine, actor: str, scope: SiteScope, *, site_id: int | None = None,
+                          department: str | None = None, key_file: Path | None = None) -> PackArchive:
+    """The signed pack of one site's or one department's removals as a zip, for someone in `scope`.
+
+    A site or department outside the scope is "not found", as a missing one is. The pack is the one
+    `build_evidence_pack` writes (and audits as created); the download is audited too, with the zip's hash.
+    """
+    if (site_id is None) == (department is None):
+        raise InputError("give one of site_id or department")
+    with engine.connect() as conn:
+        if site_id is not None:
+            found = get_site(conn, scope, site_id)
+            if found is None:
+                raise NotFoundError(f"site {site_id}")
+            site_name, target, owner = str(found["name"]), f"site:{site_id}", str(found["department"])
+        else:
+            assert department is not None
+            wanted = department_id_of(conn, department)
+            if wanted is None or scope.nothing or scope.site_id is not None or \
+                    scope.department_id not in (None, wanted):
+                raise NotFoundError(f"department {department!r}")
+            site_name, target, owner = "", f"department:{wanted}", department
+    try:
+        department_key(engine, owner)
+    except NotFoundError as exc:  # the site is there: what is missing is the department's key
+        raise ConflictError(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="clearsite-pack-") as folder:
+        stem = f"evidence-pack-{_slug(site_name or str(department))}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        summary = build_evidence_pack(engine, actor, Path(folder) / stem, site=site_name or None,
+                                      department=None if site_name else department, key_file=key_file)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(summary.out.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"{stem}/{path.relative_to(summary.out).as_posix()}")
+    data = buffer.getvalue()
+    with write_transaction(engine) as conn:
+        audit.record(conn, actor, "evidence_pack.download", target, None,
+                     {"file": f"{stem}.zip", "zip_sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                      "manifest_sha256": summary.manifest_sha256, "removals": summary.removals})
+    return PackArchive(f"{stem}.zip", data, summary)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-")[:60] or "pack"
 
 
 def verify_evidence_pack(directory: Path, public_key_file: Path | None = None,

@@ -32,6 +32,7 @@ from clearsite.web import (
 )
 from clearsite.web.access import LoginRequired, NotAllowed, PasswordChangeRequired
 from clearsite.web.api_delivery import router as delivery_api
+from clearsite.web.api_evidence import router as evidence_api
 from clearsite.web.api_review import router as review_api
 from clearsite.web.pages_delivery import router as delivery_pages
 from clearsite.web.pages_review import router as review_pages
@@ -104,6 +105,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     screening.configure_uploads(settings)  # uploads parsed in capped worker processes
     app.include_router(api.router)
     app.include_router(api_orders.router)
+    app.include_router(evidence_api)
     app.include_router(pages_orders.router)
     app.include_router(review_api)
     app.include_router(review_pages)
