@@ -126,8 +126,12 @@ def test_agents_push_for_their_own_site_idempotently(env) -> None:  # type: igno
         pushes = [e for e in entries(conn, 0, 1000) if e.action == "observations.push"]
     assert sum(1 for e in pushes if "depot-1" in e.after["ids"]) == 1  # the retry changed nothing, so no entry
     outside = {"observations": [{"id": "stray-1", "ip": "192.0.2.7"}]}
-    stray = client.post(f"/api/v1/sites/{hq}/observations", json=outside, headers=bearer(world, "agent-alpha")).json()
-    assert stray["stored"] == 0 and stray["out_of_scope"] == ["stray-1"]
+    stray = client.post(f"/api/v1/sites/{hq}/observations", json=outside, headers=bearer(world, "agent-alpha"))
+    assert stray.status_code == 422 and "outside the networks" in stray.text  # refused whole, as an agent batch is
+    with engine.connect() as conn:
+        refused = [e for e in entries(conn, 0, 1000) if e.action == "agent.refused"]
+        alerts = conn.exec_driver_sql("SELECT detail FROM alerts WHERE kind = 'agent_refused'").scalars().all()
+    assert refused and refused[-1].after["ids"] == ["stray-1"] and any("192.0.2.7" in a for a in alerts)
     # agents cannot read
     assert client.get("/api/v1/devices", headers=bearer(world, "agent-alpha")).status_code == 403
 

@@ -45,15 +45,16 @@ from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
 from clearsite.store.agents import claim_push_key, finish_push_key
-from clearsite.store.audit import canonical
+from clearsite.store.audit import canonical, record
 from clearsite.store.bulk import dumps
 from clearsite.store.devices import NewObservation, fingerprint, stored_data_by_fingerprint
 from clearsite.store.reads import SiteScope
 from clearsite.store.site_reads import get_site
 from clearsite.store.sites import find_site, load_sites, site_ids_by_key
+from clearsite.store.transactions import write_transaction
 
 __all__ = ["AGENT_KIND", "AgentObservation", "HostsReport", "ImportRefused", "ImportReport", "PushConflict",
-           "PushRefused", "SiteNotFound", "content_digest", "host_observation", "import_register", "import_scan_file",
+           "PushOutOfScope", "PushRefused", "SiteNotFound", "content_digest", "host_observation", "import_register", "import_scan_file",
            "in_scope", "push_observations", "record_hosts"]
 
 
@@ -386,6 +387,31 @@ class PushRefused(InputError, ValueError):
     """A push that cannot be taken as sent."""
 
 
+class PushOutOfScope(PushRefused):
+    """A push with addresses outside its site's declared networks: refused whole, and alerted."""
+
+    def __init__(self, site_id: int, site_name: str, outside: Sequence[AgentObservation]) -> None:
+        self.site_id, self.site_name = site_id, site_name
+        self.outside = [(i.id, i.ip or "") for i in outside]
+        first_id, first_ip = self.outside[0]
+        super().__init__(f"{len(self.outside)} address(es) outside the networks of site {site_name!r} "
+                         f"(first {first_ip}, id {first_id!r}); the push was refused")
+
+    def alert(self, engine: Engine, agent: str, actor: str, key: str | None) -> None:
+        """An `agent_refused` alert for the site's department and an audit entry, in a transaction of their own."""
+        from clearsite.services.alerts import raise_alert  # loaded when first needed: most pushes raise none
+
+        now = _utc_now()
+        reason = (f"{len(self.outside)} address(es) outside the networks of {self.site_name}, "
+                  f"first {self.outside[0][1]}")
+        with write_transaction(engine) as conn:
+            raise_alert(conn, kind="agent_refused", site_id=self.site_id, device_id=None,
+                        detail=f"agent {agent}: {reason}", at=now,
+                        dedupe_key=f"agent_refused:{self.site_id}:scope:{key or now.isoformat()}")
+            record(conn, actor, "agent.refused", f"site:{self.site_id}", None,
+                         {"reason": reason, "ids": [i for i, _ in self.outside[:50]]})
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -416,8 +442,9 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
     """Record an agent's observations for one site; an id already stored is skipped (a retry), not doubled.
 
     The same id with different content is refused (PushConflict). A host whose address lies outside
-    the site's declared networks is not stored (a scan must stay in scope, and an agent must not
-    place devices at sites it does not watch). A pure retry writes and audits nothing.
+    the site's declared networks refuses the whole push (PushOutOfScope, nothing stored) and raises an
+    `agent_refused` alert, as an agent's batch is refused (services.agents): a scan must stay in scope,
+    and an agent must not place devices at sites it does not watch. A pure retry writes and audits nothing.
 
     `key`, an agent batch's idempotency key, is recorded in the same transaction as what the batch
     stored; a batch re-sent under it is answered as first applied and writes nothing (store.agents).
@@ -440,10 +467,11 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
                 raise PushConflict(f"push key {key!r} was already used for another site")
             answer.update(earlier[1], replayed=True)
             return None
-        site = load_sites(conn)[site_id]
-        outside = [i.id for i in items if i.ip and site.network_for(i.ip) is None]
-        answer["out_of_scope"] = outside
-        marks = {fingerprint(site_id, AGENT_KIND, f"client:{i.id}", 0): i for i in items if i.id not in set(outside)}
+        site = load_sites(conn, [site_id])[site_id]  # this site only, not every site's networks
+        outside = [i for i in items if i.ip and site.network_for(i.ip) is None]
+        if outside:
+            raise PushOutOfScope(site_id, site.name, outside)
+        marks = {fingerprint(site_id, AGENT_KIND, f"client:{i.id}", 0): i for i in items}
         stored = stored_data_by_fingerprint(conn, list(marks))
         for mark, data in stored.items():
             if data.get("fields", {}).get("content_sha256") != marks[mark].content_sha256:
@@ -462,15 +490,19 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
             if key is not None:
                 finish_push_key(conn, key, {**answer, **counts})
             return Closing("observations.push", f"site:{site_id}",
-                           {"source": recorded.source_id, **counts, "out_of_scope": outside[:50],
+                           {"source": recorded.source_id, **counts, "out_of_scope": [],
                             "ids": [i.id for _, i in fresh][:50]},
-                           len(items), len(outside))
+                           len(items), 0)
 
         sha256 = hashlib.sha256("|".join(sorted(m for m, _ in fresh)).encode()).hexdigest()
         return Intake(Source("agent", f"push by {agent}", sha256, actor, site_id, covered=targets,
                              covered_at=covered_at), [observations] if observations else [], close)
 
-    recorded = record_observations(engine, knowledge, open_intake)
+    try:
+        recorded = record_observations(engine, knowledge, open_intake)
+    except PushOutOfScope as refused:  # rolled back; the refusal itself is kept, alerted and audited
+        refused.alert(engine, agent, actor, key)
+        raise
     if recorded is not None:
         answer.update(stored=recorded.stored, new_devices=recorded.new_devices, identified=recorded.identified)
     return answer
