@@ -3,8 +3,9 @@ PostgreSQL; and migration 0014 (findings and identities without per-row foreign 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,11 @@ from alembic import command
 from sqlalchemy import Engine, inspect, select
 
 from clearsite.core.knowledge import Knowledge
-from clearsite.services import assessment, demo_data, identification, imports
+from clearsite.services import assessment, demo_data, estate, identification, imports
 from clearsite.services.devices import iter_devices
+from clearsite.services.planning import removal_work
 from clearsite.services.review import DecisionRequest, decide
+from clearsite.store import audit
 from clearsite.store.db import _alembic_config, open_database
 from clearsite.store.reads import EVERYTHING
 from clearsite.store.sites import add_site
@@ -104,4 +107,51 @@ def test_fast_paths_give_the_same_identities_and_findings_as_the_per_device_path
     decided = {f["status"] for f in assessment.stored_findings(engine) if f["device_id"] == subject}
     assert decided == {"compliant"} != set(before.values())  # the decision overrides the machine's verdict
     assert any(f["status"] != "review" for f in assessment.stored_findings(engine) if f["device_id"] == unknown)
+    engine.dispose()
+
+
+def test_plan_and_publish_reuse_stored_findings_only_while_they_are_what_an_assessment_would_give(
+        tmp_path: Path, packaged_kb: Knowledge, new_store_url: Callable[[], str]) -> None:
+    register = tmp_path / "register.csv"
+    demo_data.write_demo_register(register)
+    engine = open_database(new_store_url())
+    with write_transaction(engine) as conn:
+        for site in demo_data.demo_sites():
+            add_site(conn, site)
+    imports.import_register(engine, register, packaged_kb, today=AS_OF)
+
+    def stand(knowledge: Knowledge = packaged_kb, as_of: date = AS_OF, policy: str | None = None) -> bool:
+        with engine.connect() as conn:
+            return assessment._stored_findings_stand(conn, knowledge, as_of, policy)
+
+    def found(reuse: bool, policy: str | None = None) -> list[Any]:
+        return list(assessment.iter_findings(engine, packaged_kb, AS_OF, policy, reuse=reuse))
+
+    assert not stand()  # nothing assessed yet
+    assessment.assess_all(engine, packaged_kb, AS_OF)
+    assert stand() and found(reuse=True) == found(reuse=False)
+    assert not stand(as_of=AS_OF + timedelta(days=1))  # another date
+    assert not stand(dataclasses.replace(packaged_kb, version="another"))  # another knowledge version
+    policy = next(iter(packaged_kb.policies))
+    assert not stand(policy=policy)  # assessed under every policy, asked for one (across jurisdictions)
+    reused_plan = removal_work(engine, packaged_kb, AS_OF)
+    assert reused_plan.work
+    with write_transaction(engine) as conn:  # an action not known to leave the inputs alone
+        audit.record(conn, "tester", "something.else", "nothing")
+    assert not stand() and removal_work(engine, packaged_kb, AS_OF) == reused_plan
+
+    assessment.assess_all(engine, packaged_kb, AS_OF, policy)
+    assert stand(policy=policy) and not stand()
+    assert found(reuse=True, policy=policy) == found(reuse=False, policy=policy)
+
+    assessment.assess_all(engine, packaged_kb, AS_OF)
+    with write_transaction(engine) as conn:  # people's work that changes no input: still reused
+        audit.record(conn, "tester", "plan.store", "plan:1")
+    assert stand()
+    stored = found(reuse=True)
+    sites = {s["name"]: s for s in estate.sites(engine, EVERYTHING)}
+    changed = next(s for s in sites.values() if not s["holds_secret"] and any(f.site == s["name"] for f in stored))
+    estate.update_site(engine, "tester", EVERYTHING, changed["id"], {"holds_secret": True})
+    assert not stand()
+    assert found(reuse=True) == found(reuse=False) != stored  # the site is sensitive now: assessed afresh
     engine.dispose()

@@ -16,13 +16,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Connection, Engine
 
 from clearsite.core.assess import Assessment, Outcome
 from clearsite.core.errors import InputError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.knowledge.schema import Policy
-from clearsite.core.models import DeviceFacts, Finding, Site
+from clearsite.core.models import DeviceFacts, Finding, Site, Status
 from clearsite.formats.outputs import output_set
 from clearsite.services.devices import device_json, iter_devices
 from clearsite.services.parallel import can_fork, fork_safe, forked, worker_count
@@ -37,6 +38,7 @@ from clearsite.store.findings import (
     clear_policies,
     device_id_range,
     device_policies,
+    last_estate_assessment,
     new_outcome_ids,
     outcome_ids,
     remove_device_findings,
@@ -64,13 +66,70 @@ def policies_for(knowledge: Knowledge, policy_id: str | None, jurisdiction: str)
 
 
 def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str | None = None,
-                  conn: Connection | None = None) -> Iterator[Finding]:
-    """Assess every device under the named policy, or under its department's jurisdiction's policies."""
+                  conn: Connection | None = None, *, reuse: bool = True) -> Iterator[Finding]:
+    """Assess every device under the named policy, or under its department's jurisdiction's policies.
+
+    With `reuse`, the stored findings are read instead when they are that very answer (see
+    `_stored_findings_stand`): `plan` and `publish` then cost a read, not a whole-estate assessment.
+    """
+    if reuse:
+        with ExitStack() as held:
+            reader = conn if conn is not None else held.enter_context(engine.connect())
+            if _stored_findings_stand(reader, knowledge, as_of, policy_id):
+                yield from _stored_as_found(reader, knowledge, policy_id)
+                return
     assessor = _Assessor(knowledge, as_of, policy_id)
     for view, site in iter_devices(engine, with_evidence=False, conn=conn):
         for policy, outcomes in assessor(view, site):
             for o in outcomes:
                 yield Finding(view.id, site.name, policy, o.obligation, o.status, o.due, o.reasons)
+
+
+ESTATE_ASSESSMENT = ("findings.assess", "findings")  # the audit action and target of assess_all
+# Audited actions that change nothing an assessment reads (identities, people's decisions, sites, addresses,
+# install and removal dates, knowledge). Anything else audited after the last whole-estate assessment, known
+# here or not (an intake, a decision, a site's sensitivity changed), and its findings are not reused.
+_UNCHANGING_ACTIONS = ("user.", "token.", "plan.", "evidence_pack.", "alert_destination.", "alert_delivery.",
+                       "department_key.", "agent.")
+
+
+def _stored_findings_stand(conn: Connection, knowledge: Knowledge, as_of: date, policy_id: str | None) -> bool:
+    """Are the stored findings what assessing every device now would give?
+
+    Yes when the last whole-estate assessment covered exactly these policies (all of them, or the one
+    named), at this date, with this knowledge version, and nothing audited since could have changed
+    what it read: the engine is pure, so the same inputs give the same findings.
+    """
+    last = last_estate_assessment(conn, *ESTATE_ASSESSMENT)
+    if last is None:
+        return False
+    recorded, since = last
+    policies = [policy_id] if policy_id else list(knowledge.policies)
+    return (recorded.get("as_of") == as_of.isoformat() and recorded.get("knowledge_version") == knowledge.version
+            and recorded.get("policies") == policies
+            and all(action.startswith(_UNCHANGING_ACTIONS) for action in since))
+
+
+def _stored_as_found(conn: Connection, knowledge: Knowledge, policy_id: str | None) -> Iterator[Finding]:
+    """The stored findings as iter_findings yields them: in device order, each device's in policy order as
+    the knowledge lists them (obligation order within a policy: the order they were stored in)."""
+    rank = {policy: position for position, policy in enumerate(knowledge.policies)}
+    statuses = {status.value: status for status in Status}
+    device: list[Finding] = []
+    for row in stored_finding_rows(conn, policy_id):
+        if device and device[0].device_id != row.device_id:
+            device.sort(key=lambda f: rank[f.policy])  # stable: obligations keep their order
+            yield from device
+            device = []
+        reasons = orjson.loads(row.reasons) if isinstance(row.reasons, str) else row.reasons
+        device.append(Finding(row.device_id, row.name, row.policy, row.obligation, statuses[row.status],
+                              _as_date(row.due), tuple(reasons)))
+    device.sort(key=lambda f: rank[f.policy])
+    yield from device
+
+
+def _as_date(value: date | str | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 class _Assessor:
@@ -188,8 +247,8 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
                 known = outcome_ids[part]
                 add_findings(conn, [(device, known[n]) for device, n in zip(devices, numbers, strict=True)])
                 found[part].update(numbers)
-            audit.record(conn, actor, "findings.assess", "findings", None,
-                         {"as_of": as_of.isoformat(), "policies": ids,
+            audit.record(conn, actor, *ESTATE_ASSESSMENT, None,
+                         {"as_of": as_of.isoformat(), "policies": ids, "knowledge_version": knowledge.version,
                           "findings": sum(sum(c.values()) for c in found)})
     labels = {outcome_id: outcome[:3] for outcome, outcome_id in stored.items()}
     counts: Counter[tuple[str, str, str]] = Counter()

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, select
 
+from clearsite.store.auth_tables import AuditRow
 from clearsite.store.bulk import allocate_ids, dumps, insert_rows, table_of
 from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
 
 __all__ = ["OUTCOME_COLUMNS", "OutcomeKey", "add_findings", "add_outcomes", "assessed_as_of", "clear_policies",
-           "device_id_range", "device_policies", "new_outcome_ids", "outcome_ids", "remove_device_findings",
-           "stored_findings"]
+           "device_id_range", "device_policies", "last_estate_assessment", "new_outcome_ids", "outcome_ids",
+           "remove_device_findings", "stored_findings"]
 
 CHUNK = 5000
 OUTCOME_COLUMNS = ("id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
@@ -97,3 +99,15 @@ def stored_findings(conn: Connection, policy_id: str | None = None) -> Iterator[
     if policy_id:
         query = query.where(OutcomeRow.policy == policy_id)
     yield from conn.execute(query)
+
+
+def last_estate_assessment(conn: Connection, action: str, target: str) -> tuple[dict[str, Any], set[str]] | None:
+    """What the newest audit entry of that action and target recorded (its `after`), and the actions audited
+    since it; None when there is no such entry."""
+    row = conn.execute(select(AuditRow.seq, AuditRow.after)
+                       .where(AuditRow.action == action, AuditRow.target == target)
+                       .order_by(AuditRow.seq.desc()).limit(1)).first()
+    if row is None:
+        return None
+    later = set(conn.scalars(select(AuditRow.action).where(AuditRow.seq > row.seq).distinct()))
+    return orjson.loads(row.after), later
