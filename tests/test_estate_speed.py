@@ -155,3 +155,36 @@ def test_plan_and_publish_reuse_stored_findings_only_while_they_are_what_an_asse
     assert not stand()
     assert found(reuse=True) == found(reuse=False) != stored  # the site is sensitive now: assessed afresh
     engine.dispose()
+
+
+def test_verdicts_memoised_by_date_slot_match_assessing_each_date_afresh(packaged_kb: Knowledge) -> None:
+    """Every producer the knowledge names, at every date it names, the days either side and no date, under every
+    policy, confident and weak, at a sensitive and an ordinary site: one shared Assessment per policy (whose
+    verdicts are memoised by where a date falls among the knowledge's dates) gives what assess_device does."""
+    from clearsite.core.assess import Assessment, assess_device
+    from clearsite.core.assess.engine import _date_slot
+    from clearsite.core.models import DeviceFacts, Identity, Network, Site
+
+    dates: set[date] = set()
+    for company in packaged_kb.companies.values():
+        for fact in (*company.owners, *company.nil_flags):
+            dates.update(d + timedelta(days=step) for d in (fact.valid_from, fact.valid_to) if d for step in (-1, 0, 1))
+    assert len({_date_slot(d, packaged_kb) for d in dates}) > 10  # the knowledge has dated facts to tell apart
+    installs: list[date | None] = [None, *sorted(dates), date(1990, 1, 1), AS_OF]
+    sites = [Site("Ordinary", "Dept A", networks=(Network("10.1.0.0/16"),)),
+             Site("Secret", "Dept A", holds_secret=True, networks=(Network("10.2.0.0/16", core=True),))]
+    assessments = [Assessment(policy, packaged_kb, AS_OF) for policy in packaged_kb.policies.values()]
+    checked = 0
+    for producer in sorted(packaged_kb.companies):
+        for confidence in (0.9, 0.3):
+            identity = Identity(None, producer, None, "camera", confidence, ())
+            for site in sites:
+                for install in installs:
+                    facts = DeviceFacts(1, site, identity, "10.2.0.9", install)
+                    for shared in assessments:
+                        fresh = assess_device(facts, shared.policy, packaged_kb, AS_OF)
+                        memoised = shared.outcomes(facts)
+                        assert [(f.obligation, f.status, f.due, f.reasons) for f in fresh] == \
+                            [(o.obligation, o.status, o.due, o.reasons) for o in memoised], (producer, install)
+                        checked += 1
+    assert checked > 1000

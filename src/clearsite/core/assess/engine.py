@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from weakref import WeakKeyDictionary
+
+from pydantic import BaseModel
 
 from clearsite.core.assess.designations import designations_at
 from clearsite.core.assess.nil import HkMacau, determine
@@ -244,12 +248,51 @@ def assess_device(facts: DeviceFacts, policy: Policy, knowledge: Knowledge, as_o
     return findings
 
 
+def _dates_in(value: object, found: set[date]) -> None:
+    """Every date anywhere in a piece of knowledge (pydantic models, and the containers holding them)."""
+    if isinstance(value, date):
+        found.add(value)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _dates_in(getattr(value, name), found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _dates_in(item, found)
+    elif isinstance(value, tuple | list | set | frozenset):
+        for item in value:
+            _dates_in(item, found)
+
+
+_DATES: WeakKeyDictionary[Knowledge, tuple[list[date], frozenset[date]]] = WeakKeyDictionary()
+
+
+def _date_slot(when: date | None, knowledge: Knowledge) -> object:
+    """What a subject test can tell of a date: where it falls among the dates the knowledge names.
+
+    The tests compare a production date only with knowledge dates (ownerships, flags, relabel windows), by
+    <, <=, > or >=, and never write it into a reason; so two dates with no knowledge date between them, and
+    neither one of them, get the same verdict. A date that is one gets a slot of its own.
+    """
+    if when is None:
+        return None
+    known = _DATES.get(knowledge)
+    if known is None:
+        found: set[date] = set()
+        for part in (knowledge.companies, knowledge.brands, knowledge.programs, knowledge.designations,
+                     knowledge.policies):
+            _dates_in(part, found)
+        known = _DATES[knowledge] = (sorted(found), frozenset(found))
+    ordered, named = known
+    return (bisect_left(ordered, when), when if when in named else None)
+
+
 class Assessment:
     """assess_device for a whole estate under one policy, each distinct combination of inputs worked out once.
 
     A million devices share a few thousand identities, install dates and networks. The memo keys are
     exactly what the pure pieces read: policy_verdict reads the identity's producer, confidence,
-    alternatives and label brand and the install date; _outcome reads the verdict, the removal date and the _situation.
+    alternatives and label brand and the install date (only as far as _date_slot tells it apart); _outcome
+    reads the verdict, the removal date and the _situation.
     """
 
     def __init__(self, policy: Policy, knowledge: Knowledge, as_of: date) -> None:
@@ -273,7 +316,8 @@ class Assessment:
             if verdict is None:
                 identity = facts.identity
                 verdict_key = (identity.producer_id, identity.confidence, identity.alternatives, identity.label_brand,
-                               facts.install_date, identity.decided_nil, identity.decision_note, identity.review_flag)
+                               _date_slot(facts.install_date, self.knowledge), identity.decided_nil,
+                               identity.decision_note, identity.review_flag)
                 verdict = self._verdicts.get(verdict_key)
                 if verdict is None:
                     # Many keys give equal verdicts (every date before an ownership change): one object each,
