@@ -46,7 +46,7 @@ from clearsite.services.intake import Closing, Intake, Recorded, Source, record_
 from clearsite.services.parallel import can_fork, forked, worker_count
 from clearsite.store.agents import claim_push_key, finish_push_key
 from clearsite.store.audit import canonical, record
-from clearsite.store.bulk import dumps
+from clearsite.store.bulk import dumps, lock_sites_for_intake
 from clearsite.store.devices import NewObservation, fingerprint, stored_data_by_fingerprint
 from clearsite.store.reads import SiteScope
 from clearsite.store.site_reads import get_site
@@ -467,6 +467,7 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
                 raise PushConflict(f"push key {key!r} was already used for another site")
             answer.update(earlier[1], replayed=True)
             return None
+        lock_sites_for_intake(conn, [site_id])  # before reading what is stored: pushes for one site queue here
         site = load_sites(conn, [site_id])[site_id]  # this site only, not every site's networks
         outside = [i for i in items if i.ip and site.network_for(i.ip) is None]
         if outside:
@@ -496,7 +497,8 @@ def push_observations(engine: Engine, knowledge: Knowledge, scope: SiteScope, si
 
         sha256 = hashlib.sha256("|".join(sorted(m for m, _ in fresh)).encode()).hexdigest()
         return Intake(Source("agent", f"push by {agent}", sha256, actor, site_id, covered=targets,
-                             covered_at=covered_at), [observations] if observations else [], close)
+                             covered_at=covered_at), [observations] if observations else [], close,
+                      unseen=True, targeted=True)
 
     try:
         recorded = record_observations(engine, knowledge, open_intake)

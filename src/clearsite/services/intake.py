@@ -101,6 +101,12 @@ class Intake:
     source: Source
     batches: Iterable[Sequence[NewObservation]]
     close: Callable[[Recorded], Closing]
+    # The door looked every fingerprint up in this transaction, under its sites' intake locks
+    # (store.bulk.lock_sites_for_intake): none is stored, so the writer need not look again.
+    unseen: bool = False
+    # Few observations next to the sites they go to (an agent's push): the writer reads only the devices
+    # they could merge into, not every device of the site.
+    targeted: bool = False
 
 
 def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Callable[[Connection], Intake | None]
@@ -119,12 +125,12 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         source_id = add_source(conn, source.kind, source.name, source.sha256, source.actor, source.site_id,
                                source.details)
         recorded = Recorded(source_id)
-        writer = ObservationWriter(conn, source_id)
+        writer = ObservationWriter(conn, source_id, targeted=intake.targeted)
         assessed = assessed_dates(conn, knowledge)  # touched devices are tracked only if there is something to redo
         proof = IntakeProof.open(conn)  # removal claims this intake may verify or contradict
         try:
             for batch in intake.batches:
-                result = writer.write(batch)
+                result = writer.write(batch, unseen=intake.unseen)
                 recorded.stored += result.stored
                 recorded.duplicates += result.duplicates
                 recorded.new_devices += result.new_devices

@@ -49,6 +49,7 @@ from clearsite.store.decisions import (
     raise_flag,
     review_states,
 )
+from clearsite.store.devices import devices_with_contradiction
 from clearsite.store.reads import EVERYTHING, DeviceView, SiteScope, read_devices
 from clearsite.store.sites import find_site
 from clearsite.store.transactions import write_transaction
@@ -329,8 +330,8 @@ def notice_new_evidence(conn: Connection, knowledge: Knowledge, device_ids: Iter
     maker than the rest of the evidence; audited, with an alert each. The devices flagged."""
     touched = set(device_ids)
     check = touched & decisions_in_force(conn)
-    if source_kind == "agent":
-        check |= touched
+    if source_kind == "agent":  # only those whose identity sets aside a maker the push named can be flagged for it
+        check |= devices_with_contradiction(conn, sorted(touched - check), PUSHED_CLAIM)
     if not check:
         return 0
     as_of = as_of or date.today()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, insert, or_, select, update
 
 from clearsite.core.models import Evidence
 from clearsite.store.bulk import (
@@ -27,7 +27,7 @@ from clearsite.store.bulk import (
     new_id,
     table_of,
 )
-from clearsite.store.tables import DeviceRow, ObservationRow, SourceRow
+from clearsite.store.tables import DeviceRow, IdentityRow, ObservationRow, SourceRow
 
 CHUNK = 5000
 _PLACEHOLDER = re.compile(r"^(?:n/?a|none|null|unknown|not known|tbc|tba|unreadable|-+|\?+|0+|x+)$", re.I)
@@ -125,11 +125,18 @@ def _slot(site_id: int, text: str) -> int:
 
 
 class _DeviceIndex:
-    """Devices of the sites in play, findable by serial, MAC and IP; sites are loaded as they appear."""
+    """Devices of the sites in play, findable by serial, MAC and IP.
 
-    def __init__(self, conn: Connection) -> None:
+    A site is loaded whole when it first appears (a register import merges into most of a site's devices),
+    or, for a writer made `targeted`, only the devices a batch could merge into are read, batch by batch
+    (an agent's push of a thousand hosts should not read a site's hundred thousand devices each time).
+    """
+
+    def __init__(self, conn: Connection, targeted: bool = False) -> None:
         self.conn = conn
+        self.targeted = targeted
         self.loaded: set[int] = set()
+        self.partial: set[int] = set()  # targeted: sites with devices, read batch by batch (load_matching)
         self.empty: set[int] = set()  # sites that had no devices when loaded
         self.by_key: dict[int, int] = {}
         self.by_serial: dict[int, int] = {}
@@ -137,8 +144,15 @@ class _DeviceIndex:
         self.by_ip: dict[int, int] = {}
 
     def load(self, site_ids: Iterable[int]) -> None:
-        ids = sorted(set(site_ids) - self.loaded)
+        ids = sorted(set(site_ids) - self.loaded - self.partial)
         lock_sites_for_intake(self.conn, ids)  # PostgreSQL: before reading what is there (store.bulk says why)
+        if self.targeted:
+            for site_id in ids:
+                has_devices = self.conn.execute(select(DeviceRow.id).where(DeviceRow.site_id == site_id).limit(1)).first()
+                (self.partial if has_devices else self.loaded).add(site_id)
+                if not has_devices:
+                    self.empty.add(site_id)
+            return
         self.loaded.update(ids)
         self.empty.update(ids)
         for start in range(0, len(ids), CHUNK):
@@ -147,6 +161,30 @@ class _DeviceIndex:
             for row in self.conn.execute(query):
                 self.empty.discard(row.site_id)
                 self.add(row.id, row.site_id, row.natural_key, clean_serial(row.serial), row.mac, row.ip)
+
+    def load_matching(self, observations: Sequence[NewObservation]) -> None:
+        """Targeted: read the devices of partly read sites that these observations could merge into (same
+        natural key, which holds the cleaned serial of a device made from one; same MAC; same IP)."""
+        wanted: dict[int, tuple[set[str], set[str], set[str]]] = {}
+        for obs in observations:
+            if obs.site_id in self.partial:
+                keys, macs, ips = wanted.setdefault(obs.site_id, (set(), set(), set()))
+                serial = clean_serial(obs.serial)
+                keys.add(_device_key(obs, serial))
+                if obs.mac:
+                    macs.add(obs.mac)
+                elif not serial and obs.ip:
+                    ips.add(obs.ip)
+        for site_id, (keys, macs, ips) in sorted(wanted.items()):
+            keys_list, macs_list, ips_list = sorted(keys), sorted(macs), sorted(ips)
+            for start in range(0, max(len(keys_list), len(macs_list), len(ips_list)), CHUNK):
+                part = slice(start, start + CHUNK)
+                query = select(DeviceRow.id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac, DeviceRow.ip).where(
+                    DeviceRow.site_id == site_id,
+                    or_(DeviceRow.natural_key.in_(keys_list[part]), DeviceRow.mac.in_(macs_list[part]),
+                        DeviceRow.ip.in_(ips_list[part]))).order_by(DeviceRow.id)
+                for row in self.conn.execute(query):
+                    self.add(row.id, site_id, row.natural_key, clean_serial(row.serial), row.mac, row.ip)
 
     def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
         """Index a device; `serial` is already cleaned (clean_serial)."""
@@ -202,24 +240,31 @@ def add_source(conn: Connection, kind: str, name: str, sha256: str, actor: str, 
 
 
 class ObservationWriter:
-    """Stores one source's observations batch by batch, merging them into devices across batches."""
+    """Stores one source's observations batch by batch, merging them into devices across batches.
 
-    def __init__(self, conn: Connection, source_id: int) -> None:
+    `targeted`: read only the devices each batch could merge into, not whole sites (for intakes that are
+    small next to the sites they touch: an agent's push).
+    """
+
+    def __init__(self, conn: Connection, source_id: int, targeted: bool = False) -> None:
         self.conn = conn
         self.source_id = source_id
-        self.index = _DeviceIndex(conn)
+        self.index = _DeviceIndex(conn, targeted)
         self.stored_at_empty_sites: set[int] = set()  # 64 bits of each fingerprint this writer stored there
         self.stamp = now()
         self.stamp_value = constant(conn, self.stamp)  # for the driver-level inserts
 
-    def write(self, observations: Sequence[NewObservation]) -> StoreResult:
+    def write(self, observations: Sequence[NewObservation], unseen: bool = False) -> StoreResult:
+        """Store a batch. `unseen`: the caller has looked these fingerprints up in this transaction, after
+        taking their sites' intake locks (store.bulk.lock_sites_for_intake), and none is stored."""
         result = StoreResult()
         conn, stamp = self.conn, self.stamp_value
         self.index.load(o.site_id for o in observations)
+        self.index.load_matching(observations)
         # Every observation belongs to a device at its site, so a site that had no devices has no observations
         # stored before this writer's: its fingerprints are looked up only if this writer may have stored them.
         empty, stored_there = self.index.empty, self.stored_at_empty_sites
-        known = _existing_fingerprints(conn, [
+        known = set() if unseen else _existing_fingerprints(conn, [
             o.fingerprint for o in observations
             if o.site_id not in empty or int(o.fingerprint[:16], 16) in stored_there])
         fresh: list[tuple[NewObservation, int]] = []
@@ -298,6 +343,22 @@ def stored_data_by_fingerprint(conn: Connection, fingerprints: Sequence[str]) ->
         part = list(fingerprints[start : start + CHUNK])
         query = select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(part))
         found.update((row.fingerprint, row.data) for row in conn.execute(query))
+    return found
+
+
+def devices_with_contradiction(conn: Connection, device_ids: Sequence[int], starting: str) -> set[int]:
+    """Those of the devices whose stored identity records a contradiction starting with `starting`.
+
+    The database narrows by the JSON text (one query a chunk, few rows back); each match is checked exactly."""
+    found: set[int] = set()
+    ids = sorted(set(device_ids))
+    pattern = "%" + starting.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for start in range(0, len(ids), CHUNK):
+        query = select(IdentityRow.device_id, IdentityRow.contradictions).where(
+            IdentityRow.device_id.in_(ids[start : start + CHUNK]),
+            cast(IdentityRow.contradictions, Text).like(pattern, escape="\\"))
+        found.update(device_id for device_id, contradictions in conn.execute(query)
+                     if any(str(c).startswith(starting) for c in contradictions or ()))
     return found
 
 
