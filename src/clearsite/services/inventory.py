@@ -91,6 +91,7 @@ class InventoryPage:
     total: int
     next_cursor: str | None
     refreshing: bool  # the index is being rebuilt: counts may be a few minutes old
+    total_capped: bool = False  # a search or date range matched more than `total` (TOTAL_CAP): "more than"
 
 
 # --------------------------------------------------------------------------- what was asked
@@ -294,8 +295,8 @@ def device_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_
             page = find_device_ids(conn, scope, devices, sort=sort, descending=descending, after=after, limit=limit)
         except ValueError as exc:
             raise InputError(str(exc)) from exc
-        rows, views = _rows(conn, scope, page.ids, knowledge, as_of, load_sites(conn), with_evidence, {})
-    return InventoryPage(rows, views, page.total or 0, encode_cursor(page.next_after), refreshing)
+        rows, views = _rows(conn, scope, page.ids, knowledge, as_of, None, with_evidence, {})
+    return InventoryPage(rows, views, page.total or 0, encode_cursor(page.next_after), refreshing, page.total_capped)
 
 
 def iter_inventory(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date, devices: DeviceFilter, *,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from clearsite.store.tables import Base
 
-__all__ = ["SEVERITY", "WORST_NONE", "DeviceIndexRow", "DeviceIndexState", "fingerprint", "has_trigram_search", "is_fresh",
+__all__ = ["FACETS", "SEVERITY", "WORST_NONE", "DeviceFacetRow", "DeviceIndexRow", "DeviceIndexState", "fingerprint", "has_trigram_search", "is_fresh",
            "rebuild",
            "refresh_if_stale"]
 
@@ -28,7 +28,9 @@ class DeviceIndexRow(Base):
     __tablename__ = "device_index"
     __table_args__ = (Index("ix_device_index_department", "department_id"), Index("ix_device_index_site", "site_id"),
                       Index("ix_device_index_producer", "producer_id"), Index("ix_device_index_class", "device_class"),
-                      Index("ix_device_index_worst", "worst"), Index("ix_device_index_pending", "pending"))
+                      Index("ix_device_index_worst", "worst"), Index("ix_device_index_pending", "pending"),
+                      # the NIL verdict filter's arms: a decision's value, and a contested badge
+                      Index("ix_device_index_decided_nil", "decided_nil"), Index("ix_device_index_brand", "brand"))
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     site_id: Mapped[int] = mapped_column(Integer)
     department_id: Mapped[int] = mapped_column(Integer)
@@ -41,6 +43,29 @@ class DeviceIndexRow(Base):
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
     search: Mapped[str] = mapped_column(Text)  # ip, MAC, serial, model, badge, site, location; lower case
+
+
+class DeviceFacetRow(Base):
+    """How many devices share each combination of the filters' facets (site, department, producer, badge,
+    class, worst status, review pending, decided NIL subject): a few tens of thousands of rows for a million
+    devices, so a total for filters alone is a sum over them rather than a count of every matching device."""
+    __tablename__ = "device_facets"
+    __table_args__ = (Index("ix_device_facets_site", "site_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer)
+    department_id: Mapped[int] = mapped_column(Integer)
+    producer_id: Mapped[str | None] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(120))
+    device_class: Mapped[str] = mapped_column(String(40))
+    worst: Mapped[int] = mapped_column(SmallInteger)
+    pending: Mapped[int] = mapped_column(SmallInteger)
+    decided_nil: Mapped[str | None] = mapped_column(String(16))
+    devices: Mapped[int] = mapped_column(Integer)
+
+
+FACETS = "site_id, department_id, producer_id, brand, device_class, worst, pending, decided_nil"
+# What the index's rows and tables hold: a change of it makes every stored index stale (rebuilt on next use).
+_FORMAT = "facets-1"
 
 
 class DeviceIndexState(Base):
@@ -58,7 +83,7 @@ def fingerprint(conn: Connection) -> str:
         "SELECT max(id) FROM findings", "SELECT count(*) FROM outcomes", "SELECT max(assessed_at) FROM outcomes",
         "SELECT max(id) FROM review_decisions", "SELECT count(flag_kind) FROM review_states",
         "SELECT max(seq) FROM audit_log")]
-    return "|".join("" if p is None else str(p) for p in parts)
+    return "|".join([_FORMAT, *("" if p is None else str(p) for p in parts)])
 
 
 def _concat(conn: Connection, parts: list[str]) -> str:
@@ -88,6 +113,9 @@ def rebuild(conn: Connection) -> None:
         "max(CASE WHEN o.status = 'review' THEN 1 ELSE 0 END) AS in_review "
         "FROM findings f JOIN outcomes o ON o.id = f.outcome_id GROUP BY f.device_id) w ON w.device_id = d.id "
         "LEFT JOIN review_states rs ON rs.device_id = d.id LEFT JOIN review_decisions rd ON rd.id = rs.decision_id")
+    conn.exec_driver_sql("DELETE FROM device_facets")
+    conn.exec_driver_sql(f"INSERT INTO device_facets ({FACETS}, devices) SELECT {FACETS}, count(*) FROM device_index "
+                         f"GROUP BY {FACETS}")
     _rebuild_search(conn)
     if trigram_index:
         conn.exec_driver_sql(f"CREATE INDEX {_PG_TRIGRAM} ON device_index USING gin (search gin_trgm_ops)")
@@ -95,6 +123,7 @@ def rebuild(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
     conn.exec_driver_sql("ANALYZE device_index")
+    conn.exec_driver_sql("ANALYZE device_facets")
 
 
 # SQLite keeps a trigram index of the search text, so a search for part of a serial, an IP or a site name

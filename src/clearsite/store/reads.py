@@ -34,11 +34,13 @@ __all__ = [
     "PAGE",
     "SEVERITY",
     "SORTS",
+    "TOTAL_CAP",
     "DeviceFilter",
     "DeviceIdPage",
     "DeviceView",
     "SiteScope",
     "count_devices",
+    "count_matches",
     "department_id_named",
     "find_device_ids",
     "iter_device_ids",
@@ -51,6 +53,9 @@ __all__ = [
 ]
 
 PAGE = 20_000  # devices per query: large enough that a million devices take 50 round trips
+# A search or a date range counts its matches up to this many: past it, the inventory says "more than 10,000"
+# rather than read every match of a common word in a million devices (filters alone are counted exactly).
+TOTAL_CAP = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +130,10 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
         raise TypeError("read_devices(with_evidence=True) needs link_evidence")
     if scope.nothing or (limit is not None and limit <= 0):
         return
-    if sites is None:
-        sites = load_sites(conn)
+    # Without `sites`, only the sites of the devices read are loaded, page by page (one device's page need not
+    # read five thousand sites and their networks).
+    lazy_sites = sites is None
+    known_sites: dict[int, Site] = {} if sites is None else sites
     marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     conditions = [f"d.id > {marker}"]
     fixed: list[Any] = []
@@ -161,6 +168,10 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
         if remaining is not None:
             rows = rows[:remaining]
             remaining -= len(rows)
+        if lazy_sites:
+            missing = {r[1] for r in rows} - known_sites.keys()
+            if missing:
+                known_sites.update(load_sites(conn, missing if len(missing) <= 500 else None))
         data_by_device = observation_data_by_device(conn, [r[0] for r in rows]) if with_evidence else {}
         reviewed = review_states_between(conn, rows[0][0], rows[-1][0])  # people's decisions: few, so one query
         removals = removals_between(conn, rows[0][0], rows[-1][0])  # removal claims: the same
@@ -179,7 +190,7 @@ def read_devices(conn: Connection, scope: SiteScope = EVERYTHING, *, with_eviden
                 chain = row[15] or "[]"
                 assert link_evidence is not None  # checked on entry
                 links = link_evidence(orjson.loads(chain) if isinstance(chain, str) else chain, data_by_device[device])
-            site_of = sites[device_site]
+            site_of = known_sites[device_site]
             state = reviewed.get(device) if reviewed else None
             machine = None
             if state is not None:
@@ -253,6 +264,7 @@ class DeviceIdPage:
     ids: list[int]
     total: int | None  # None when not asked for
     next_after: tuple[Any, int] | None  # (sort value, id) of the last row when more may follow
+    total_capped: bool = False  # the total stopped at TOTAL_CAP: at least that many match
 
 
 def _like(text: str) -> str:
@@ -263,6 +275,7 @@ class _Sql:
     """A WHERE clause under construction, with the driver's parameter marker."""
 
     def __init__(self, conn: Connection) -> None:
+        self.conn = conn
         self.marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
         self.conditions: list[str] = []
         self.params: list[Any] = []
@@ -302,6 +315,10 @@ def _search(sql: _Sql, q: str, producers: Sequence[str]) -> None:
     # shorter than three characters, is matched by reading the table instead.
     plain = [p for p in (q.lower(), mac.lower() if mac else None) if p]
     trigram = sql.trigram and all(len(p) >= 3 and not any(c in p for c in "%_\\") for p in plain)
+    if trigram and _matches_widely(sql, plain):
+        # Text that a large share of devices contain: reading rows in the list's order and testing them finds a
+        # page in a few hundred rows, where the trigram table would first list every match.
+        trigram = False
     if trigram:
         branches = [f"x.device_id IN (SELECT rowid FROM device_search WHERE search LIKE {m})"] * len(plain)
         params: list[Any] = [f"%{p}%" for p in plain]
@@ -317,18 +334,41 @@ def _search(sql: _Sql, q: str, producers: Sequence[str]) -> None:
     sql.add("(" + " OR ".join(branches) + ")", *params)
 
 
-def _nil_case(sql: _Sql, f: DeviceFilter) -> str:
-    """The NIL subject of a device as SQL: a decision in force, else its producer's determination."""
+def _matches_widely(sql: _Sql, texts: Sequence[str]) -> bool:
+    """Whether the trigram table holds more than TOTAL_CAP matches of any of these texts (it reads at most that)."""
+    for text in texts:
+        found = sql.conn.exec_driver_sql(
+            f"SELECT count(*) FROM (SELECT 1 FROM device_search WHERE search LIKE {sql.marker} LIMIT {TOTAL_CAP + 1:d})",
+            (f"%{text}%",)).scalar_one()
+        if found > TOTAL_CAP:
+            return True
+    return False
+
+
+def _nil_condition(sql: _Sql, f: DeviceFilter, subject: str) -> str:
+    """Devices whose NIL subject is `subject`: a decision in force says so, else (none) its producer's
+    determination does, or for a device with no known producer its contested badge (review) or nothing
+    (unknown). Written as arms an index serves (decided_nil, producer_id, brand), not as one CASE every row
+    must be read for."""
     m = sql.marker
-    whens: list[str] = []
-    by_subject: dict[str, list[str]] = {}
-    for producer, subject in f.producer_subjects:
-        by_subject.setdefault(subject, []).append(producer)
-    for subject, producers in sorted(by_subject.items()):
-        whens.append(f"WHEN x.producer_id IN ({sql.values(producers)}) THEN {m}")
-        sql.params.append(subject)
-    contested = f"WHEN x.brand IN ({sql.values(f.contested_brands)}) THEN 'review'" if f.contested_brands else ""
-    return f"COALESCE(x.decided_nil, CASE {' '.join(whens)} {contested} ELSE 'unknown' END)"
+    arms = [f"x.decided_nil = {m}"]
+    sql.params.append(subject)
+    machine: list[str] = []
+    producers = [p for p, s in f.producer_subjects if s == subject]
+    if producers:
+        machine.append(f"x.producer_id IN ({sql.values(producers)})")
+    if subject in ("review", "unknown"):
+        known = [p for p, _ in f.producer_subjects]
+        no_producer = f"(x.producer_id IS NULL OR x.producer_id NOT IN ({sql.values(known)}))" if known \
+            else "1 = 1"
+        if subject == "review" and f.contested_brands:
+            machine.append(f"({no_producer} AND x.brand IN ({sql.values(f.contested_brands)}))")
+        elif subject == "unknown":
+            contested = f" AND (x.brand IS NULL OR x.brand NOT IN ({sql.values(f.contested_brands)}))" \
+                if f.contested_brands else ""
+            machine.append(f"({no_producer}{contested})")
+    arms += [f"(x.decided_nil IS NULL AND {arm})" for arm in machine]
+    return "(" + " OR ".join(arms) + ")"
 
 
 def _where(conn: Connection, scope: SiteScope, f: DeviceFilter) -> _Sql:
@@ -357,8 +397,7 @@ def _where(conn: Connection, scope: SiteScope, f: DeviceFilter) -> _Sql:
     if f.device_class:
         sql.add(f"x.device_class = {m}", f.device_class)
     if f.nil_subject:
-        case = _nil_case(sql, f)
-        sql.add(f"{case} = {m}", f.nil_subject)
+        sql.conditions.append(_nil_condition(sql, f, f.nil_subject))
     if f.status:
         if f.status != "none" and f.status not in SEVERITY:
             raise ValueError(f"status {f.status!r}: expected one of {', '.join(SEVERITY)} or none")
@@ -385,14 +424,39 @@ def _from(sql: _Sql, sort_column: str) -> str:
     return joins
 
 
+def _facets_only(f: DeviceFilter) -> bool:
+    """Whether every condition of the filter is on a column the facet counts keep (no search, no dates)."""
+    return not f.q and f.first_seen_from is None and f.first_seen_to is None and f.last_seen_from is None \
+        and f.last_seen_to is None
+
+
+def _count(conn: Connection, sql: _Sql, f: DeviceFilter, cap: int | None) -> tuple[int, bool]:
+    where = f" WHERE {' AND '.join(sql.conditions)}" if sql.conditions else ""
+    params = tuple(sql.params)
+    if _facets_only(f):  # exact, from a few tens of thousands of rows whatever the number that match
+        return int(conn.exec_driver_sql(f"SELECT COALESCE(sum(x.devices), 0) FROM device_facets x{where}",
+                                        params).scalar_one()), False
+    if cap is None:
+        return int(conn.exec_driver_sql(f"SELECT count(*) {_from(sql, 'x.device_id')}{where}", params).scalar_one()), \
+            False
+    found = int(conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 {_from(sql, 'x.device_id')}{where} "
+                                     f"LIMIT {cap + 1:d}) t", params).scalar_one())
+    return min(found, cap), found > cap
+
+
 def count_devices(conn: Connection, scope: SiteScope, f: DeviceFilter) -> int:
-    """How many devices in the scope the filter matches (the index must be fresh: `refresh_if_stale`)."""
+    """How many devices in the scope the filter matches, exactly (the index must be fresh: `refresh_if_stale`)."""
     if scope.nothing:
         return 0
-    sql = _where(conn, scope, f)
-    where = f" WHERE {' AND '.join(sql.conditions)}" if sql.conditions else ""
-    return int(conn.exec_driver_sql(f"SELECT count(*) {_from(sql, 'x.device_id')}{where}",
-                                    tuple(sql.params)).scalar_one())
+    return _count(conn, _where(conn, scope, f), f, None)[0]
+
+
+def count_matches(conn: Connection, scope: SiteScope, f: DeviceFilter, cap: int = TOTAL_CAP) -> tuple[int, bool]:
+    """(how many match, whether counting stopped at `cap`): exact for filters alone, whatever the number (summed
+    from the facet counts); a search or a date range is counted up to `cap` (more than that says "more than")."""
+    if scope.nothing:
+        return 0, False
+    return _count(conn, _where(conn, scope, f), f, cap)
 
 
 def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id", descending: bool = False,
@@ -428,9 +492,9 @@ def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort
                                 f"LIMIT {limit + 1:d}", tuple(params)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    total = count_devices(conn, scope, f) if with_total else None
+    total, capped = _count(conn, sql, f, TOTAL_CAP) if with_total else (None, False)
     next_after = (_plain(rows[-1][1]), int(rows[-1][0])) if more and rows else None
-    return DeviceIdPage([int(r[0]) for r in rows], total, next_after)
+    return DeviceIdPage([int(r[0]) for r in rows], total, next_after, capped)
 
 
 def iter_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -146,16 +147,23 @@ def add_site(conn: Connection, site: Site, policy: NetworkPolicy | None = None) 
     return site_id
 
 
-def load_sites(conn: Connection) -> dict[int, Site]:
-    """All sites as domain objects, by id."""
+def load_sites(conn: Connection, ids: Collection[int] | None = None) -> dict[int, Site]:
+    """All sites as domain objects, by id; or only the sites `ids` (a page that shows a few devices should not
+    read five thousand sites and their networks)."""
     networks: dict[int, list[Network]] = {}
-    for site_id, cidr, core in conn.execute(
-            select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core).order_by(NetworkRow.id)):
+    network_query = select(NetworkRow.site_id, NetworkRow.cidr, NetworkRow.core).order_by(NetworkRow.id)
+    if ids is not None:
+        if not ids:
+            return {}
+        network_query = network_query.where(NetworkRow.site_id.in_(sorted(ids)))
+    for site_id, cidr, core in conn.execute(network_query):
         networks.setdefault(site_id, []).append(Network(cidr, core))
     query = select(
         SiteRow.id, SiteRow.name, SiteRow.region, SiteRow.holds_secret, SiteRow.dv_hub, SiteRow.ministerial,
         SiteRow.socpa, Department.name.label("department"), Department.jurisdiction,
     ).join(Department, SiteRow.department_id == Department.id)
+    if ids is not None:
+        query = query.where(SiteRow.id.in_(sorted(ids)))
     sites: dict[int, Site] = {}
     for row in conn.execute(query):
         sites[row.id] = Site(

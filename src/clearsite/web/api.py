@@ -184,7 +184,8 @@ def list_devices(request: Request, principal: Reader, response: Response,
                                                     "whole filtered list as a file (json: as a JSON array file)")]
                  = None) -> Any:
     """Devices in the caller's scope matching a search and filters, `limit` at a time in `sort` order; the
-    `clearsite devices --format json` shape. The total that match is in `X-Total-Count`; the next page starts
+    `clearsite devices --format json` shape. The total that match is in `X-Total-Count` (with a search or a date
+    range, counted up to 10,000: more than that answers 10000 and `X-Total-Count-Capped: true`); the next page starts
     `after` the `X-Next-After` header (absent on the last page). `format=csv|xlsx` exports the same view whole."""
     knowledge, as_of = request.app.state.knowledge, request.app.state.settings.today()
     devices = inventory.device_filter(
@@ -202,6 +203,8 @@ def list_devices(request: Request, principal: Reader, response: Response,
     page = inventory.device_inventory(_engine(request), principal.sites, knowledge, as_of, devices, sort=key,
                                       descending=descending, cursor=after, limit=limit, with_evidence=True)
     response.headers["X-Total-Count"] = str(page.total)
+    if page.total_capped:  # a search or date range matching more than 10,000: X-Total-Count is a lower bound
+        response.headers["X-Total-Count-Capped"] = "true"
     if page.next_cursor is not None:
         response.headers["X-Next-After"] = page.next_cursor
     if page.refreshing:
