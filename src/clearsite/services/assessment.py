@@ -41,6 +41,7 @@ from clearsite.store.findings import (
     last_estate_assessment,
     new_outcome_ids,
     outcome_ids,
+    refresh_statistics,
     remove_device_findings,
 )
 from clearsite.store.findings import stored_findings as stored_finding_rows
@@ -250,6 +251,7 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
             audit.record(conn, actor, *ESTATE_ASSESSMENT, None,
                          {"as_of": as_of.isoformat(), "policies": ids, "knowledge_version": knowledge.version,
                           "findings": sum(sum(c.values()) for c in found)})
+            refresh_statistics(conn, ["findings", "outcomes"])
     labels = {outcome_id: outcome[:3] for outcome, outcome_id in stored.items()}
     counts: Counter[tuple[str, str, str]] = Counter()
     for part_ids, part_found in zip(outcome_ids, found, strict=True):

@@ -29,7 +29,7 @@ from clearsite.services.parallel import can_fork, fork_safe, forked, worker_coun
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work, constant, dumps
 from clearsite.store.devices import NewObservation, StoreResult, now, observation_data_by_device
-from clearsite.store.findings import device_id_range
+from clearsite.store.findings import device_id_range, refresh_statistics
 from clearsite.store.identities import (
     add_identities,
     observation_data_between,
@@ -170,6 +170,7 @@ def refresh_estate(engine: Engine, knowledge: Knowledge, actor: str = "cli", *,
                 refreshed += len(rows)
             audit.record(conn, actor, "identities.refresh", "devices", None,
                          {"knowledge_version": knowledge.version, "devices": refreshed})
+            refresh_statistics(conn, ["identities"])
     return refreshed
 
 

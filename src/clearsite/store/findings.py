@@ -20,7 +20,7 @@ from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
 
 __all__ = ["OUTCOME_COLUMNS", "OutcomeKey", "add_findings", "add_outcomes", "assessed_as_of", "clear_policies",
            "device_id_range", "device_policies", "last_estate_assessment", "new_outcome_ids", "outcome_ids",
-           "remove_device_findings", "stored_findings"]
+           "refresh_statistics", "remove_device_findings", "stored_findings"]
 
 CHUNK = 5000
 OUTCOME_COLUMNS = ("id", "policy", "obligation", "status", "due", "reasons", "as_of", "assessed_at")
@@ -111,3 +111,18 @@ def last_estate_assessment(conn: Connection, action: str, target: str) -> tuple[
         return None
     later = set(conn.scalars(select(AuditRow.action).where(AuditRow.seq > row.seq).distinct()))
     return orjson.loads(row.after), later
+
+
+def refresh_statistics(conn: Connection, tables: Sequence[str]) -> None:
+    """PostgreSQL: sample these tables for the planner now, after a whole-estate rewrite, rather than when
+    autovacuum next gets to them (each ANALYZE reads a fixed sample, a fraction of a second at any size).
+    SQLite plans without statistics until ANALYZE is first run, which would change every query's plan: left alone."""
+    unknown = set(tables) - _REWRITTEN
+    if unknown:  # the names go into SQL text
+        raise ValueError(f"not a table assessment or identification rewrites: {sorted(unknown)}")
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.exec_driver_sql(f"ANALYZE {table}")
+
+
+_REWRITTEN = frozenset({"findings", "outcomes", "identities"})
