@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, insert, or_, select, update
+import orjson
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from clearsite.core.models import Evidence
 from clearsite.store.bulk import (
@@ -175,16 +176,18 @@ class _DeviceIndex:
                     macs.add(obs.mac)
                 elif not serial and obs.ip:
                     ips.add(obs.ip)
+        marker = "%s" if self.conn.dialect.paramstyle in ("format", "pyformat") else "?"
         for site_id, (keys, macs, ips) in sorted(wanted.items()):
             keys_list, macs_list, ips_list = sorted(keys), sorted(macs), sorted(ips)
             for start in range(0, max(len(keys_list), len(macs_list), len(ips_list)), CHUNK):
                 part = slice(start, start + CHUNK)
-                query = select(DeviceRow.id, DeviceRow.natural_key, DeviceRow.serial, DeviceRow.mac, DeviceRow.ip).where(
-                    DeviceRow.site_id == site_id,
-                    or_(DeviceRow.natural_key.in_(keys_list[part]), DeviceRow.mac.in_(macs_list[part]),
-                        DeviceRow.ip.in_(ips_list[part]))).order_by(DeviceRow.id)
-                for row in self.conn.execute(query):
-                    self.add(row.id, site_id, row.natural_key, clean_serial(row.serial), row.mac, row.ip)
+                params: list[Any] = [site_id]
+                matches = " OR ".join(_any_of(self.conn, column, values[part], params) for column, values in
+                                      (("natural_key", keys_list), ("mac", macs_list), ("ip", ips_list)))
+                sql = (f"SELECT id, natural_key, serial, mac, ip FROM {DeviceRow.__tablename__} "
+                       f"WHERE site_id = {marker} AND ({matches}) ORDER BY id")
+                for device_id, key, serial, mac, ip in self.conn.exec_driver_sql(sql, tuple(params)):
+                    self.add(device_id, site_id, key, clean_serial(serial), mac, ip)
 
     def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
         """Index a device; `serial` is already cleaned (clean_serial)."""
@@ -218,6 +221,23 @@ class _DeviceIndex:
             if found is not None:
                 return found
         return self.by_key.get(_slot(site, key))
+
+
+def _any_of(conn: Connection, column: str, values: Sequence[Any], params: list[Any]) -> str:
+    """`column IN (values)` as driver SQL: on PostgreSQL one array parameter (`= ANY`), which neither
+    SQLAlchemy nor the driver handle marker by marker; on SQLite a marker a value."""
+    if conn.dialect.name == "postgresql":
+        params.append(list(values))
+        return f"{column} = ANY(%s)"
+    if not values:
+        return "0 = 1"
+    params.extend(values)
+    return f"{column} IN ({', '.join(['?'] * len(values))})"
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read by the driver: PostgreSQL's driver parses it, SQLite gives the text."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _existing_fingerprints(conn: Connection, fingerprints: Sequence[str]) -> set[str]:
@@ -340,9 +360,10 @@ def stored_data_by_fingerprint(conn: Connection, fingerprints: Sequence[str]) ->
     """The stored data of those observations that are already stored, by fingerprint."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(fingerprints), CHUNK):
-        part = list(fingerprints[start : start + CHUNK])
-        query = select(ObservationRow.fingerprint, ObservationRow.data).where(ObservationRow.fingerprint.in_(part))
-        found.update((row.fingerprint, row.data) for row in conn.execute(query))
+        params: list[Any] = []
+        where = _any_of(conn, "fingerprint", fingerprints[start : start + CHUNK], params)
+        sql = f"SELECT fingerprint, data FROM {ObservationRow.__tablename__} WHERE {where}"
+        found.update((mark, _json(data)) for mark, data in conn.exec_driver_sql(sql, tuple(params)))
     return found
 
 
@@ -352,13 +373,16 @@ def devices_with_contradiction(conn: Connection, device_ids: Sequence[int], star
     The database narrows by the JSON text (one query a chunk, few rows back); each match is checked exactly."""
     found: set[int] = set()
     ids = sorted(set(device_ids))
-    pattern = "%" + starting.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
     for start in range(0, len(ids), CHUNK):
-        query = select(IdentityRow.device_id, IdentityRow.contradictions).where(
-            IdentityRow.device_id.in_(ids[start : start + CHUNK]),
-            cast(IdentityRow.contradictions, Text).like(pattern, escape="\\"))
-        found.update(device_id for device_id, contradictions in conn.execute(query)
-                     if any(str(c).startswith(starting) for c in contradictions or ()))
+        params: list[Any] = []
+        where = _any_of(conn, "device_id", ids[start : start + CHUNK], params)
+        # `starting`'s own % or _ only widen the database's match; the check below is exact.
+        sql = (f"SELECT device_id, contradictions FROM {IdentityRow.__tablename__} "
+               f"WHERE {where} AND CAST(contradictions AS TEXT) LIKE {marker}")
+        for device_id, contradictions in conn.exec_driver_sql(sql, (*params, f"%{starting}%")):
+            if any(str(c).startswith(starting) for c in _json(contradictions) or ()):
+                found.add(device_id)
     return found
 
 
