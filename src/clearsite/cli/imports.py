@@ -42,12 +42,15 @@ def import_register(
             f"{len(report.skipped)} skipped, {len(report.warnings)} warnings")
 
 
-def _import_scan(kind: str, file: Path, site: str, db: str | None, format: Format) -> None:
+def _import_scan(kind: str, file: Path, site: str, db: str | None, format: Format,
+                 scanned: list[str] | None = None) -> None:
     from clearsite.services.file_imports import import_scanner_file
 
-    report = import_scanner_file(open_engine(db), file, site, kind)
+    report = import_scanner_file(open_engine(db), file, site, kind, scanned or [])
     for line in report.out_of_scope + report.problems:
         say(f"skipped: {line}")
+    if report.coverage:
+        say(f"coverage: {report.coverage}")
     summary: ScannerFileImportSummary = {"file": report.source, "hosts": report.hosts, "stored": report.stored,
                "already_imported": report.duplicates, "new_devices": report.new_devices,
                "out_of_scope": len(report.out_of_scope), "problems": len(report.problems)}
@@ -68,9 +71,12 @@ def import_nmap(file: Annotated[Path, typer.Argument(help="nmap -oX output.")], 
 
 @app.command("masscan")
 def import_masscan(file: Annotated[Path, typer.Argument(help="masscan -oJ, -oD, -oL or -oX output.")],
-                   site: SiteOption, db: DbOption = None, format: FormatOption = Format.table) -> None:
+                   site: SiteOption, db: DbOption = None, format: FormatOption = Format.table,
+                   scanned: Annotated[list[str] | None, typer.Option(
+                       "--scanned", help="A range the run was given (repeatable): lets its -oX output verify "
+                                         "removals of devices whose known ports it scanned.")] = None) -> None:
     """Import a masscan run as observations at a site."""
-    _import_scan("masscan", file, site, db, format)
+    _import_scan("masscan", file, site, db, format, scanned)
 
 
 @app.command("switch")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ def import_register_file(engine: Engine, file: Path, *, site: str | None = None,
     return import_register(engine, file, load_knowledge(), site=site, mapping=columns, strict=strict)
 
 
-def import_scanner_file(engine: Engine, file: Path, site: str, kind: str) -> HostsReport:
-    """nmap XML, masscan output or a switch MAC/ARP/DHCP table seen at one site."""
-    return import_scan_file(engine, load_knowledge(), file, site, kind)
+def import_scanner_file(engine: Engine, file: Path, site: str, kind: str, scanned: Sequence[str] = ()) -> HostsReport:
+    """nmap XML, masscan output or a switch MAC/ARP/DHCP table seen at one site; `scanned`, the ranges a
+    masscan run was given (its file does not say), lets its -oX output prove coverage."""
+    return import_scan_file(engine, load_knowledge(), file, site, kind, scanned=scanned)

@@ -41,9 +41,11 @@ from clearsite.formats.scans import (
     is_xml_scan,
     parse_scan,
 )
+from clearsite.formats.scans.coverage import ScanCoverage
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
 from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.services.scan_coverage import check_scanned, file_coverage, resolve_coverage
 from clearsite.store.agents import claim_push_key, finish_push_key
 from clearsite.store.audit import canonical, record
 from clearsite.store.bulk import dumps, lock_sites_for_intake
@@ -268,6 +270,7 @@ class HostsReport:
     identified: int = 0
     out_of_scope: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    coverage: str | None = None  # what the file proved its run covered, in one line (scanner files)
 
 
 def host_observation(host: ScannedHost, site_id: int, kind: str, source: str) -> NewObservation:
@@ -298,8 +301,12 @@ def record_hosts(engine: Engine, knowledge: Knowledge, site_name: str, kind: str
 
 
 def record_host_batches(engine: Engine, knowledge: Knowledge, site_name: str, kind: str, source_name: str,
-                        sha256: str, batches: Iterable[Iterable[ScannedHost]], actor: str = "cli") -> HostsReport:
-    """record_hosts for hosts that arrive in batches (a large file streamed): one intake, one transaction."""
+                        sha256: str, batches: Iterable[Iterable[ScannedHost]], actor: str = "cli",
+                        coverage: Callable[[], ScanCoverage | None] | None = None) -> HostsReport:
+    """record_hosts for hosts that arrive in batches (a large file streamed): one intake, one transaction.
+
+    `coverage`, asked once the last batch is stored, is what the file proves its run covered
+    (services.scan_coverage): recorded at the run's start time, it verifies earlier removal claims."""
     report = HostsReport(source_name)
 
     def open_intake(conn: Connection) -> Intake:
@@ -319,10 +326,17 @@ def record_host_batches(engine: Engine, knowledge: Knowledge, site_name: str, ki
                 yield batch
 
         def close(recorded: Recorded) -> Closing:
-            return Closing(f"{kind}.import", f"source:{recorded.source_id}",
-                           {"source": source_name, "site": site.name, "hosts": report.hosts, **recorded.counts(),
-                            "out_of_scope": len(report.out_of_scope)},
-                           report.hosts, len(report.out_of_scope))
+            payload = {"source": source_name, "site": site.name, "hosts": report.hosts, **recorded.counts(),
+                       "out_of_scope": len(report.out_of_scope)}
+            if coverage is None:
+                return Closing(f"{kind}.import", f"source:{recorded.source_id}", payload, report.hosts,
+                               len(report.out_of_scope))
+            targets, covered_at, why = resolve_coverage(conn, site_id, site, coverage())
+            report.coverage = why
+            payload["coverage"] = {"targets": list(targets)[:50], "from": covered_at.isoformat() if covered_at else None,
+                                   "rule": why}
+            return Closing(f"{kind}.import", f"source:{recorded.source_id}", payload, report.hosts,
+                           len(report.out_of_scope), covered=targets, covered_at=covered_at)
 
         return Intake(Source(kind, source_name, sha256, actor, site_id), observations(), close)
 
@@ -334,12 +348,15 @@ def record_host_batches(engine: Engine, knowledge: Knowledge, site_name: str, ki
 
 
 def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str, kind: str,
-                     actor: str = "cli") -> HostsReport:
+                     actor: str = "cli", scanned: Sequence[str] = ()) -> HostsReport:
     """Import nmap XML, masscan JSON/list/XML, or a switch MAC/ARP/DHCP table as observations at a site.
 
     XML (nmap's and masscan's -oX, the large ones) is streamed: hashed in one pass, then parsed and
     stored a batch of hosts at a time, so memory does not grow with the file. Other kinds are read whole.
+    An XML run's coverage (what it proves it looked at: formats.scans.coverage states the rules; masscan's
+    over the ranges `scanned` it was given) is recorded with it; a switch table covers its site by MAC.
     """
+    scanned = check_scanned(scanned)
     with open_input_file(path, ScanParseError, limit=MAX_FILE_BYTES, what="scan file") as (handle, _size):
         head = handle.read(4096)
         if not is_xml_scan(head):
@@ -360,12 +377,15 @@ def import_scan_file(engine: Engine, knowledge: Knowledge, path: Path, site: str
                     yield cleaned
 
             report = record_host_batches(engine, knowledge, site, kind, path.name, digest.hexdigest(), batches(),
-                                         actor)
+                                         actor, lambda: file_coverage(stream.facts, kind, scanned))
             report.problems = [str(e) for e in stream.errors] + problems
             return report
     hosts = parse_scan(data, path.name)
     report = record_hosts(engine, knowledge, site, kind, path.name, hashlib.sha256(data).hexdigest(), hosts, actor)
     report.problems = [str(e) for e in hosts.errors]
+    if kind in ("nmap", "masscan"):
+        report.coverage = ("no coverage: masscan JSON and list output say neither when the run began nor that it "
+                           "finished (only -oX does)") if kind == "masscan" else "no coverage: not nmap XML"
     return report
 
 

@@ -24,7 +24,7 @@ input and what they report. What happens to the database is the same for all of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -88,6 +88,10 @@ class Closing:
     payload: dict[str, Any]
     rows_read: int
     rows_skipped: int = 0
+    # What the intake covered, when only its end tells (a streamed scanner file's run facts come last):
+    # replaces the source's `covered` and `covered_at` for verification. None: the source's stand.
+    covered: tuple[str, ...] | None = None
+    covered_at: datetime | None = None
 
 
 @dataclass
@@ -144,6 +148,8 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
             if close is not None:  # a generator: stops any workers it started, on success or failure
                 close()
         closing = intake.close(recorded)
+        if closing.covered is not None:
+            source = replace(source, covered=closing.covered, covered_at=closing.covered_at)
         set_source_counts(conn, source_id, closing.rows_read, recorded.stored, closing.rows_skipped)
         audit.record(conn, source.actor, closing.action, closing.target, None, closing.payload)
         proof.finish(knowledge, source, source_id, recorded)  # before re-assessment: it may bring findings back

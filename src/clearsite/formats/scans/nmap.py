@@ -21,6 +21,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from clearsite.core.errors import InputError
 from clearsite.core.models import Evidence, Signal
 from clearsite.core.names import normalise_mac
+from clearsite.formats.scans.coverage import NmapRunFacts
 from clearsite.formats.scans.records import (
     RowError,
     ScannedHost,
@@ -85,8 +86,10 @@ class _ScanXMLParser(DefusedXMLParser):
 class _HostStream:
     """Parser target that builds one <host> subtree at a time and hands it on, keeping nothing else."""
 
-    def __init__(self, on_host: Callable[[Element], None]) -> None:
+    def __init__(self, on_host: Callable[[Element], None], facts: NmapRunFacts | None = None) -> None:
         self.root_attrib: dict[str, str] | None = None
+        self.facts = facts if facts is not None else NmapRunFacts()
+        self._in_runstats = False
         self._on_host = on_host
         self._depth = 0
         self._builder: TreeBuilder | None = None
@@ -100,10 +103,23 @@ class _HostStream:
             if tag != "nmaprun":
                 raise _Refused(f"root element is <{clip(tag, 40)}>, not <nmaprun>: not nmap or masscan XML")
             self.root_attrib = dict(attrib)
+            self.facts.scanner = attrib.get("scanner", "nmap")
+            self.facts.args, self.facts.start = attrib.get("args", ""), attrib.get("start")
             return
         if self._depth == 2:
             self._builder = TreeBuilder() if tag == "host" else None
             self._elements = 0
+            self._in_runstats = tag == "runstats"
+            if tag == "scaninfo" and len(self.facts.scaninfo) < 16:
+                self.facts.scaninfo.append(dict(attrib))
+        elif self._depth == 3 and self._in_runstats:
+            if tag == "finished":
+                self.facts.finished = dict(attrib)
+            elif tag == "hosts":
+                try:
+                    self.facts.hosts_total = int(attrib.get("total", ""))
+                except ValueError:
+                    self.facts.hosts_total = None
         if self._builder is not None:
             self._elements += 1
             if self._elements > _MAX_HOST_ELEMENTS:
@@ -156,6 +172,7 @@ class NmapStream:
         self.errors: list[RowError] = []
         self.skipped = 0
         self.hosts = 0
+        self.facts = NmapRunFacts()  # what the file says about its run: complete once the iteration ends
         self._chunks = chunks
         self._strict = strict
         self._batch_hosts = batch_hosts
@@ -167,6 +184,7 @@ class NmapStream:
 
         def on_host(element: Element) -> None:
             masscan = (stream.root_attrib or {}).get("scanner") == "masscan"
+            _note_host(element, self.facts)
             host = _host(element, self.source, masscan, self.errors)
             if host is None:
                 self.skipped += 1
@@ -174,7 +192,7 @@ class NmapStream:
                 ready.append(host)
                 self.hosts += 1
 
-        stream = _HostStream(on_host)
+        stream = _HostStream(on_host, self.facts)
         parser = _ScanXMLParser(stream)
         try:
             for piece in repairs.repaired(self._chunks):
@@ -261,6 +279,25 @@ class _Repairs:
         return "; ".join(self.notes) + " (nmap copies some device replies raw)"
 
 
+def _note_host(element: Element, facts: NmapRunFacts) -> None:
+    """Remember a listed host's address (up or down) and its open TCP ports, for the run's coverage."""
+    address = next((a.get("addr", "") for a in element.iterfind("address")
+                    if a.get("addrtype") in ("ipv4", "ipv6")), "")
+    try:
+        facts.listed.append(str(ipaddress.ip_address(address.strip())))
+    except ValueError:
+        return
+    for port in element.iterfind("ports/port"):
+        state = port.find("state")
+        if port.get("protocol", "tcp") == "tcp" and state is not None and state.get("state") == "open":
+            try:
+                number = int(port.get("portid", ""))
+            except ValueError:
+                continue
+            if 0 < number < 65536:
+                facts.open_ports.add(number)
+
+
 def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) -> ScannedHost | None:
     status = element.find("status")
     # masscan writes no <status>: every host it reports answered.
@@ -328,6 +365,8 @@ def _host(element: Element, source: str, masscan: bool, errors: list[RowError]) 
         found.add(signal, value, f"{base} {what}")
     if masscan and not open_ports:
         return None  # masscan lists closed ports only with --show closed; they show no device
+    if status is not None and status.get("reason") == "user-set" and not open_ports and not mac:
+        return None  # -Pn lists every target as up: with nothing open and no ARP reply, nothing answered
     extra: dict[str, str] = {}
     when = element.get("endtime") or element.get("starttime")
     if when and when.isdigit():
