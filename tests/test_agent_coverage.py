@@ -279,3 +279,31 @@ def test_agent_scans_verify_stopped_devices_contradict_running_ones_and_never_ve
         assert _devices(store_url)[dahua.ip]["removal"]["status"] == "contradicted"
     finally:
         centre.stop()
+
+
+def test_the_batch_endpoint_refuses_coverage_outside_the_site_naming_the_field(store_url: str, packaged_kb: Any,
+                                                                               tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from clearsite.services.database import open_database
+    from clearsite.testing import build_world
+    from clearsite.web import Settings, create_app
+
+    engine = open_database(store_url)
+    world = build_world(engine, packaged_kb, tmp_path)
+    agent = {"Authorization": f"Bearer {world.tokens['agent-alpha']}"}
+    began = datetime.now(UTC).isoformat()
+    with TestClient(create_app(engine, packaged_kb, Settings())) as client:
+        outside = client.post("/api/v1/agent/batches", headers=agent, json={
+            "site": "Alpha HQ", "key": "spool-c00001", "covered": ["10.1.0.0/24", "10.9.0.0/24"], "scanned_at": began})
+        assert outside.status_code == 422 and "covered[1]" in outside.text and "10.9.0.0/24" in outside.text
+        empty = client.post("/api/v1/agent/batches", headers=agent, json={"site": "Alpha HQ", "key": "spool-c00002"})
+        assert empty.status_code == 422
+        taken = client.post("/api/v1/agent/batches", headers=agent, json={
+            "site": "Alpha HQ", "key": "spool-c00001", "covered": ["10.1.0.0/24"], "scanned_at": began})
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["stored"] == 0 and taken.json()["replayed"] is False
+        again = client.post("/api/v1/agent/batches", headers=agent, json={
+            "site": "Alpha HQ", "key": "spool-c00001", "covered": ["10.1.0.0/24"], "scanned_at": began})
+        assert again.json()["replayed"] is True
+    engine.dispose()
