@@ -281,6 +281,7 @@ class _Sql:
         self.params: list[Any] = []
         self.needs_device = False
         self.trigram = has_trigram_search(conn)
+        self.search_overflows = False  # the trigram table alone holds more than TOTAL_CAP matches of the search
 
     def values(self, values: Sequence[Any]) -> str:
         self.params.extend(values)
@@ -319,6 +320,7 @@ def _search(sql: _Sql, q: str, producers: Sequence[str]) -> None:
         # Text that a large share of devices contain: reading rows in the list's order and testing them finds a
         # page in a few hundred rows, where the trigram table would first list every match.
         trigram = False
+        sql.search_overflows = True
     if trigram:
         branches = [f"x.device_id IN (SELECT rowid FROM device_search WHERE search LIKE {m})"] * len(plain)
         params: list[Any] = [f"%{p}%" for p in plain]
@@ -357,17 +359,18 @@ def _nil_condition(sql: _Sql, f: DeviceFilter, subject: str) -> str:
     producers = [p for p, s in f.producer_subjects if s == subject]
     if producers:
         machine.append(f"x.producer_id IN ({sql.values(producers)})")
-    if subject in ("review", "unknown"):
-        known = [p for p, _ in f.producer_subjects]
-        no_producer = f"(x.producer_id IS NULL OR x.producer_id NOT IN ({sql.values(known)}))" if known \
-            else "1 = 1"
-        if subject == "review" and f.contested_brands:
-            machine.append(f"({no_producer} AND x.brand IN ({sql.values(f.contested_brands)}))")
-        elif subject == "unknown":
-            contested = f" AND (x.brand IS NULL OR x.brand NOT IN ({sql.values(f.contested_brands)}))" \
-                if f.contested_brands else ""
-            machine.append(f"({no_producer}{contested})")
-    arms += [f"(x.decided_nil IS NULL AND {arm})" for arm in machine]
+    # A stored producer is always one the knowledge holds (identification takes them from it, and a device
+    # whose producer it lost could not be shown), so "no known producer" is a NULL an index finds.
+    if subject == "review" and f.contested_brands:
+        machine.append(f"(x.brand IN ({sql.values(f.contested_brands)}) AND x.producer_id IS NULL)")
+    elif subject == "unknown":
+        contested = f" AND (x.brand IS NULL OR x.brand NOT IN ({sql.values(f.contested_brands)}))" \
+            if f.contested_brands else ""
+        machine.append(f"(x.producer_id IS NULL{contested})")
+    # SQLite: unary plus keeps "no decision" (most rows) off the decided_nil index, so each arm is found
+    # through the producer or badge index rather than through every undecided device.
+    undecided = "+x.decided_nil IS NULL" if sql.conn.dialect.name == "sqlite" else "x.decided_nil IS NULL"
+    arms += [f"({undecided} AND {arm})" for arm in machine]
     return "(" + " OR ".join(arms) + ")"
 
 
@@ -436,6 +439,8 @@ def _count(conn: Connection, sql: _Sql, f: DeviceFilter, cap: int | None) -> tup
     if _facets_only(f):  # exact, from a few tens of thousands of rows whatever the number that match
         return int(conn.exec_driver_sql(f"SELECT COALESCE(sum(x.devices), 0) FROM device_facets x{where}",
                                         params).scalar_one()), False
+    if cap is not None and cap <= TOTAL_CAP and sql.search_overflows and len(sql.conditions) == 1:
+        return cap, True  # the search is the only condition, and the trigram table already found more than cap
     if cap is None:
         return int(conn.exec_driver_sql(f"SELECT count(*) {_from(sql, 'x.device_id')}{where}", params).scalar_one()), \
             False
@@ -451,12 +456,12 @@ def count_devices(conn: Connection, scope: SiteScope, f: DeviceFilter) -> int:
     return _count(conn, _where(conn, scope, f), f, None)[0]
 
 
-def count_matches(conn: Connection, scope: SiteScope, f: DeviceFilter, cap: int = TOTAL_CAP) -> tuple[int, bool]:
+def count_matches(conn: Connection, scope: SiteScope, f: DeviceFilter, cap: int | None = None) -> tuple[int, bool]:
     """(how many match, whether counting stopped at `cap`): exact for filters alone, whatever the number (summed
     from the facet counts); a search or a date range is counted up to `cap` (more than that says "more than")."""
     if scope.nothing:
         return 0, False
-    return _count(conn, _where(conn, scope, f), f, cap)
+    return _count(conn, _where(conn, scope, f), f, TOTAL_CAP if cap is None else cap)
 
 
 def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id", descending: bool = False,
