@@ -307,3 +307,62 @@ def test_the_batch_endpoint_refuses_coverage_outside_the_site_naming_the_field(s
             "site": "Alpha HQ", "key": "spool-c00001", "covered": ["10.1.0.0/24"], "scanned_at": began})
         assert again.json()["replayed"] is True
     engine.dispose()
+
+
+def _wait_for_file(path: Path, process: subprocess.Popen[str], deadline_s: float = 180) -> None:
+    import time
+
+    deadline = time.monotonic() + deadline_s
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the agent ended before its fault point ({process.returncode}): "
+                                 f"{process.stderr.read() if process.stderr else ''}")
+        assert time.monotonic() < deadline, f"the agent never reached {path.name}"
+        time.sleep(0.05)
+
+
+def test_kill_9_before_the_observations_or_the_coverage_are_pushed_never_leaves_coverage_alone(
+        store_url: str, packaged_kb: Any, fleet: Fleet, tmp_path: Path) -> None:
+    hik, dahua, axis = fleet.devices
+    token_file = _setup(store_url, tmp_path)
+    spool = tmp_path / "spool"
+    centre = CentreProcess(store_url, workers=1, log=tmp_path / "centre.log").start()
+
+    def killed_at(point: str) -> None:
+        marker = tmp_path / f"{point}.reached"
+        command = [sys.executable, "-m", "clearsite", "agent", "run", "--once", "--server", centre.url,
+                   "--token-file", str(token_file), "--site", "Lab", "--spool", str(spool), "--target", FLEET_CIDR,
+                   "--timeout", "0.5", "--push-for", "1s"]
+        process = subprocess.Popen(command, env={**os.environ, "CLEARSITE_AGENT_FAULT_AT": point,
+                                                 "CLEARSITE_AGENT_FAULT_FILE": str(marker)},
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_for_file(marker, process)
+        finally:
+            process.kill()  # SIGKILL: nothing is tidied up
+            process.wait(60)
+
+    try:
+        with serving(fleet, [hik, dahua, axis]):
+            assert _agent(centre.url, token_file, spool).returncode == 0
+        ids = {ip: d["id"] for ip, d in _devices(store_url).items()}
+        _claim(store_url, packaged_kb, ids[hik.ip])
+        _claim(store_url, packaged_kb, ids[dahua.ip])
+        with serving(fleet, [dahua, axis]):
+            killed_at("batch-formed")  # scanned and spooled (coverage too); killed before any batch was sent
+            assert _devices(store_url)[hik.ip]["removal"]["status"] == "claimed"
+            assert _devices(store_url)[dahua.ip]["removal"]["status"] == "claimed", "its sighting is not sent yet"
+            killed_at("coverage-formed")  # every observation accepted; killed before the coverage was sent
+            after = _devices(store_url)
+            assert after[hik.ip]["removal"]["status"] == "claimed", "no coverage reached the centre"
+            assert after[dahua.ip]["removal"]["status"] == "contradicted"
+            finished = _agent(centre.url, token_file, spool)
+        assert finished.returncode == 0, finished.stderr
+        assert _devices(store_url)[hik.ip]["removal"]["status"] == "verified"
+        left = open_agent_spool(spool, 1_000_000, exclusive=False)
+        try:
+            assert left.pending() == 0 and left.pending_coverage() == 0, "everything sent, once"
+        finally:
+            left.close()
+    finally:
+        centre.stop()
