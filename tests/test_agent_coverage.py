@@ -366,3 +366,33 @@ def test_kill_9_before_the_observations_or_the_coverage_are_pushed_never_leaves_
             left.close()
     finally:
         centre.stop()
+
+
+def test_an_nmap_file_dropped_in_the_inbox_spools_its_proven_coverage_behind_its_hosts(tmp_path: Path) -> None:
+    from clearsite.services.agent_spool import spool_inbox
+    from tests.test_scan_file_coverage import nmap_xml
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    start = int(datetime(2026, 3, 1, 9, 30, tzinfo=UTC).timestamp())
+    (inbox / "a-finished.xml").write_text(nmap_xml(start=start, args="nmap -sn 10.20.30.0/28",
+                                                   up=[("10.20.30.3", [80])], total=16))
+    (inbox / "b-interrupted.xml").write_text(nmap_xml(start=start, args="nmap -sn 10.20.30.0/28",
+                                                      up=[("10.20.30.4", [80])], finished=None))
+    (inbox / "c-no-discovery.xml").write_text(nmap_xml(
+        start=start, args="nmap -Pn 10.20.30.0/28", up=[("10.20.30.5", [80])], total=16, reason="user-set",
+        scaninfo='<scaninfo type="syn" protocol="tcp" services="80"/>'))
+    spool = open_agent_spool(tmp_path / "spool", 100)
+    try:
+        results = spool_inbox(spool, inbox, ["10.20.30.0/28"])
+        assert [r.moved_to.split("/")[-2] for r in results] == ["done", "done", "done"]
+        assert spool.pending() == 3
+        assert spool.pending_coverage() == 1, "only the finished run with host discovery proves coverage"
+        while (batch := spool.next_batch(10)) is not None:
+            assert spool.next_coverage() is None
+            spool.accepted(batch)
+        coverage = spool.next_coverage()
+        assert coverage is not None and coverage.targets == ["10.20.30.0/28"]
+        assert coverage.scanned_at == "2026-03-01T09:30:00+00:00", "the run's start, not the file's arrival"
+    finally:
+        spool.close()

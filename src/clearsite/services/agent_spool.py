@@ -20,7 +20,8 @@ from clearsite.core.models import ScannedHost, Signal
 from clearsite.discover import HostReport, ScanOptions, check_scope, scan
 from clearsite.discover.loop import run
 from clearsite.discover.scope import parse_networks
-from clearsite.formats.scans import ScanParseError, parse_scan_file
+from clearsite.formats.scans import NmapStream, ScanParseError, is_xml_scan, parse_scan_file
+from clearsite.formats.scans.coverage import nmap_coverage
 from clearsite.store.spool import Batch, Coverage, JobReport, Spool, SpoolBusy, SpoolFull, open_spool
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "SpoolScan",
     "collapse",
     "in_networks",
+    "inbox_file_coverage",
     "open_agent_spool",
     "scan_into_spool",
     "spool_inbox",
@@ -220,11 +222,46 @@ def spool_inbox(spool: Spool, inbox: Path, networks: Sequence[str]) -> list[Inbo
         except SpoolFull as exc:  # left in the inbox for the next run
             results.append(InboxResult(name, "inbox", len(hosts), reason=str(exc)))
             break
+        coverage = inbox_file_coverage(path, networks)
+        if coverage is not None:  # after its hosts: sent only once they are accepted
+            spool.add_coverage(*coverage)
         skipped = [str(e) for e in hosts.errors][:50]
         done = f"{spooled} hosts spooled" + (f"; {len(skipped)} records skipped" if skipped else "")
         results.append(InboxResult(name, _move(path, inbox / "done", done), len(hosts), spooled, skipped, done))
         spool.put(last_scan=_now().isoformat())
     return results
+
+
+def inbox_file_coverage(path: Path, networks: Sequence[str]) -> tuple[str, list[str]] | None:
+    """(start, targets) an nmap XML file in the inbox proves its run covered inside the site's networks.
+
+    The rules are formats.scans.coverage's; a coverage that holds only for devices whose known ports were
+    scanned (-Pn) needs the centre's records, so the agent leaves it out (the file's hosts still go).
+    """
+    import ipaddress
+
+    try:
+        data = path.read_bytes()
+        if not is_xml_scan(data[:4096]):
+            return None
+        stream = NmapStream([data], path.name)
+        for _ in stream:
+            pass
+    except (ScanParseError, OSError):
+        return None
+    coverage = nmap_coverage(stream.facts)
+    if coverage is None or coverage.ports is not None:
+        return None
+    declared = parse_networks(networks)
+    inside: list[str] = []
+    for text in coverage.targets:
+        target = ipaddress.ip_network(text)
+        for network in declared:
+            if target.version == network.version and target.overlaps(network):
+                inside.append(str(target if target.subnet_of(network) else network))  # type: ignore[arg-type]
+    if not inside:
+        return None
+    return coverage.started_at.replace(tzinfo=UTC).isoformat(), inside
 
 
 def spool_status(spool: Spool) -> dict[str, Any]:
