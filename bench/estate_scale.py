@@ -117,7 +117,8 @@ def describe(r: dict[str, Any]) -> str:
         f"  (c) knowledge update: re-identify {r['c_reidentify_s']:.1f} s + re-assess {r['c_reassess_s']:.1f} s = "
         f"{r['c_s']:.1f} s  {r['c_rate']:,.0f} devices/s  (CPU {r['c_cpu_s']:.1f} s; linear at 1,000,000: "
         f"{r['c_s'] * scale:.0f} s)",
-        f"  peak RSS: writer {r['peak_rss_mb']:.0f} MB, largest worker {r['worker_peak_rss_mb']:.0f} MB",
+        f"  peak RSS: writer {r['peak_rss_mb']:.0f} MB, largest worker "
+        + (f"{r['worker_peak_rss_mb']:.0f} MB" if r["worker_peak_rss_mb"] else "none (too few devices to fork)"),
     ])
 
 
