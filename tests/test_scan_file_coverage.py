@@ -214,3 +214,25 @@ def test_a_switch_table_of_the_site_verifies_a_claimed_device_by_its_mac(estate:
     _import(engine, kb, tmp_path, table, "switch", "mac-table.csv")
     assert removal_status(engine, ids[HIK[0]]) == "verified"
     assert removal_status(engine, ids[DAHUA[0]]) == "verified"
+
+
+def test_the_import_commands_say_which_coverage_rule_applied_and_a_later_run_verifies(cli: Any,
+                                                                                     tmp_path: Path) -> None:
+    from datetime import date
+
+    cli("site", "add", "HQ", "--department", "D", "--network", "10.1.0.0/16")
+    first = tmp_path / "first.xml"
+    first.write_text(nmap_xml(start=NOW - 3600, args="nmap -sV 10.1.0.0/28", up=[("10.1.0.11", [80])], total=16))
+    cli("import", "nmap", str(first), "--site", "HQ")
+    device = json.loads(cli("devices", "--format", "json").stdout)[0]
+    cli("removal", "record", str(device["id"]), "--on", date.today().isoformat())
+    later = tmp_path / "later.xml"
+    later.write_text(nmap_xml(start=int(time.time()) + 1, args="nmap -sV 10.1.0.0/28", total=16))
+    answer = cli("import", "nmap", str(later), "--site", "HQ")
+    assert "coverage: nmap: the run's targets and every host it listed (host discovery): 1 range(s)" in answer.stderr
+    assert json.loads(cli("devices", "--format", "json").stdout)[0]["removal"]["status"] == "verified"
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text('[{"ip": "10.1.0.99", "timestamp": "1700000000", "ports": [{"port": 80, "proto": "tcp", '
+                     '"status": "open"}]}]\n{finished: 1}\n')
+    told = cli("import", "masscan", str(sweep), "--site", "HQ", "--scanned", "10.1.0.0/24")
+    assert "coverage: no coverage: masscan JSON and list output" in told.stderr
