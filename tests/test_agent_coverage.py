@@ -396,3 +396,32 @@ def test_an_nmap_file_dropped_in_the_inbox_spools_its_proven_coverage_behind_its
         assert coverage.scanned_at == "2026-03-01T09:30:00+00:00", "the run's start, not the file's arrival"
     finally:
         spool.close()
+
+
+def test_a_finished_scan_spools_what_it_probed_and_one_stopped_by_a_full_spool_spools_no_coverage(
+        fleet: Fleet, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from clearsite.services.agent_spool import ScanOptions, scan_into_spool
+
+    options = replace(ScanOptions(), connect_timeout=0.5)
+    networks = ["127.76.0.0/24"]
+    with serving(fleet, fleet.devices):
+        done = open_agent_spool(tmp_path / "done", 100)
+        try:
+            result = scan_into_spool(done, networks, [FLEET_CIDR], ["127.76.0.6"], options)
+            # a /29 is six hosts (its network and broadcast addresses are not scanned); one excluded
+            assert not result.full and result.responded == 3 and result.covered == 5
+            for_coverage = done.next_batch(100)
+            assert for_coverage is not None
+            done.accepted(for_coverage)
+            coverage = done.next_coverage()
+            assert coverage is not None and coverage.targets == ["127.76.0.1/32", "127.76.0.2/31", "127.76.0.4/31"]
+        finally:
+            done.close()
+        full = open_agent_spool(tmp_path / "full", 2)  # three devices answer: the spool fills mid-scan
+        try:
+            stopped = scan_into_spool(full, networks, [FLEET_CIDR], [], options)
+            assert stopped.full and full.pending_coverage() == 0
+        finally:
+            full.close()
