@@ -68,7 +68,8 @@ def upgrade() -> None:
     inspector = sa.inspect(op.get_bind())
     for table in _KEYS:
         for key in inspector.get_foreign_keys(table):
-            op.drop_constraint(key["name"], table, type_="foreignkey")
+            if key["name"]:  # PostgreSQL names every constraint
+                op.drop_constraint(key["name"], table, type_="foreignkey")
 
 
 def downgrade() -> None:
