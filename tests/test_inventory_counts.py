@@ -142,3 +142,25 @@ def test_one_devices_page_reads_only_its_site(estate) -> None:  # type: ignore[n
         [(view, site)] = list(reads.read_devices(conn, EVERYTHING, with_evidence=False, device_id=device["id"]))
     assert view.site == device["site"] == site.name and site == everywhere[site_id]
 
+
+
+def test_a_common_search_within_common_filters_walks_in_id_order_and_finds_the_same(estate, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    client, headers, everything = estate
+    params = {"q": "site 000", "sensitivity": "other"}  # every site's name, and nine sites in ten
+    exact = _all(client, headers, params)
+    assert len(exact) > 500 and _total(client, headers, params) == (len(exact), False)
+    # A cap the search passes but the pair does not make SQLite read rows in id order (NOT INDEXED).
+    monkeypatch.setattr(reads, "TOTAL_CAP", 500)
+    walked: list[bool] = []
+    decide_walk = reads._walk_in_id_order
+
+    def spy(*args: Any) -> bool:
+        walked.append(decide_walk(*args))
+        return walked[-1]
+
+    monkeypatch.setattr(reads, "_walk_in_id_order", spy)
+    assert [d["id"] for d in _all(client, headers, params)] == [d["id"] for d in exact]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    assert any(walked) == (engine.dialect.name == "sqlite")  # PostgreSQL's planner chooses by itself
+    assert _total(client, headers, params) == (500, True)
+    assert len(exact) < len(everything)
