@@ -30,7 +30,9 @@ class DeviceIndexRow(Base):
                       Index("ix_device_index_producer", "producer_id"), Index("ix_device_index_class", "device_class"),
                       Index("ix_device_index_worst", "worst"), Index("ix_device_index_pending", "pending"),
                       # the NIL verdict filter's arms: a decision's value, and a contested badge
-                      Index("ix_device_index_decided_nil", "decided_nil"), Index("ix_device_index_brand", "brand"))
+                      Index("ix_device_index_decided_nil", "decided_nil"), Index("ix_device_index_brand", "brand"),
+                      # a first/last seen range few devices fall in, found without reading them all
+                      Index("ix_device_index_first_seen", "first_seen"), Index("ix_device_index_last_seen", "last_seen"))
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     site_id: Mapped[int] = mapped_column(Integer)
     department_id: Mapped[int] = mapped_column(Integer)

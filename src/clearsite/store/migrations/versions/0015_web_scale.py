@@ -54,6 +54,8 @@ def upgrade() -> None:
     op.create_index("ix_device_facets_site", "device_facets", ["site_id"])
     op.create_index("ix_device_index_decided_nil", "device_index", ["decided_nil"])
     op.create_index("ix_device_index_brand", "device_index", ["brand"])
+    op.create_index("ix_device_index_first_seen", "device_index", ["first_seen"])
+    op.create_index("ix_device_index_last_seen", "device_index", ["last_seen"])
     op.execute("DELETE FROM device_index_state")
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and bind.exec_driver_sql(
@@ -66,6 +68,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_device_index_search_trgm")  # the extension stays: others may use it
+    op.drop_index("ix_device_index_last_seen", table_name="device_index")
+    op.drop_index("ix_device_index_first_seen", table_name="device_index")
     op.drop_index("ix_device_index_brand", table_name="device_index")
     op.drop_index("ix_device_index_decided_nil", table_name="device_index")
     op.drop_index("ix_device_facets_site", table_name="device_facets")
