@@ -7,19 +7,20 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.security import HTTPBearer
 from pydantic import Field
 
 from clearsite.services import delivery
 from clearsite.services.auth import Scope
 from clearsite.web.access import Principal, needs
+from clearsite.web.api import router as api_router
 from clearsite.web.schemas import Problem, _In
 
 __all__ = ["router"]
 
-_PROBLEMS = {401: "not authenticated", 403: "not an administrator", 404: "absent, or already removed",
+_PROBLEMS = {400: "body is not valid JSON", 401: "not authenticated", 403: "not an administrator", 404: "absent, or already removed",
              422: "invalid: where and why"}
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token"))],
+# The bearer scheme and the refusal of unknown query parameters, as on every /api/v1 route.
+router = APIRouter(prefix="/api/v1", dependencies=api_router.dependencies,
                    responses={code: {"model": Problem, "description": text} for code, text in _PROBLEMS.items()},
                    tags=["alert delivery"])
 Admin = Annotated[Principal, Depends(needs(Scope.ADMIN))]

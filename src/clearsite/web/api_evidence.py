@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPBearer
 
 from clearsite.services.auth import Scope
 from clearsite.services.evidence_pack import evidence_pack_archive
 from clearsite.web.access import Principal, needs
+from clearsite.web.api import router as api_router
 from clearsite.web.schemas import Problem
 
 __all__ = ["router"]
@@ -24,7 +24,8 @@ __all__ = ["router"]
 _PROBLEMS = {401: "not authenticated", 403: "not allowed (scope or role)",
              404: "absent, or outside your departments", 409: "the department has no signing key",
              422: "invalid: give one of site_id or department"}
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token"))],
+# The bearer scheme and the refusal of unknown query parameters, as on every /api/v1 route.
+router = APIRouter(prefix="/api/v1", dependencies=api_router.dependencies,
                    responses={code: {"model": Problem, "description": text} for code, text in _PROBLEMS.items()},
                    tags=["proof of removal"])
 Reader = Annotated[Principal, Depends(needs(Scope.READ))]

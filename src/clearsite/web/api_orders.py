@@ -11,7 +11,6 @@ from datetime import date
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.security import HTTPBearer
 from pydantic import Field
 
 from clearsite.core.alerts import ALERT_KINDS
@@ -29,14 +28,17 @@ from clearsite.services.removal import (
 from clearsite.services.status_report import build_status_report
 from clearsite.web import cache
 from clearsite.web.access import Principal, needs
+from clearsite.web.api import Day, _day
+from clearsite.web.api import router as api_router
 from clearsite.web.schemas import Problem, _In
 
 __all__ = ["router"]
 
-_PROBLEMS = {401: "not authenticated", 403: "not allowed (scope, role or CSRF)",
+_PROBLEMS = {400: "body is not valid JSON", 401: "not authenticated", 403: "not allowed (scope, role or CSRF)",
              404: "absent, or outside your departments", 409: "conflicts with what is stored",
              413: "body too large", 422: "invalid: where and why"}
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(HTTPBearer(auto_error=False, description="An API token"))],
+# The bearer scheme and the refusal of unknown query parameters, as on every /api/v1 route.
+router = APIRouter(prefix="/api/v1", dependencies=api_router.dependencies,
                    responses={code: {"model": Problem, "description": text} for code, text in _PROBLEMS.items()},
                    tags=["proof of removal"])
 Reader = Annotated[Principal, Depends(needs(Scope.READ))]
@@ -156,7 +158,7 @@ async def record_removal_evidence(
 
 
 @router.get("/alerts")
-def alerts(request: Request, principal: Reader, since: date | None = None,
+def alerts(request: Request, principal: Reader, since: Day = None,
            kind: Annotated[str | None, Query(max_length=40)] = None,
            after: Annotated[int, Query(ge=0, le=2**62)] = 0,
            limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
@@ -164,7 +166,8 @@ def alerts(request: Request, principal: Reader, since: date | None = None,
     if kind is not None and kind not in ALERT_KINDS:
         raise InputError(f"kind {kind!r}: not an alert kind ({', '.join(sorted(ALERT_KINDS))})")
     order_service.check_overdue(request.app.state.engine, _today(request))
-    found = list_alerts(request.app.state.engine, principal.sites, since=since, kind=kind, after_id=after, limit=limit)
+    found = list_alerts(request.app.state.engine, principal.sites, since=_day("since", since), kind=kind, after_id=after,
+                        limit=limit)
     return [cast("dict[str, Any]", alert_json(a)) for a in found]
 
 
