@@ -284,9 +284,12 @@ def site_clearance(conn: Connection, scope: SiteScope = EVERYTHING) -> dict[int,
 
 
 def record_coverage(engine: Engine, knowledge: Knowledge, site: str, targets: Sequence[str], actor: str,
-                    kind: str = "scan", name: str | None = None) -> int | None:
+                    kind: str = "scan", name: str | None = None, started_at: datetime | None = None) -> int | None:
     """Record, through the one intake, that a finished scan looked at every address of `targets` at the
-    site: claims of devices last seen at those addresses, not seen since, become verified. The source id."""
+    site: claims of devices last seen at those addresses, not seen since, become verified. The source id.
+
+    `started_at` (naive UTC) is when the scan began: the coverage dates from then, not from its end, so a
+    claim recorded while the scan ran is not verified by it."""
     import hashlib
     import ipaddress
 
@@ -312,8 +315,8 @@ def record_coverage(engine: Engine, knowledge: Knowledge, site: str, targets: Se
                            {"site": site, "targets": collapsed[:200], **recorded.counts()}, 0)
 
         digest = hashlib.sha256(" ".join(collapsed).encode()).hexdigest()
-        return Intake(Source(kind, label, digest, actor, site_id, {"covered": len(collapsed)}, tuple(collapsed)),
-                      [], close)
+        return Intake(Source(kind, label, digest, actor, site_id, {"covered": len(collapsed)}, tuple(collapsed),
+                             covered_at=started_at), [], close)
 
     recorded = record_observations(engine, knowledge, open_intake)
     return recorded.source_id if recorded is not None else None

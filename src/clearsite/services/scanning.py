@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 
@@ -55,6 +55,7 @@ def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[st
     """Scan the addresses and store what answers; returns counts (also when interrupted)."""
     summary = ScanSummary(len(addresses))
     started = time.monotonic()
+    started_at = datetime.now(UTC).replace(tzinfo=None)  # the coverage dates from here, not from the scan's end
     source = f"scan {date.today().isoformat()} {time.strftime('%H:%M:%S')}"
     pending: list[ScannedHost] = []
 
@@ -87,7 +88,8 @@ def scan_site(engine: Engine, knowledge: Knowledge, site: str, networks: list[st
         flush()
         summary.seconds = time.monotonic() - started
     if not summary.interrupted:  # every target was probed: what did not answer is absent (verifies removals)
-        record_coverage(engine, knowledge, site, [str(a) for a in addresses], actor, kind="scan", name=source)
+        record_coverage(engine, knowledge, site, [str(a) for a in addresses], actor, kind="scan", name=source,
+                        started_at=started_at)
     return summary
 
 
