@@ -3,16 +3,16 @@ supplier attestation. The caller holds the transaction and writes the audit entr
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from clearsite.core.models import SENSITIVITY_CRITERIA
 from clearsite.store.auth_tables import AttestationRow
-from clearsite.store.tables import DeviceRow, SiteRow
+from clearsite.store.tables import SiteRow
 
-__all__ = ["device_removed_on", "insert_attestation", "set_device_removed_on", "update_site_columns"]
+__all__ = ["insert_attestation", "update_site_columns"]
 
 SITE_COLUMNS = frozenset({"region", *SENSITIVITY_CRITERIA})
 
@@ -23,14 +23,6 @@ def update_site_columns(conn: Connection, site_id: int, values: dict[str, Any]) 
         raise ValueError(f"not a column a person may change: {', '.join(sorted(unknown))}")
     if values:
         conn.execute(update(SiteRow).where(SiteRow.id == site_id).values(**values))
-
-
-def device_removed_on(conn: Connection, device_id: int) -> date | None:
-    return conn.scalar(select(DeviceRow.removed_on).where(DeviceRow.id == device_id))
-
-
-def set_device_removed_on(conn: Connection, device_id: int, removed_on: date) -> None:
-    conn.execute(update(DeviceRow).where(DeviceRow.id == device_id).values(removed_on=removed_on))
 
 
 def insert_attestation(conn: Connection, values: dict[str, Any], *, department_id: int | None,
