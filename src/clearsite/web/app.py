@@ -36,6 +36,7 @@ from clearsite.web.api_evidence import router as evidence_api
 from clearsite.web.api_review import router as review_api
 from clearsite.web.pages_delivery import router as delivery_pages
 from clearsite.web.pages_review import router as review_pages
+from clearsite.web.push_gate import PushGate
 from clearsite.web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -120,6 +121,7 @@ def create_app(engine: Engine, knowledge: Knowledge, settings: Settings | None =
     app.include_router(pages_admin.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
+    app.add_middleware(PushGate)  # agents' batches a few at a time, bodies unread while they wait
     app.add_middleware(SecurityHeaders, max_body=settings.max_body_bytes)
     return app
 
