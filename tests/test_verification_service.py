@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from clearsite.core.errors import InputError
+from clearsite.core.models import Evidence, Signal
 from clearsite.services.alerts import list_alerts
-from clearsite.services.imports import record_hosts
-from clearsite.services.removal import ReplacementIn, site_clearance
+from clearsite.services.imports import AgentObservation, push_observations, record_hosts
+from clearsite.services.removal import ReplacementIn, record_removal, site_clearance
 from clearsite.store.db import open_database
+from clearsite.store.reads import EVERYTHING
 from tests.removal_support import AXIS, DAHUA, HIK, claim, device_ids, host, make_site, removal_status, scan
 
 
@@ -101,3 +103,31 @@ def test_a_claim_cannot_be_recorded_before_the_removal_happened(engine, packaged
     scan(engine, packaged_kb, [HIK])
     with pytest.raises(InputError, match="before it happens"):
         claim(engine, packaged_kb, device_ids(engine)[HIK[0]], today=date(2020, 1, 1))
+
+
+def _agent_saw(engine, knowledge, ip: str, mac: str, server: str, observed_at: datetime, n: int) -> None:  # type: ignore[no-untyped-def]
+    """An agent pushes a host it saw at `observed_at` (perhaps long before the push: it was offline)."""
+    seen = AgentObservation(id=f"late-{n}", content_sha256=f"late-{n}", ip=ip, mac=mac.lower(), mac_as_sent=mac,
+                            observed_at=observed_at.isoformat().replace("+00:00", "Z"),
+                            evidence=(Evidence(Signal.HTTP_SERVER, server, f"http://{ip}/"),
+                                      Evidence(Signal.MAC, mac, "arp")))
+    push_observations(engine, knowledge, EVERYTHING, 1, "hq-agent", "test", [seen], key=f"late-key-{n}")
+
+
+def test_a_sighting_made_before_the_claim_and_pushed_after_it_does_not_contradict_it(engine, packaged_kb) -> None:  # type: ignore[no-untyped-def]
+    make_site(engine)
+    scan(engine, packaged_kb, [HIK, DAHUA])
+    ids = device_ids(engine)
+    hik, dahua = ids[HIK[0]], ids[DAHUA[0]]
+    claimed = claim(engine, packaged_kb, hik)
+    now = datetime.now(UTC)
+    # An agent offline since yesterday sends what it saw then: the camera was there before it was taken out.
+    _agent_saw(engine, packaged_kb, *HIK, now - timedelta(days=1), 1)
+    assert removal_status(engine, hik) == "claimed", claimed
+    # Seen again after the claim was made: that does speak against it.
+    _agent_saw(engine, packaged_kb, *HIK, now + timedelta(minutes=1), 2)
+    assert removal_status(engine, hik) == "contradicted"
+    # Said to be gone three days ago, recorded only now, but seen the day before yesterday: the claim is wrong.
+    record_removal(engine, packaged_kb, "test", EVERYTHING, dahua, removed_on=(now - timedelta(days=3)).date())
+    _agent_saw(engine, packaged_kb, *DAHUA, now - timedelta(days=2), 3)
+    assert removal_status(engine, dahua) == "contradicted"

@@ -78,6 +78,32 @@ class _Sighting:
     serial: str | None
     ip: str | None
     evidence: tuple[Any, ...]
+    observed_at: datetime | None  # when the device was seen, if the observation says (naive UTC); else at intake
+
+
+def _observed_at(obs: NewObservation) -> datetime | None:
+    """When an observation says its device was seen: an agent's `observed_at`, a scanner file's host time.
+
+    None when it does not say (a register row, a live scan: seen as it is stored) or says it unreadably."""
+    extra = obs.fields.get("extra")
+    text = obs.fields.get("observed_at") or (extra.get("scanned_at") if isinstance(extra, dict) else None)
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _seen_after_claim(sighting: _Sighting, claim: StoredRemoval) -> bool:
+    """A sighting speaks against a claim only if the device was seen after the claim was made, or on a day after
+    the day it was said to be removed: a camera an agent saw last week, pushed only now, proves nothing.
+    Agents give the time to the second, so a sighting in the very second the claim was made counts against it."""
+    seen = sighting.observed_at
+    if seen is None:
+        return True
+    return seen.replace(microsecond=0) >= claim.claimed_at.replace(microsecond=0) or seen.date() > claim.removed_on
 
 
 @dataclass
@@ -111,7 +137,8 @@ class IntakeProof:
                 serial = clean_serial(obs.serial) if obs.serial else None
                 if ((mac and (site, "m", mac) in keys) or (ip and (site, "i", ip) in keys)
                         or (serial and (site, "s", serial) in keys)):
-                    self.sightings[site].append(_Sighting(obs.locator, obs.kind, mac, serial, ip, obs.evidence))
+                    self.sightings[site].append(_Sighting(obs.locator, obs.kind, mac, serial, ip, obs.evidence,
+                                                          _observed_at(obs)))
         fresh = result.fresh_observations.keys() | result.fresh_identity.keys()
         if fresh:
             self.fresh_devices |= fresh
@@ -252,7 +279,7 @@ def _sighting_changes(conn: Connection, knowledge: Knowledge, sightings: dict[in
                       *by_key.get((site, "s", clean_serial(claim.last_serial) or ""), ()),
                       *by_key.get((site, "i", claim.last_ip or ""), ())]
         for sighting in candidates:
-            how = _matches(sighting, claim, knowledge)
+            how = _matches(sighting, claim, knowledge) if _seen_after_claim(sighting, claim) else None
             if how is None:
                 continue
             step = next_status(RemovalStatus(claim.status), Event.SEEN)
@@ -260,7 +287,9 @@ def _sighting_changes(conn: Connection, knowledge: Knowledge, sightings: dict[in
                 changes.append({"claim": claim, "device_id": claim.device_id, "status": step.status.value,
                                 "alert_kind": step.alert, "proof": {
                                     "event": "seen", "source_id": source_id, "at": at.isoformat(timespec="seconds"),
-                                    "how": how, "locator": sighting.locator, "kind": sighting.kind}})
+                                    "how": how, "locator": sighting.locator, "kind": sighting.kind,
+                                    **({"observed_at": sighting.observed_at.isoformat(timespec="seconds")}
+                                       if sighting.observed_at else {})}})
             break
     return changes
 
