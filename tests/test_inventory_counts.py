@@ -65,12 +65,12 @@ def estate(tmp_path_factory: pytest.TempPathFactory, packaged_kb, store_url_modu
     engine.dispose()
 
 
-def _all(client: TestClient, headers: dict[str, str], params: dict[str, str]) -> list[dict[str, Any]]:
+def _all(client: TestClient, headers: dict[str, str], params: dict[str, str], limit: int = 200) -> list[dict[str, Any]]:
     """Every device the filter matches, page by page through the keyset cursor."""
     found: list[dict[str, Any]] = []
     after = None
     while True:
-        answer = client.get("/api/v1/devices", params={**params, "limit": "200", **({"after": after} if after else {})},
+        answer = client.get("/api/v1/devices", params={**params, "limit": str(limit), **({"after": after} if after else {})},
                             headers=headers)
         assert answer.status_code == 200, answer.text
         found += answer.json()
@@ -164,3 +164,27 @@ def test_a_common_search_within_common_filters_walks_in_id_order_and_finds_the_s
     assert any(walked) == (engine.dialect.name == "sqlite")  # PostgreSQL's planner chooses by itself
     assert _total(client, headers, params) == (500, True)
     assert len(exact) < len(everything)
+
+
+def test_a_common_filter_alone_walks_in_id_order_and_finds_what_its_index_finds(estate, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    client, headers, everything = estate
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    decide_walk = reads._walk_in_id_order
+    for params in ({"nil_subject": "yes"}, {"sensitivity": "other"}, {"status": "compliant"}):
+        walked: list[bool] = []
+
+        def spy(*args: Any, seen: list[bool] = walked) -> bool:
+            seen.append(decide_walk(*args))
+            return seen[-1]
+
+        monkeypatch.setattr(reads, "_walk_in_id_order", spy)
+        by_walk = [d["id"] for d in _all(client, headers, params, limit=20)]
+        assert any(walked) == (engine.dialect.name == "sqlite"), params  # a third or more of the estate: walk
+        monkeypatch.setattr(reads, "_walk_in_id_order", lambda *args: False)
+        assert by_walk == [d["id"] for d in _all(client, headers, params, limit=20)], params
+        assert len(by_walk) * len(by_walk) > 21 * len(everything), params  # the rule the walk follows
+    monkeypatch.setattr(reads, "_walk_in_id_order", decide_walk)
+    walked = []
+    monkeypatch.setattr(reads, "_walk_in_id_order", lambda *args: walked.append(decide_walk(*args)) or walked[-1])
+    _all(client, headers, {"nil_subject": "review"}, limit=20)  # a handful: the index finds them sooner
+    assert not any(walked)

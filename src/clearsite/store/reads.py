@@ -433,7 +433,8 @@ def _facets_only(f: DeviceFilter) -> bool:
         and f.last_seen_to is None
 
 
-def _count(conn: Connection, sql: _Sql, f: DeviceFilter, cap: int | None) -> tuple[int, bool]:
+def _count(conn: Connection, sql: _Sql, f: DeviceFilter, cap: int | None, walk: bool = False) -> tuple[int, bool]:
+    """`walk`: SQLite, count the capped matches reading rows in id order (see _walk_in_id_order)."""
     where = f" WHERE {' AND '.join(sql.conditions)}" if sql.conditions else ""
     params = tuple(sql.params)
     if _facets_only(f):  # exact, from a few tens of thousands of rows whatever the number that match
@@ -444,8 +445,11 @@ def _count(conn: Connection, sql: _Sql, f: DeviceFilter, cap: int | None) -> tup
     if cap is None:
         return int(conn.exec_driver_sql(f"SELECT count(*) {_from(sql, 'x.device_id')}{where}", params).scalar_one()), \
             False
-    found = int(conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 {_from(sql, 'x.device_id')}{where} "
-                                     f"LIMIT {cap + 1:d}) t", params).scalar_one())
+    source = _from(sql, "x.device_id")
+    if walk:
+        source = source.replace("FROM device_index x", "FROM device_index x NOT INDEXED", 1)
+    found = int(conn.exec_driver_sql(f"SELECT count(*) FROM (SELECT 1 {source}{where} LIMIT {cap + 1:d}) t",
+                                     params).scalar_one())
     return min(found, cap), found > cap
 
 
@@ -469,15 +473,24 @@ def _walk_in_id_order(conn: Connection, scope: SiteScope, f: DeviceFilter, sql: 
     sites): whether reading rows in id order finds a page sooner than reading every device the filters match
     through their index and sorting them. Taking the two as independent, a page costs `wanted` / (share matching
     both) rows in id order, against every device the filters match: the walk wins once the filters match more
-    than devices x sqrt(wanted / TOTAL_CAP) (7% of devices for a page of 50)."""
-    if not sql.search_overflows or sort != "id" or len(sql.conditions) < 2:
+    than devices x sqrt(wanted / TOTAL_CAP) (7% of devices for a page of 50).
+
+    Filters alone (e.g. every NIL-subject device, a third of the estate): the walk costs wanted x devices /
+    matching rows against `matching` through the index, so it wins once matching^2 > wanted x devices (some
+    7,000 devices of a million). The counts come from the facet table, so deciding costs a few milliseconds."""
+    if conn.dialect.name != "sqlite" or sort != "id" or not sql.conditions:
+        return False
+    searching = sql.search_overflows and len(sql.conditions) >= 2
+    if not searching and (f.q or not _facets_only(f)):
         return False
     rest = replace(f, q=None, q_producers=())
     if not _facets_only(rest):
         return False
     matching = _count(conn, _where(conn, scope, rest), rest, None)[0]
     devices = int(conn.exec_driver_sql("SELECT COALESCE(max(device_id), 0) FROM device_index").scalar_one())
-    return matching * matching * TOTAL_CAP > wanted * devices * devices
+    if searching:
+        return matching * matching * TOTAL_CAP > wanted * devices * devices
+    return matching * matching > wanted * devices
 
 
 def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort: str = "id", descending: bool = False,
@@ -510,13 +523,14 @@ def find_device_ids(conn: Connection, scope: SiteScope, f: DeviceFilter, *, sort
     direction = "DESC" if descending else "ASC"
     order = f"x.device_id {direction}" if sort == "id" else f"{key} {direction}, x.device_id {direction}"
     source = _from(sql, column)
-    if _walk_in_id_order(conn, scope, f, sql, sort, limit + 1):
+    walk = _walk_in_id_order(conn, scope, f, sql, sort, limit + 1)
+    if walk:
         source = source.replace("FROM device_index x", "FROM device_index x NOT INDEXED", 1)
     rows = conn.exec_driver_sql(f"SELECT x.device_id, {key} {source}{where} ORDER BY {order} "
                                 f"LIMIT {limit + 1:d}", tuple(params)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    total, capped = _count(conn, sql, f, TOTAL_CAP) if with_total else (None, False)
+    total, capped = _count(conn, sql, f, TOTAL_CAP, walk) if with_total else (None, False)
     next_after = (_plain(rows[-1][1]), int(rows[-1][0])) if more and rows else None
     return DeviceIdPage([int(r[0]) for r in rows], total, next_after, capped)
 
