@@ -26,6 +26,7 @@ from clearsite.core.knowledge.schema import Policy
 from clearsite.core.models import DeviceFacts, Finding, Site, Status
 from clearsite.formats.outputs import output_set
 from clearsite.services.devices import device_json, iter_devices
+from clearsite.services.identification import identities_current
 from clearsite.services.parallel import can_fork, fork_safe, forked, worker_count
 from clearsite.store import audit
 from clearsite.store.bulk import bulk_work, constant, dumps
@@ -73,6 +74,8 @@ def iter_findings(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: 
     With `reuse`, the stored findings are read instead when they are that very answer (see
     `_stored_findings_stand`): `plan` and `publish` then cost a read, not a whole-estate assessment.
     """
+    if conn is None:  # not inside a caller's transaction: identities worked out under other knowledge are redone
+        identities_current(engine, knowledge)
     if reuse:
         with ExitStack() as held:
             reader = conn if conn is not None else held.enter_context(engine.connect())
@@ -213,6 +216,7 @@ def assess_all(engine: Engine, knowledge: Knowledge, as_of: date, policy_id: str
     """
     if policy_id:
         policies_for(knowledge, policy_id, "")  # refuse an unknown policy before touching anything
+    identities_current(engine, knowledge, actor)  # devices identified under other knowledge first
     with engine.connect() as conn:
         low, high = device_id_range(conn)
     pages = [] if low is None or high is None else [range(start, min(start + PAGE, high + 1))

@@ -32,14 +32,15 @@ from clearsite.store.devices import NewObservation, StoreResult, now, observatio
 from clearsite.store.findings import device_id_range, refresh_statistics
 from clearsite.store.identities import (
     add_identities,
+    any_identity_of_another_version,
     observation_data_between,
     remove_identities_between,
     replace_identities,
 )
 from clearsite.store.transactions import write_transaction
 
-__all__ = ["device_evidence", "evidence_links", "evidence_of", "identify_batch", "identity_values",
-           "link_evidence", "observation_evidence", "refresh_estate", "refresh_identities"]
+__all__ = ["device_evidence", "evidence_links", "evidence_of", "identify_batch", "identities_current",
+           "identity_values", "link_evidence", "observation_evidence", "refresh_estate", "refresh_identities"]
 
 CHUNK = 5000
 # id(template) -> (the template, kept alive so its id stays unique; its identity row columns)
@@ -172,6 +173,15 @@ def refresh_estate(engine: Engine, knowledge: Knowledge, actor: str = "cli", *,
                          {"knowledge_version": knowledge.version, "devices": refreshed})
             refresh_statistics(conn, ["identities"])
     return refreshed
+
+
+def identities_current(engine: Engine, knowledge: Knowledge, actor: str = "cli") -> int:
+    """Re-identify the estate if any device was identified under other knowledge (a bundle installed, a new
+    release): a relabel the new knowledge names must not stay `unknown` until the device is seen again. The
+    number of devices re-identified (0 when every identity is current)."""
+    with engine.connect() as conn:
+        stale = any_identity_of_another_version(conn, knowledge.version)
+    return refresh_estate(engine, knowledge, actor) if stale else 0
 
 
 def device_evidence(conn: Connection, device_ids: Sequence[int]) -> dict[int, list[Evidence]]:

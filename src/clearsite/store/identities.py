@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select
 
 from clearsite.store.bulk import insert_rows, table_of
 from clearsite.store.tables import IdentityRow
 
-__all__ = ["IDENTITY_COLUMNS", "add_identities", "observation_data_between", "remove_identities_between",
-           "replace_identities"]
+__all__ = ["IDENTITY_COLUMNS", "add_identities", "any_identity_of_another_version", "observation_data_between",
+           "remove_identities_between", "replace_identities"]
 
 IDENTITY_COLUMNS = ("device_id", "label_brand", "producer_id", "model", "device_class", "confidence", "evidence",
                     "contradictions", "alternatives", "knowledge_version", "computed_at")
@@ -61,3 +61,9 @@ def remove_identities_between(conn: Connection, low: int, high: int) -> None:
     """Forget the identities of the devices with ids in [low, high) (they are about to be written again)."""
     mark = _marker(conn)
     conn.exec_driver_sql(f"DELETE FROM identities WHERE device_id >= {mark} AND device_id < {mark}", (low, high))
+
+
+def any_identity_of_another_version(conn: Connection, version: str) -> bool:
+    """Whether some stored identity was worked out under knowledge other than `version`."""
+    found = conn.execute(select(IdentityRow.device_id).where(IdentityRow.knowledge_version != version).limit(1))
+    return found.first() is not None
