@@ -197,9 +197,10 @@ def test_a_down_centre_keeps_the_spool_and_a_later_run_drains_it_once(centre: Ce
     once = spool_offline(centre, token_file, spool)
     held = spool_offline(centre, token_file, spool)  # two outages' worth, one spool
     assert held == 2 * once
+    assert status(spool)["coverage_waiting"] == 2  # both finished scans: what they covered waits with them
     again = agent(*run_args(centre.url, token_file, spool, "--once", "--target", "127.72.0.7/32", "--batch", "3"))
     assert again.returncode == 0, again.stderr
-    assert status(spool)["spooled"] == 0
+    assert status(spool)["spooled"] == 0 and status(spool)["coverage_waiting"] == 0
     after = centre.agent_observations()
     assert len(after) - len(before) == held  # every spooled observation arrived, none twice
     assert len(after) == len(set(after))

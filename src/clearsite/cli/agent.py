@@ -106,7 +106,8 @@ def _status_json(status: dict[str, Any]) -> dict[str, Any]:
     from clearsite.core.contracts import AgentStatus
 
     answer: AgentStatus = {"site": status["site"], "spooled": status["spooled"], "last_scan": status["last_scan"],
-                           "last_push": status["last_push"], "server": status["server"]}
+                           "last_push": status["last_push"], "server": status["server"],
+                           "coverage_waiting": status["coverage"]}
     return dict(answer)
 
 
@@ -124,6 +125,8 @@ def status(
     sys.stdout.write(f"site {found['site']}: {found['spooled']} observations spooled (limit {found['limit']}), "
                      f"last scan {found['last_scan'] or 'never'}, last push {found['last_push'] or 'never'}, "
                      f"centre {found['server']}\n")
+    if found["coverage"]:
+        sys.stdout.write(f"{found['coverage']} finished scan(s) waiting to tell the centre what they covered\n")
     for refused in found["refused"]:
         sys.stdout.write(f"refused batch {refused['key']} ({refused['observations']} observations): "
                          f"{refused['reason']}\n")

@@ -1134,6 +1134,7 @@ class AgentStatus(TypedDict):
     last_scan: str | None
     last_push: str | None
     server: str | None
+    coverage_waiting: int  # finished scans whose coverage (what they probed) the centre has not yet accepted
 
 
 class AgentHealth(TypedDict):
