@@ -42,7 +42,7 @@ def test_0014_drops_the_foreign_keys_of_findings_and_identities_and_back(store_u
     config = _alembic_config(engine)
     engine.dispose()
     assert _keys(store_url) == {"findings": [], "identities": []}
-    command.downgrade(config, "0013")
+    command.downgrade(config, "0011")
     assert _keys(store_url) == {"findings": ["devices", "outcomes"], "identities": ["devices"]}
     command.upgrade(config, "head")
     assert _keys(store_url) == {"findings": [], "identities": []}

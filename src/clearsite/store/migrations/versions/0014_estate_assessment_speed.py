@@ -10,13 +10,13 @@ Both tables are derived data that only services write, for devices they have jus
 together with their findings (store/findings.clear_policies). So the keys are dropped; the indexes stay.
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
