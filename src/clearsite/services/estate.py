@@ -24,13 +24,13 @@ from clearsite.store.changes import (
     insert_attestation,
     update_site_columns,
 )
+from clearsite.store.finding_list import FindingFilter, filtered_findings
 from clearsite.store.reads import SiteScope
 from clearsite.store.site_reads import (
     department_name,
     device_counts_by_site,
     finding_counts_by_site,
     get_site,
-    list_findings,
     list_sites,
     site_summaries,
 )
@@ -81,10 +81,12 @@ def site_domain(site: dict[str, Any]) -> Site:
 
 
 def findings(engine: Engine, scope: SiteScope, site_id: int | None = None, status: str | None = None,
-             after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
-    """Stored findings in the scope in id order, `limit` after id `after`."""
+             after: int = 0, limit: int = 200, *, policy: str | None = None,
+             obligation: str | None = None) -> list[dict[str, Any]]:
+    """Stored findings in the scope in id order, `limit` after id `after`; services.finding_list counts and
+    exports the same filter."""
     with engine.connect() as conn:
-        return list_findings(conn, scope, site_id, status, after, limit)
+        return filtered_findings(conn, scope, FindingFilter(site_id, status, policy, obligation), after, limit)
 
 
 def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date,

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from clearsite.core import contracts
 from clearsite.core.errors import ClearsiteError, InputError, NotFoundError
-from clearsite.services import auth, estate, inventory
+from clearsite.services import auth, estate, finding_list, inventory
 from clearsite.services.audit_log import audit_entries as read_audit
 from clearsite.services.audit_log import verify_audit_log
 from clearsite.services.auth import Scope
@@ -230,11 +230,28 @@ def record_removal(request: Request, device_id: PathId, body: RemovalIn, princip
     cache.forget_all()
 
 
-@router.get("/findings")
-def list_findings(request: Request, principal: Reader, site_id: Id | None = None,
+@router.get("/findings", response_model=list[dict[str, Any]],
+            responses={200: {"content": {"text/csv": {}}, "description": "the findings (format=csv: as a CSV file)"}})
+def list_findings(request: Request, response: Response, principal: Reader, site_id: Id | None = None,
                   status: Annotated[str | None, Query(pattern="^(breach|overdue|due|review|advisory|compliant)$")] = None,
-                  after: Id = 0, limit: Limit = 200) -> list[dict[str, Any]]:
-    return estate.findings(_engine(request), principal.sites, site_id, status, after, limit)
+                  policy: Annotated[str | None, Query(max_length=64, description="a policy id of the knowledge "
+                                                      "base, e.g. uk-hcws386")] = None,
+                  obligation: Annotated[str | None, Query(max_length=64, description="an obligation id, e.g. O1")]
+                  = None,
+                  after: Id = 0, limit: Limit = 200,
+                  format: Annotated[str | None, Query(pattern="^csv$", description="csv: the whole filtered list "
+                                                      "as a file")] = None) -> Any:
+    """Findings in the caller's scope matching the filters, `limit` at a time in id order after id `after`. The
+    exact total that match is in `X-Total-Count`; `format=csv` exports the same view whole."""
+    finding_list.check_finding_filter(request.app.state.knowledge, policy, obligation)
+    wanted: dict[str, Any] = {"site_id": site_id, "status": status, "policy": policy, "obligation": obligation}
+    if format is not None:
+        as_of = request.app.state.settings.today()
+        return StreamingResponse(finding_list.findings_export(_engine(request), principal.sites, **wanted),
+                                 media_type="text/csv; charset=utf-8", headers={
+                                     "Content-Disposition": f'attachment; filename="findings-{as_of.isoformat()}.csv"'})
+    response.headers["X-Total-Count"] = str(finding_list.finding_total(_engine(request), principal.sites, **wanted))
+    return estate.findings(_engine(request), principal.sites, after=after, limit=limit, **wanted)
 
 
 @router.get("/dashboard")

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 
 from clearsite.core.errors import InputError, NotFoundError
-from clearsite.services import estate, inventory
+from clearsite.services import estate, finding_list, inventory
 from clearsite.services.audit_log import audit_entries, verify_audit_log
 from clearsite.services.auth import Scope
 from clearsite.services.devices import device_detail as read_device_detail
@@ -241,15 +241,57 @@ def device_removal(request: Request, device_id: int, principal: Writer,
     return RedirectResponse(f"/devices/{device_id}", status_code=303)
 
 
+FINDING_FIELDS = ("site_id", "status", "policy", "obligation")
+
+
+def _finding_request(request: Request) -> dict[str, Any]:
+    """The findings filters asked for, checked: site (a number), status, policy and obligation (the knowledge's)."""
+    asked = {k: request.query_params.get(k, "").strip()[:64] for k in FINDING_FIELDS}
+    asked = {k: v for k, v in asked.items() if v}
+    site_text = asked.get("site_id")
+    if site_text is not None and (not site_text.isdigit() or len(site_text) > 18):
+        raise InputError("site: choose one from the list")
+    if asked.get("status", "") not in ("", *estate.STATUSES):
+        raise InputError("status: choose one from the list")
+    finding_list.check_finding_filter(request.app.state.knowledge, asked.get("policy"), asked.get("obligation"))
+    return asked
+
+
+def _finding_filter(asked: dict[str, str]) -> dict[str, Any]:
+    return {"site_id": int(asked["site_id"]) if "site_id" in asked else None, "status": asked.get("status"),
+            "policy": asked.get("policy"), "obligation": asked.get("obligation")}
+
+
 @router.get("/findings")
-def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0,
-             status: Annotated[str | None, Query(pattern="^(|breach|overdue|due|review|advisory|compliant)$")] = None,
-             site_id: Annotated[int | None, Query(ge=0, le=2**62)] = None) -> HTMLResponse:
-    rows = estate.findings(request.app.state.engine, principal.sites, site_id, status or None, after, PAGE)
-    asked = {k: str(v) for k, v in (("status", status), ("site_id", site_id)) if v not in (None, "")}
-    return render(request, "findings.html", principal, findings=rows, status=status or "", statuses=estate.STATUSES,
-                  next_after=rows[-1]["id"] if len(rows) == PAGE else None, asked=asked, query=_query(asked),
+def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    engine = request.app.state.engine
+    limit_text = request.query_params.get("limit", "50")
+    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in PAGE_SIZES else 50
+    sites = inventory.filter_choices(engine, principal.sites, request.app.state.knowledge).sites
+    choices = finding_list.finding_choices(request.app.state.knowledge)
+    try:
+        asked = _finding_request(request)
+    except InputError as exc:
+        asked = {k: request.query_params.get(k, "")[:64] for k in FINDING_FIELDS if request.query_params.get(k)}
+        return render(request, "findings.html", principal, http_status=422, error=str(exc), findings=[], total=None,
+                      asked=asked, statuses=estate.STATUSES, sites=sites, policies=choices, limit=limit,
+                      page_sizes=PAGE_SIZES, query=_query(asked), next_after=None, first_page=False)
+    wanted = _finding_filter(asked)
+    rows = estate.findings(engine, principal.sites, after=after, limit=limit, **wanted)
+    total = finding_list.finding_total(engine, principal.sites, **wanted)
+    return render(request, "findings.html", principal, error=None, findings=rows, total=total, asked=asked,
+                  statuses=estate.STATUSES, sites=sites, policies=choices, limit=limit, page_sizes=PAGE_SIZES,
+                  query=_query(asked), next_after=rows[-1]["id"] if len(rows) == limit else None,
                   first_page=after > 0)
+
+
+@router.get("/findings/export")
+def findings_export(request: Request, principal: Reader) -> Response:
+    wanted = _finding_filter(_finding_request(request))
+    as_of = request.app.state.settings.today()
+    chunks = finding_list.findings_export(request.app.state.engine, principal.sites, **wanted)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="findings-{as_of.isoformat()}.csv"'})
 
 
 @router.get("/audit")
@@ -268,8 +310,7 @@ def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(S
             break
         scanned += len(batch)
         cursor = batch[-1].seq
-        entries += [e for e in batch if (not wanted_target or e.target == wanted_target)
-                    and (not text or text in f"{e.actor} {e.action}".lower())]
+        entries += [e for e in batch if finding_list.audit_matches(e, wanted_target, text)]
         if not (wanted_target or text) or cursor <= 1:
             break
     entries = entries[:PAGE]
@@ -281,6 +322,17 @@ def audit_page(request: Request, principal: Annotated[Principal, Depends(needs(S
 
 
 AUDIT_SCAN = 50_000  # entries one filtered page reads back through at most
+
+
+@router.get("/audit/export")
+def audit_export(request: Request, principal: Annotated[Principal, Depends(needs(Scope.AUDIT))],
+                 target: Annotated[str, Query(max_length=100)] = "",
+                 q: Annotated[str, Query(max_length=100)] = "") -> Response:
+    """The entries the page's filter matches, newest first, as CSV; reading the log does not add to it."""
+    stamp = request.app.state.settings.today().isoformat()
+    return StreamingResponse(finding_list.audit_export(request.app.state.engine, target, q),
+                             media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'})
 
 
 @router.get("/knowledge/producers/{producer_id}")

@@ -1,0 +1,60 @@
+"""The findings list: one filtered page, its exact total and the whole filtered set in keyset chunks.
+
+Every query joins `sites` and applies `site_clause(scope)`, so an officer's pages, totals and exports hold
+only their departments' findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from clearsite.store.reads import SiteScope, site_clause
+from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
+
+__all__ = ["FindingFilter", "count_findings", "filtered_findings"]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingFilter:
+    site_id: int | None = None
+    status: str | None = None
+    policy: str | None = None
+    obligation: str | None = None
+
+
+def _where(query: Select[Any], scope: SiteScope, wanted: FindingFilter) -> Select[Any]:
+    query = query.where(site_clause(scope))
+    if wanted.site_id is not None:
+        query = query.where(SiteRow.id == wanted.site_id)
+    if wanted.status is not None:
+        query = query.where(OutcomeRow.status == wanted.status)
+    if wanted.policy is not None:
+        query = query.where(OutcomeRow.policy == wanted.policy)
+    if wanted.obligation is not None:
+        query = query.where(OutcomeRow.obligation == wanted.obligation)
+    return query
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return (query.select_from(FindingRow).join(OutcomeRow, OutcomeRow.id == FindingRow.outcome_id)
+            .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id))
+
+
+def filtered_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter, after: int = 0,
+                      limit: int = 200) -> list[dict[str, Any]]:
+    """Up to `limit` findings the filter matches with an id above `after`, in id order (keyset pages)."""
+    query = _joined(select(FindingRow.id, FindingRow.device_id, SiteRow.id.label("site_id"), SiteRow.name,
+                           OutcomeRow.policy, OutcomeRow.obligation, OutcomeRow.status, OutcomeRow.due,
+                           OutcomeRow.reasons, OutcomeRow.as_of))
+    query = _where(query, scope, wanted).where(FindingRow.id > after).order_by(FindingRow.id).limit(limit)
+    return [{"id": r.id, "device_id": r.device_id, "site_id": r.site_id, "site": r.name, "policy": r.policy,
+             "obligation": r.obligation, "status": r.status, "due": r.due.isoformat() if r.due else None,
+             "reasons": r.reasons, "as_of": r.as_of.isoformat()} for r in conn.execute(query)]
+
+
+def count_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter) -> int:
+    """How many findings the filter matches in the scope: exact, the same joins as the list."""
+    return int(conn.scalar(_where(_joined(select(func.count(FindingRow.id))), scope, wanted)) or 0)
