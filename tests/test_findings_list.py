@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clearsite.core.models import Network, Site
+from clearsite.services import inventory
 from clearsite.services.assessment import assess_all
 from clearsite.services.imports import import_register
 from clearsite.store.db import open_database
+from clearsite.store.site_summary import is_fresh as summary_is_fresh
 from clearsite.store.sites import add_site
 from clearsite.store.transactions import write_transaction
 from clearsite.testing import AS_OF, DEPT_B, PASSWORD, REGISTER, World, build_world
@@ -65,8 +67,14 @@ def _login(client: TestClient, user: str) -> None:
     client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": csrf.group(1)})
 
 
-def test_totals_equal_the_rows_listed_under_each_filter(env) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("summary", [False, True], ids=["counted", "from-site-summary"])
+def test_totals_equal_the_rows_listed_under_each_filter(env, packaged_kb, summary: bool) -> None:  # type: ignore[no-untyped-def]
     client, world = env
+    engine = client.app.state.engine
+    if summary:  # the per-site summary the dashboard builds: totals by site and status are summed from it
+        inventory.ensure_index(engine, packaged_kb, wait=True)
+        with engine.connect() as conn:
+            assert summary_is_fresh(conn)
     admin = bearer(world, "admin")
     everything = every_finding(client, admin)
     assert len(everything) > 4 and len({f["id"] for f in everything}) == len(everything)

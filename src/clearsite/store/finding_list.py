@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from clearsite.store.reads import SiteScope, site_clause
+from clearsite.store.site_summary import SiteStatusSummaryRow
+from clearsite.store.site_summary import is_fresh as summary_is_fresh
 from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
 
 __all__ = ["FindingFilter", "count_findings", "filtered_findings"]
@@ -56,5 +58,17 @@ def filtered_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter,
 
 
 def count_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter) -> int:
-    """How many findings the filter matches in the scope: exact, the same joins as the list."""
+    """How many findings the filter matches in the scope: exact, the same joins as the list.
+
+    By site and status alone, while the per-site summary is fresh (store.site_summary: built from the same
+    counts, and used only while the estate is as it was), the total is a sum over a few rows per site rather
+    than a count of every finding (2,000,000 at a million devices: some 600 ms on SQLite)."""
+    if wanted.policy is None and wanted.obligation is None and summary_is_fresh(conn):
+        query = (select(func.coalesce(func.sum(SiteStatusSummaryRow.findings), 0))
+                 .join(SiteRow, SiteRow.id == SiteStatusSummaryRow.site_id).where(site_clause(scope)))
+        if wanted.site_id is not None:
+            query = query.where(SiteRow.id == wanted.site_id)
+        if wanted.status is not None:
+            query = query.where(SiteStatusSummaryRow.status == wanted.status)
+        return int(conn.scalar(query) or 0)
     return int(conn.scalar(_where(_joined(select(func.count(FindingRow.id))), scope, wanted)) or 0)
