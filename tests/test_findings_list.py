@@ -184,3 +184,40 @@ def test_the_audit_export_has_the_entries_and_does_not_grow_the_log(env) -> None
     assert len(after) == len(entries)  # reading and exporting the log wrote nothing to it
     _login(client, "alice")
     assert client.get("/audit/export").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("sort", ["device", "site", "status", "due", "-due", "-site", "-status", "-device", "-id"])
+def test_findings_sort_by_a_column_and_page_through_every_one_in_that_order(env, sort: str) -> None:  # type: ignore[no-untyped-def]
+    from clearsite.services import estate, finding_list
+    from clearsite.store.finding_list import sort_value
+    from clearsite.store.reads import EVERYTHING
+
+    client, _world = env
+    engine = client.app.state.engine
+    key, descending = finding_list.parse_finding_sort(sort)
+    everything = estate.findings(engine, EVERYTHING, limit=100_000)
+    expected = sorted(everything, key=lambda f: (sort_value(f, key), f["id"]), reverse=descending)
+    assert len({sort_value(f, key) for f in everything}) > 1, "the column has more than one value to order"
+    listed: list[dict] = []  # type: ignore[type-arg]
+    after, after_key = 0, None
+    while True:  # 3 at a time, each page after the previous page's last row
+        page = estate.findings(engine, EVERYTHING, limit=3, sort=key, descending=descending, after=after,
+                               after_key=after_key)
+        listed += page
+        if len(page) < 3:
+            break
+        if key == "id":
+            after = page[-1]["id"]
+        else:
+            after_key = finding_list.read_finding_cursor(finding_list.finding_cursor(page[-1], key), key)
+    assert [f["id"] for f in listed] == [f["id"] for f in expected]
+
+
+def test_the_findings_page_sorts_by_its_column_headers_and_refuses_a_made_up_sort(env) -> None:  # type: ignore[no-untyped-def]
+    client, _world = env
+    _login(client, "admin")
+    page = client.get("/findings", params={"sort": "-due", "limit": "25"})
+    assert page.status_code == 200 and 'aria-sort="descending"' in page.text and "sort=due" in page.text
+    assert client.get("/findings", params={"sort": "colour"}).status_code == 422
+    assert client.get("/findings", params={"sort": "due", "after": "not-a-cursor"}).status_code == 422
+    client.cookies.clear()

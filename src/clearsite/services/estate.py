@@ -81,12 +81,14 @@ def site_domain(site: dict[str, Any]) -> Site:
 
 
 def findings(engine: Engine, scope: SiteScope, site_id: int | None = None, status: str | None = None,
-             after: int = 0, limit: int = 200, *, policy: str | None = None,
-             obligation: str | None = None) -> list[dict[str, Any]]:
-    """Stored findings in the scope in id order, `limit` after id `after`; services.finding_list counts and
-    exports the same filter."""
+             after: int = 0, limit: int = 200, *, policy: str | None = None, obligation: str | None = None,
+             sort: str = "id", descending: bool = False, after_key: tuple[Any, int] | None = None
+             ) -> list[dict[str, Any]]:
+    """Stored findings in the scope in `sort` order, `limit` after id `after` (id order) or after the keyset
+    `after_key` (services.finding_list.finding_cursor); services.finding_list counts and exports the same filter."""
     with engine.connect() as conn:
-        return filtered_findings(conn, scope, FindingFilter(site_id, status, policy, obligation), after, limit)
+        return filtered_findings(conn, scope, FindingFilter(site_id, status, policy, obligation), after, limit,
+                                 sort=sort, descending=descending, after_key=after_key)
 
 
 def dashboard(engine: Engine, scope: SiteScope, knowledge: Knowledge, as_of: date,

@@ -4,6 +4,7 @@ streamed in keyset chunks (each chunk its own short read, so memory stays flat a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
@@ -12,11 +13,17 @@ from clearsite.core.errors import InputError
 from clearsite.core.knowledge import Knowledge
 from clearsite.render.list_csv import csv_chunks
 from clearsite.store.audit import AuditEntry, entries
-from clearsite.store.finding_list import FindingFilter, count_findings, filtered_findings
+from clearsite.store.finding_list import (
+    FINDING_SORTS,
+    FindingFilter,
+    count_findings,
+    filtered_findings,
+    sort_value,
+)
 from clearsite.store.reads import SiteScope
 
-__all__ = ["audit_export", "audit_matches", "check_finding_filter", "finding_choices", "finding_total",
-           "findings_export"]
+__all__ = ["FINDING_SORTS", "audit_export", "audit_matches", "check_finding_filter", "finding_choices",
+           "finding_cursor", "finding_total", "findings_export", "parse_finding_sort", "read_finding_cursor"]
 
 CHUNK = 2000
 FINDING_COLUMNS = (("Finding id", "id"), ("Device id", "device_id"), ("Site id", "site_id"), ("Site", "site"),
@@ -91,3 +98,29 @@ def audit_export(engine: Engine, target: str = "", text: str = "") -> Iterator[b
     """The log's entries the filter matches, newest first as the page lists them, as CSV (no before/after
     payloads: those stay on the page and in `clearsite audit`)."""
     return csv_chunks(AUDIT_COLUMNS, _audit_rows(engine, target.strip(), " ".join(text.split()).lower()))
+
+
+def parse_finding_sort(text: str | None) -> tuple[str, bool]:
+    """`due`, `-due` (descending), … as (sort, descending); InputError naming the choices otherwise."""
+    text = (text or "id").strip()
+    sort, descending = text.removeprefix("-"), text.startswith("-")
+    if sort not in FINDING_SORTS:
+        raise InputError(f"sort {text[:20]!r}: choose one of {', '.join(FINDING_SORTS)}")
+    return sort, descending
+
+
+def finding_cursor(row: dict[str, Any], sort: str) -> str:
+    """Where the next page of a sorted findings list starts: the last row's sort value and id."""
+    value = sort_value(row, sort)
+    return f"{value.isoformat() if isinstance(value, date) else value}~{row['id']}"
+
+
+def read_finding_cursor(text: str, sort: str) -> tuple[Any, int]:
+    """A cursor finding_cursor made, typed for its sort; InputError when it is not one."""
+    value, _, last = text.rpartition("~")
+    try:
+        typed: Any = (int(value) if sort in ("device", "status") else date.fromisoformat(value) if sort == "due"
+                      else value)
+        return typed, int(last)
+    except ValueError:
+        raise InputError("after: not a page of this list (start again from the first page)") from None

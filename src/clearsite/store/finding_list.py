@@ -7,16 +7,18 @@ only their departments' findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, or_, select
 
+from clearsite.store.ordering import byte_order
 from clearsite.store.reads import SiteScope, site_clause
 from clearsite.store.site_summary import SiteStatusSummaryRow
 from clearsite.store.site_summary import is_fresh as summary_is_fresh
 from clearsite.store.tables import DeviceRow, FindingRow, OutcomeRow, SiteRow
 
-__all__ = ["FindingFilter", "count_findings", "filtered_findings"]
+__all__ = ["FINDING_SORTS", "FindingFilter", "count_findings", "filtered_findings", "sort_value"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +47,63 @@ def _joined(query: Select[Any]) -> Select[Any]:
             .join(DeviceRow, DeviceRow.id == FindingRow.device_id).join(SiteRow, SiteRow.id == DeviceRow.site_id))
 
 
+FINDING_SORTS = ("id", "device", "site", "status", "due")
+_SEVERITY = ("breach", "overdue", "due", "review", "advisory", "compliant")  # worst first
+_NO_DUE = date(9999, 12, 31)  # findings with no due date sort after every dated one
+
+
+def _sort_column(sort: str) -> ColumnElement[Any]:
+    if sort == "device":
+        return FindingRow.__table__.c.device_id
+    if sort == "site":
+        return byte_order(SiteRow.name)
+    if sort == "status":
+        return case({s: rank for rank, s in enumerate(_SEVERITY)}, value=OutcomeRow.status, else_=len(_SEVERITY))
+    if sort == "due":
+        return func.coalesce(OutcomeRow.due, _NO_DUE)
+    return FindingRow.__table__.c.id
+
+
+def sort_value(row: dict[str, Any], sort: str) -> Any:
+    """A listed finding's value under `sort`, as the keyset of the next page compares it."""
+    if sort == "device":
+        return row["device_id"]
+    if sort == "site":
+        return row["site"]
+    if sort == "status":
+        return _SEVERITY.index(row["status"]) if row["status"] in _SEVERITY else len(_SEVERITY)
+    if sort == "due":
+        return date.fromisoformat(row["due"]) if row["due"] else _NO_DUE
+    return row["id"]
+
+
 def filtered_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter, after: int = 0,
-                      limit: int = 200) -> list[dict[str, Any]]:
-    """Up to `limit` findings the filter matches with an id above `after`, in id order (keyset pages)."""
+                      limit: int = 200, *, sort: str = "id", descending: bool = False,
+                      after_key: tuple[Any, int] | None = None) -> list[dict[str, Any]]:
+    """Up to `limit` findings the filter matches, in `sort` order (ties by id; see FINDING_SORTS), after id
+    `after` in id order or after `after_key` = (sort value, id) of the previous page's last row (keyset pages)."""
+    if sort not in FINDING_SORTS:
+        raise ValueError(f"sort {sort!r}: expected one of {', '.join(FINDING_SORTS)}")
     query = _joined(select(FindingRow.id, FindingRow.device_id, SiteRow.id.label("site_id"), SiteRow.name,
                            OutcomeRow.policy, OutcomeRow.obligation, OutcomeRow.status, OutcomeRow.due,
                            OutcomeRow.reasons, OutcomeRow.as_of))
-    query = _where(query, scope, wanted).where(FindingRow.id > after).order_by(FindingRow.id).limit(limit)
+    query = _where(query, scope, wanted)
+    key = _sort_column(sort)
+    if sort == "id" and descending:
+        query = (query.where(FindingRow.id < after) if after else query).order_by(FindingRow.id.desc())
+    elif sort == "id":
+        query = query.where(FindingRow.id > after).order_by(FindingRow.id)
+    else:
+        if after_key is not None:
+            value, last_id = after_key
+            if descending:
+                query = query.where(or_(key < value, and_(key == value, FindingRow.id < last_id)))
+            else:
+                query = query.where(or_(key > value, and_(key == value, FindingRow.id > last_id)))
+        query = query.order_by(key.desc(), FindingRow.id.desc()) if descending else query.order_by(key, FindingRow.id)
     return [{"id": r.id, "device_id": r.device_id, "site_id": r.site_id, "site": r.name, "policy": r.policy,
              "obligation": r.obligation, "status": r.status, "due": r.due.isoformat() if r.due else None,
-             "reasons": r.reasons, "as_of": r.as_of.isoformat()} for r in conn.execute(query)]
+             "reasons": r.reasons, "as_of": r.as_of.isoformat()} for r in conn.execute(query.limit(limit))]
 
 
 def count_findings(conn: Connection, scope: SiteScope, wanted: FindingFilter) -> int:

@@ -263,26 +263,40 @@ def _finding_filter(asked: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/findings")
-def findings(request: Request, principal: Reader, after: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+def findings(request: Request, principal: Reader) -> HTMLResponse:
+    """Findings filtered, counted and sorted (sortable columns; `after` is the previous page's last row)."""
     engine = request.app.state.engine
     limit_text = request.query_params.get("limit", "50")
     limit = int(limit_text) if limit_text.isdigit() and int(limit_text) in PAGE_SIZES else 50
     sites = inventory.filter_choices(engine, principal.sites, request.app.state.knowledge).sites
     choices = finding_list.finding_choices(request.app.state.knowledge)
+    after_text = request.query_params.get("after", "").strip()[:200]
+    sort_text = request.query_params.get("sort", "").strip()[:20] or "id"
     try:
         asked = _finding_request(request)
+        sort, descending = finding_list.parse_finding_sort(sort_text)
+        after, after_key = 0, None
+        if after_text and sort == "id":
+            if not after_text.isdigit() or len(after_text) > 18:
+                raise InputError("after: not a page of this list (start again from the first page)")
+            after = int(after_text)
+        elif after_text:
+            after_key = finding_list.read_finding_cursor(after_text, sort)
     except InputError as exc:
         asked = {k: request.query_params.get(k, "")[:64] for k in FINDING_FIELDS if request.query_params.get(k)}
         return render(request, "findings.html", principal, http_status=422, error=str(exc), findings=[], total=None,
                       asked=asked, statuses=estate.STATUSES, sites=sites, policies=choices, limit=limit,
-                      page_sizes=PAGE_SIZES, query=_query(asked), next_after=None, first_page=False)
+                      page_sizes=PAGE_SIZES, query=_query(asked), next_after=None, first_page=False, sort="id")
     wanted = _finding_filter(asked)
-    rows = estate.findings(engine, principal.sites, after=after, limit=limit, **wanted)
+    rows = estate.findings(engine, principal.sites, after=after, limit=limit, sort=sort, descending=descending,
+                           after_key=after_key, **wanted)
     total = finding_list.finding_total(engine, principal.sites, **wanted)
+    next_after = None
+    if len(rows) == limit:
+        next_after = str(rows[-1]["id"]) if sort == "id" else finding_list.finding_cursor(rows[-1], sort)
     return render(request, "findings.html", principal, error=None, findings=rows, total=total, asked=asked,
                   statuses=estate.STATUSES, sites=sites, policies=choices, limit=limit, page_sizes=PAGE_SIZES,
-                  query=_query(asked), next_after=rows[-1]["id"] if len(rows) == limit else None,
-                  first_page=after > 0)
+                  query=_query(asked), next_after=next_after, first_page=bool(after_text), sort=sort_text)
 
 
 @router.get("/findings/export")
