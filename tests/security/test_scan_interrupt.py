@@ -23,7 +23,7 @@ from clearsite.sim.personas import BY_KEY
 
 pytestmark = [pytest.mark.security, pytest.mark.network]
 
-BASE = "127.64.0.1"
+BASE = "127.66.0.1"
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,11 @@ def test_a_stopped_scan_keeps_what_it_found_and_says_it_stopped(
     db = tmp_path / "estate.db"
     env = {**os.environ, "CLEARSITE_DATABASE_URL": f"sqlite:///{db}"}
     added = subprocess.run([sys.executable, "-m", "clearsite", "site", "add", "Lab", "--department", "D",
-                            "--network", "127.64.0.0/20", "--allow-special"], env=env, capture_output=True, text=True,
+                            "--network", "127.66.0.0/20", "--allow-special"], env=env, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, timeout=120)
     assert added.returncode == 0, added.stderr
     # The fleet answers at the start of a /20 that takes minutes at this rate: stopped long before the end.
-    scanning = subprocess.Popen([sys.executable, "-m", "clearsite", "scan", "127.64.0.0/20", "--site", "Lab",
+    scanning = subprocess.Popen([sys.executable, "-m", "clearsite", "scan", "127.66.0.0/20", "--site", "Lab",
                                  "--rate", "40", "--timeout", "0.3", "--no-udp", "--format", "json"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)
