@@ -4,6 +4,7 @@ configuration in deploy/ loads, and bad settings are refused naming the setting.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import time, timedelta
@@ -40,6 +41,24 @@ def test_a_batch_keeps_its_key_and_contents_until_accepted_even_across_a_reopen(
     again.accepted(rest)
     assert again.next_batch(3) is None and again.pending() == 0
     assert spool_status(again)["last_push"]
+
+
+def test_any_text_a_scan_brought_comes_out_of_the_spool_as_it_went_in(tmp_path: Path) -> None:
+    """Banners carry anything: control characters, other scripts, and lone surrogates, which the fast JSON
+    reader refuses (the spool falls back) and the fast writer cannot write (the request body falls back)."""
+    from clearsite.agent.client import _json_body
+
+    texts = ["\x00\x1b[31m<script>", "漢字 é 😀", "\ud800 lone", '"quoted" \\ back']
+    bodies = [{**_bodies(1, i)[0], "serial": text} for i, text in enumerate(texts)]
+    spool = open_agent_spool(tmp_path, 100)
+    spool.add(bodies)
+    batch = spool.next_batch(10)
+    assert batch is not None and [o["serial"] for o in batch.observations] == texts
+    sent = _json_body({"site": "s", "key": batch.key, "observations": batch.observations})
+    assert "json" in sent  # the lone surrogate: written the standard way
+    plain = _json_body({"site": "s", "key": batch.key, "observations": batch.observations[:2]})
+    assert json.loads(plain["content"])["observations"] == batch.observations[:2]
+    spool.close()
 
 
 def test_a_full_spool_refuses_more_and_a_refused_batch_is_kept(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpcore
 import httpx
+import orjson
 import stamina
 
 from clearsite.core.errors import AccessError, InputError, UnavailableError
@@ -91,6 +92,15 @@ def _transport(ca_file: str | None, pin: str | None) -> httpx.HTTPTransport:
     if ca_file:
         return httpx.HTTPTransport(verify=ssl.create_default_context(cafile=ca_file), retries=0)
     return httpx.HTTPTransport(retries=0)
+
+
+def _json_body(payload: dict[str, Any]) -> dict[str, Any]:
+    """A batch as a request body: orjson writes a thousand observations several times faster than httpx's
+    json.dumps; what it refuses (a lone surrogate from a spooled body) goes httpx's way."""
+    try:
+        return {"content": orjson.dumps(payload), "headers": {"content-type": "application/json"}}
+    except TypeError:
+        return {"json": payload}
 
 
 def _detail(response: httpx.Response) -> str:
@@ -175,7 +185,7 @@ class CentreClient:
         return dict(self.call("GET", "/site", params={"site": site}))
 
     def push(self, site: str, key: str, observations: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(self.call("POST", "/batches", json={"site": site, "key": key, "observations": observations}))
+        return dict(self.call("POST", "/batches", **_json_body({"site": site, "key": key, "observations": observations})))
 
     def push_coverage(self, site: str, key: str, covered: list[str], scanned_at: str) -> dict[str, Any]:
         """What a finished scan covered, pushed on its own under its key (after that scan's observations)."""

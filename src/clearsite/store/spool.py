@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from clearsite.core.errors import UnavailableError
 
 __all__ = ["Batch", "Coverage", "JobReport", "Spool", "SpoolBusy", "SpoolFull", "open_spool"]
@@ -86,6 +88,15 @@ class JobReport:
     job_id: int
     ok: bool
     outcome: dict[str, Any]
+
+
+def _loads(body: str) -> Any:
+    """A spooled body: orjson reads a batch's bodies several times faster; json.loads what it refuses (a lone
+    surrogate escape, which json.dumps writes and only json reads back)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _now() -> str:
@@ -202,7 +213,7 @@ class Spool:
                            (batch_id, size))
                 row = (batch_id, key)
             db.execute("UPDATE batches SET attempts = attempts + 1 WHERE id = ?", (row[0],))
-            items = [{"id": f"{self.spool_id}-{seq}", **json.loads(body)} for seq, body in db.execute(
+            items = [{"id": f"{self.spool_id}-{seq}", **_loads(body)} for seq, body in db.execute(
                 "SELECT seq, body FROM observations WHERE batch = ? ORDER BY seq", (row[0],))]
         return Batch(int(row[0]), str(row[1]), items)
 
