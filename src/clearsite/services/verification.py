@@ -114,6 +114,7 @@ class IntakeProof:
     claim_keys: set[tuple[int, str, str]] = field(default_factory=set)
     sightings: dict[int, list[_Sighting]] = field(default_factory=lambda: defaultdict(list))
     fresh_devices: set[int] = field(default_factory=set)
+    fresh_sites: set[int] = field(default_factory=set)  # sites of the batches that made devices (a superset)
     first_fresh_id: int | None = None
     outcome: dict[str, Any] | None = None  # what finish changed, for the audit log
 
@@ -142,6 +143,7 @@ class IntakeProof:
         fresh = result.fresh_observations.keys() | result.fresh_identity.keys()
         if fresh:
             self.fresh_devices |= fresh
+            self.fresh_sites |= {obs.site_id for obs in batch}
             low = min(fresh)
             self.first_fresh_id = low if self.first_fresh_id is None else min(low, self.first_fresh_id)
 
@@ -430,14 +432,15 @@ def _new_deployments(conn: Connection, knowledge: Knowledge, proof: IntakeProof,
     """Alerts for NIL-subject or unidentified devices this intake made at sensitive sites that had devices."""
     if not proof.fresh_devices or proof.first_fresh_id is None:
         return []
-    sensitive = sensitive_site_ids(conn)
-    if not sensitive:
-        return []
-    identities = identities_of(conn, sorted(proof.fresh_devices), with_site=True)
-    candidate_sites = {site_id for site_id, _ in identities.values() if site_id in sensitive} if identities else set()
+    # The sites first, then the devices: an import of a new estate (a million devices, none at a site that had
+    # devices before) reads no identity at all.
+    candidate_sites = sensitive_site_ids(conn) & proof.fresh_sites
     if not candidate_sites:
         return []
     established = sites_with_devices_before(conn, candidate_sites, proof.first_fresh_id)
+    if not established:
+        return []
+    identities = identities_of(conn, sorted(proof.fresh_devices), with_site=True)
     raised: list[int | None] = []
     for device_id, (site_id, identity) in identities.items():
         if site_id not in established:
