@@ -103,10 +103,11 @@ class ObservationRow(Base):
 
     __tablename__ = "observations"
     __table_args__ = (UniqueConstraint("fingerprint"), Index("ix_observations_device", "device_id"))
+    # No foreign keys: a per-row check each on every import (see migration 0016); only ObservationWriter writes.
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
-    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+    source_id: Mapped[int] = mapped_column(Integer)
+    site_id: Mapped[int | None] = mapped_column(Integer)
+    device_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))  # register_row, probe, nmap_host, …
     locator: Mapped[str] = mapped_column(String(500))  # where in the source: "row 17", "127.42.0.5"
     observed_at: Mapped[datetime] = mapped_column(DateTime)
