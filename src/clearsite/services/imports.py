@@ -24,7 +24,7 @@ from clearsite.core.identify import identify_template, register_row_evidence
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, ScannedHost, Signal, Site
 from clearsite.core.names import site_key
-from clearsite.core.text import clean_tree
+from clearsite.core.text import clean_tree, has_unsafe_characters
 from clearsite.formats.guard import open_input_file
 from clearsite.formats.register import (
     RegisterError,
@@ -574,7 +574,12 @@ def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: s
     would fail on PostgreSQL), the fields that had any removed named under "cleaned"."""
     sent = {"ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial, "location": item.location,
             "observed_at": item.observed_at, "evidence": [[e.value, e.source] for e in item.evidence]}
-    clean, changed = clean_tree(sent)
+    texts = [item.ip, item.mac_as_sent, item.serial, item.location, item.observed_at,
+             *(text for e in item.evidence for text in (e.value, e.source))]
+    if has_unsafe_characters("".join(text for text in texts if text)):  # one search; rarely anything to clean
+        clean, changed = clean_tree(sent)
+    else:
+        clean, changed = sent, []
     where = f"agent {agent} observation {item.id}"
     fields = {"client_id": item.id, **{k: v for k, v in clean.items() if k != "evidence"},
               "content_sha256": item.content_sha256, **({"cleaned": changed} if changed else {})}
