@@ -12,6 +12,8 @@ _GENERIC_TAIL = frozenset(
 )
 _MODEL_JUNK = re.compile(r"[\s_]+")
 _HEX = re.compile(r"[0-9A-Fa-f]")
+_CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")
+_MAC_SEPARATORS = re.compile(r"[\s:\-\.]")
 
 
 def name_words(text: str) -> list[str]:
@@ -35,8 +37,10 @@ def normalise_model(text: str) -> str:
 
 def normalise_mac(text: str) -> str | None:
     """A MAC address as AA:BB:CC:DD:EE:FF, or None when the text is not one."""
+    if text and _CANONICAL_MAC.fullmatch(text):  # already so, as scanners and agents mostly send it
+        return text
     digits = "".join(_HEX.findall(text or ""))
-    cleaned = re.sub(r"[\s:\-\.]", "", (text or "").strip())
+    cleaned = _MAC_SEPARATORS.sub("", (text or "").strip())
     if len(digits) != 12 or len(cleaned) != 12:
         return None
     digits = digits.upper()

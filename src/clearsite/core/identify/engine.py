@@ -154,13 +154,11 @@ def _serial_signature(value: str, knowledge: Knowledge) -> tuple[object, ...]:
 
 
 def _mac_signature(value: str, knowledge: Knowledge) -> str:
-    mac = value if _CANONICAL_MAC.fullmatch(value) else normalise_mac(value)
+    mac = normalise_mac(value)  # returns a canonical MAC as it is, at once
     if mac is None:
         return "\x00bad"
     return _prefix_signature(mac.replace(":", "")[: _prefix_length(knowledge)], knowledge)
 
-
-_CANONICAL_MAC = re.compile(r"[0-9A-F]{2}(?::[0-9A-F]{2}){5}")  # what normalise_mac returns: no need to redo it
 
 
 @lru_cache(maxsize=4)
