@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Connection, Engine
 
 from clearsite.core.errors import ConflictError, InputError, NotFoundError
-from clearsite.core.identify import identify_template, register_row_evidence
+from clearsite.core.identify import register_row_template
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, ScannedHost, Signal, Site
 from clearsite.core.names import site_key
@@ -197,32 +197,41 @@ _PreparedRow = tuple[int, "tuple[str, ...] | None", "RowProblem | _Prepared"]
 def _prepare_chunk(items: list[RegisterRow | RowProblem], job: _RowJob) -> list[_PreparedRow]:
     """Parse-side work for a chunk of rows: site, fingerprint, stored JSON and the row's own identity."""
     chains: dict[int, tuple[Any, Any]] = {}  # identity row columns once per template in the chunk
+    sites: dict[str, int | None] = {}  # a site's name as written -> its id: a few thousand names, a million rows
     out: list[_PreparedRow] = []
     for item in items:
         if isinstance(item, RowProblem):
             out.append((item.row_number, None, item))
             continue
-        out.append((item.row_number, item.warnings, _prepare_row(item, job, chains)))
+        out.append((item.row_number, item.warnings, _prepare_row(item, job, chains, sites)))
     return out
 
 
-def _prepare_row(row: RegisterRow, job: _RowJob, chains: dict[int, tuple[Any, Any]]) -> RowProblem | _Prepared:
+def _prepare_row(row: RegisterRow, job: _RowJob, chains: dict[int, tuple[Any, Any]],
+                 sites: dict[str, int | None]) -> RowProblem | _Prepared:
     site_id = job.fixed_site
     if site_id is None:
         written = row.values.get("site", "")
-        site_id = job.site_ids.get(site_key(written))
+        site_id = sites.get(written, -1)
+        if site_id == -1:
+            site_id = sites[written] = job.site_ids.get(site_key(written))
         if site_id is None:
             reason = f"unknown site {written!r}" if written else "no site given"
             return RowProblem(row.row_number, f"{reason}; skipped")
     fields: dict[str, str | None] = {k: v for k, v in row.values.items() if k != "site"}
     install = row.install_date
-    evidence = register_row_evidence(f"{job.name} row {row.row_number}", fields)
-    template = identify_template(evidence, job.knowledge, install)
+    source = f"{job.name} row {row.row_number}"
+    template = register_row_template(source, fields, job.knowledge, install)
+    gives_evidence = any((value := fields.get(f)) and value.strip() for f in _EVIDENCE_FIELDS)  # as a rule
     data = dumps({"fields": {**fields, "install_date": install.isoformat() if install else None},
-                  "install_date": install, "source": evidence[0].source if evidence else f"row {row.row_number}"})
+                  "install_date": install, "source": source if gives_evidence else f"row {row.row_number}"})
     return (site_id, fingerprint(site_id, "register_row", _row_content(fields, install), 0), fields.get("serial"),
             fields.get("mac"), fields.get("ip"), install, fields.get("location"), data,
             identity_values(template, chains))
+
+
+# The fields register_row_evidence makes evidence of.
+_EVIDENCE_FIELDS = ("brand", "model", "serial", "mac", "description", "device_type", "firmware")
 
 
 def _row_content(fields: dict[str, Any], install: date | str | None) -> str:
