@@ -213,7 +213,8 @@ class Spool:
                            (batch_id, size))
                 row = (batch_id, key)
             db.execute("UPDATE batches SET attempts = attempts + 1 WHERE id = ?", (row[0],))
-            items = [{"id": f"{self.spool_id}-{seq}", **_loads(body)} for seq, body in db.execute(
+            spool_id = self.spool_id  # read once: it was a query per observation
+            items = [{"id": f"{spool_id}-{seq}", **_loads(body)} for seq, body in db.execute(
                 "SELECT seq, body FROM observations WHERE batch = ? ORDER BY seq", (row[0],))]
         return Batch(int(row[0]), str(row[1]), items)
 
