@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,7 +45,7 @@ from clearsite.formats.scans import (
 from clearsite.formats.scans.coverage import ScanCoverage
 from clearsite.services.identification import identity_values
 from clearsite.services.intake import Closing, Intake, Recorded, Source, record_observations
-from clearsite.services.parallel import can_fork, forked, worker_count
+from clearsite.services.parallel import can_fork, forked, prefetched, worker_count
 from clearsite.services.scan_coverage import check_scanned, file_coverage, resolve_coverage
 from clearsite.store.agents import claim_push_key, finish_push_key
 from clearsite.store.audit import canonical, record
@@ -126,8 +126,9 @@ def import_register(
         job = _RowJob(data, name, mapping, site is not None, today, fixed_site, site_ids_by_key(conn), knowledge)
         source = Source("register", name, hashlib.sha256(data).hexdigest(), actor, fixed_site,
                         {"columns": reader.columns, "header_row": reader.header_row})
-        rows = _register_batches(job, reader, report, problems, strict=strict, batch=batch,
-                                 workers=workers or worker_count(), parallel_from=parallel_from)
+        # Made in a thread a batch ahead: taking rows from the workers overlaps the writer's waits on the database.
+        rows = prefetched(_register_batches(job, reader, report, problems, strict=strict, batch=batch,
+                                            workers=workers or worker_count(), parallel_from=parallel_from))
         return Intake(source, rows, close)
 
     recorded = record_observations(engine, knowledge, open_intake)
@@ -139,11 +140,12 @@ def import_register(
 
 
 def _register_batches(job: _RowJob, reader: RegisterReader, report: ImportReport, problems: list[RowProblem], *,
-                      strict: bool, batch: int, workers: int, parallel_from: int) -> Iterator[list[NewObservation]]:
+                      strict: bool, batch: int, workers: int, parallel_from: int) -> Generator[list[NewObservation], None, None]:
     """The register's usable rows as observations, `batch` at a time; counts rows, warnings and problems."""
     name = job.name
     seen: dict[int, int] = {}
     pending: list[NewObservation] = []
+    size = min(batch, _CHUNK_ROWS)  # the first batches small, then doubling: the writer starts while workers work on
     with ExitStack() as workers_running:
         if workers > 1 and can_fork() and job.data.count(b"\n") >= parallel_from:
             # The workers never touch the database, so forking while the transaction is open is safe.
@@ -165,9 +167,10 @@ def _register_batches(job: _RowJob, reader: RegisterReader, report: ImportReport
                 if strict and (problems or report.warnings):
                     first = problems[0].describe(name) if problems else report.warnings[0]
                     raise ImportRefused(f"{first} (--strict: nothing imported)")
-                if len(pending) >= batch:
+                if len(pending) >= size:
                     yield pending
                     pending = []
+                    size = min(batch, size * 2)
     if pending:
         yield pending
 

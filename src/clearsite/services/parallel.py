@@ -13,9 +13,11 @@ import ctypes.util
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -138,3 +140,50 @@ def _child(produce: Callable[[int, int], Iterable[Any]], part: int, parts: int, 
     finally:
         out.close()
         out.join_thread()
+
+
+def prefetched(items: Generator[T, None, None], ahead: int = 1) -> Generator[T, None, None]:
+    """The items of a generator, made in a thread of this process up to `ahead` items before they are taken.
+
+    A register import's writer waits on the database (which releases the GIL) while the next batch is
+    taken from the workers' pipes and turned into observations; in one thread those two waits add up,
+    in two they overlap. An exception in the generator is raised where its item would have been taken.
+    Closing this generator (or leaving it early) stops the thread after the item it is making, and closes
+    `items` there, so its own clean-up (stopping worker processes) runs.
+    """
+    handed: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        handed.put((True, item), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handed.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - raised in the taker's thread
+            handed.put((False, exc))
+        finally:
+            items.close()
+
+    maker = threading.Thread(target=make, name="clearsite-prefetch", daemon=True)
+    maker.start()
+    try:
+        while True:
+            more, item = handed.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while maker.is_alive():  # it may be waiting to hand over an item: take it so it sees `stop`
+            with suppress(queue.Empty):
+                handed.get(timeout=0.05)
+        maker.join()
