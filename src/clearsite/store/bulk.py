@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, CursorResult, Table, func, select, text
+from sqlalchemy import Connection, CursorResult, Table, event, func, select, text
 
 # Dates and dataclasses go to `str`, as the standard library's encoder with default=str would send them.
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -36,20 +37,94 @@ def bulk_work(conn: Connection) -> Iterator[None]:
     The cyclic garbage collector is paused: rows make no reference cycles, and with millions of live
     objects its repeated full passes cost more than the work. SQLite gets a 256 MB page cache: inserts
     into the (random) fingerprint and serial indexes otherwise spill pages to the WAL over and over.
+    PostgreSQL's COPYs run in the background (_BackgroundCopies): the caller prepares the next rows while
+    the server stores the last ones. Leaving the block waits for the last COPY (and raises its error).
     """
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
         previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
+    copies = _BackgroundCopies.start(conn) if conn.dialect.name == "postgresql" else None
     collecting = gc.isenabled()
     gc.disable()
+    failed = True
     try:
         yield
+        failed = False
     finally:
         if collecting:
             gc.enable()
+        if copies is not None:
+            copies.stop(raising=not failed)  # after a failure: its own error is the one to raise
         if sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+
+
+_RUNNING: dict[int, _BackgroundCopies] = {}  # id(Connection) -> its runner, while the connection is in bulk_work
+
+
+class _BackgroundCopies:
+    """PostgreSQL COPYs sent from a thread while the caller goes on (inside bulk_work only).
+
+    One COPY at a time, in the order asked: the next COPY, and any statement the connection executes,
+    first waits for the one in flight (a `before_cursor_execute` listener), and raises its error there. So
+    statements run in the order they were issued, as if every COPY had been waited for, and the server
+    stores a batch's observations while Python makes the next batch. Psycopg holds its connection's lock
+    for the whole COPY; only the raw DBAPI connection is used from the thread, never SQLAlchemy's.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clearsite-copy")
+        self.in_flight: Future[None] | None = None
+
+    @classmethod
+    def start(cls, conn: Connection) -> _BackgroundCopies | None:
+        if id(conn) in _RUNNING:  # nested bulk_work on one connection: the outer one runs them
+            return None
+        runner = _RUNNING[id(conn)] = cls(conn)
+        event.listen(conn, "before_cursor_execute", runner._before_statement)
+        event.listen(conn, "commit", runner._before_statement)  # a COPY's error must never be committed over
+        event.listen(conn, "rollback", runner._before_rollback)
+        return runner
+
+    @classmethod
+    def of(cls, conn: Connection) -> _BackgroundCopies | None:
+        return _RUNNING.get(id(conn))
+
+    def _before_statement(self, *_: object) -> None:  # the listener's arguments: the statement and more
+        self.wait()
+
+    def _before_rollback(self, *_: object) -> None:
+        if self.in_flight is not None:
+            self.in_flight.exception()  # waited for: the connection is free again; its error no longer matters
+            self.in_flight = None
+
+    def wait(self) -> None:
+        """Wait for the COPY in flight, raising its error."""
+        done, self.in_flight = self.in_flight, None
+        if done is not None:
+            done.result()
+
+    def copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """COPY these rows in the background (they must not change afterwards)."""
+        self.wait()
+        dbapi = self.conn.connection.dbapi_connection
+        self.in_flight = self.pool.submit(_copy_on, dbapi, table.name, columns, rows)
+
+    def stop(self, raising: bool) -> None:
+        try:
+            if raising:
+                self.wait()
+            elif self.in_flight is not None:
+                self.in_flight.exception()  # waited for, not raised: another error is on its way
+        finally:
+            self.in_flight = None
+            event.remove(self.conn, "before_cursor_execute", self._before_statement)
+            event.remove(self.conn, "commit", self._before_statement)
+            event.remove(self.conn, "rollback", self._before_rollback)
+            del _RUNNING[id(self.conn)]
+            self.pool.shutdown(wait=True)
 
 
 def new_id(result: CursorResult[Any]) -> int:
@@ -86,10 +161,18 @@ COPY_FROM_ROWS = 20
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """COPY … FROM STDIN through psycopg 3 on this transaction's own connection (JSON columns go as text,
-    which PostgreSQL parses as it would a ::json cast)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    which PostgreSQL parses as it would a ::json cast); in the background inside bulk_work."""
+    background = _BackgroundCopies.of(conn)
+    if background is not None:
+        background.copy(table, columns, rows)
+    else:
+        _copy_on(conn.connection.dbapi_connection, table.name, columns, rows)
+
+
+def _copy_on(dbapi: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cursor = dbapi.cursor()
     try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
     finally:
