@@ -53,3 +53,24 @@ def test_a_known_observation_keeps_its_digest() -> None:
         b'{"evidence":[{"signal":"http_server","source":"http://10.2.0.1/","value":"Hikvision web"}],'
         b'"ip":"10.2.0.1","location":null,"mac":"C0:56:01:00:00:00","observed_at":"2026-11-29T00:00:00+00:00",'
         b'"serial":"SN-1-0"}').hexdigest()
+
+
+def test_fields_left_out_are_digested_as_their_defaults() -> None:
+    """An agent may leave out what it does not know; the digest is that of every field with its default, as
+    earlier versions (which validated into models) stored it, so a re-send is a duplicate, not a conflict."""
+    from pydantic import TypeAdapter
+
+    from clearsite.web.changes import _pushed
+    from clearsite.web.schemas import ObservationIn
+
+    sent = TypeAdapter(ObservationIn).validate_json(
+        b'{"id": "cam-1", "ip": "10.2.0.1", "evidence": [{"signal": "http_server", "value": "Hikvision web"}]}')
+    spelt_out = TypeAdapter(ObservationIn).validate_json(
+        b'{"id": "cam-1", "ip": "10.2.0.1", "mac": null, "serial": null, "location": null, "observed_at": null,'
+        b' "evidence": [{"signal": "http_server", "value": "Hikvision web", "source": ""}]}')
+    full = {"ip": "10.2.0.1", "mac": None, "serial": None, "location": None, "observed_at": None,
+            "evidence": [{"signal": "http_server", "value": "Hikvision web", "source": ""}]}
+    assert _pushed(sent).content_sha256 == _pushed(spelt_out).content_sha256 == _canonical_digest(full)
+    bare = TypeAdapter(ObservationIn).validate_json(b'{"id": "cam-2"}')
+    assert _pushed(bare).content_sha256 == _canonical_digest({"ip": None, "mac": None, "serial": None,
+                                                                "location": None, "observed_at": None, "evidence": []})

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Network, Site
+from clearsite.core.models import Network, Signal, Site
 from clearsite.services.assessment import assess_all
 from clearsite.services.devices import iter_devices
 from clearsite.services.imports import import_register
@@ -67,17 +67,17 @@ def build_world(engine: Engine, knowledge: Knowledge, tmp: Path, as_of: date = A
     principal = Principal(agent, ROLE_SCOPES[Role.AGENT], "token", None)
     push_observations(engine, knowledge, principal, world.sites["Alpha HQ"], [
         ObservationIn(id="probe-1", ip="10.1.0.11", mac="4C:BD:8F:00:3D:44",
-                      evidence=[{"signal": "http_server", "value": "App-webs/", "source": "http://10.1.0.11/"}]),
+                      evidence=[{"signal": Signal.HTTP_SERVER, "value": "App-webs/", "source": "http://10.1.0.11/"}]),
         ObservationIn(id="probe-2", ip="10.1.0.99", mac="E0:50:8B:11:22:33", location=HOSTILE,
-                      evidence=[{"signal": "http_server", "value": "DahuaHttp " + HOSTILE, "source": "http://10.1.0.99/"},
-                                {"signal": "banner", "value": HOSTILE, "source": "rtsp://10.1.0.99/"}]),
+                      evidence=[{"signal": Signal.HTTP_SERVER, "value": "DahuaHttp " + HOSTILE, "source": "http://10.1.0.99/"},
+                                {"signal": Signal.BANNER, "value": HOSTILE, "source": "rtsp://10.1.0.99/"}]),
     ])
     admin = Principal(find_user_engine(engine, "admin"), ROLE_SCOPES[Role.ADMIN], "token", None)
     bravo = world.sites["Bravo House"]
     push_observations(engine, knowledge, admin, bravo, [
         ObservationIn(id="bravo-1", ip="10.9.0.5", mac="BC:32:5F:00:00:01", serial="BRAVO-SECRET-SERIAL",
-                      evidence=[{"signal": "brand", "value": "Dahua", "source": "survey"},
-                                {"signal": "model", "value": "IPC-HFW1230S", "source": "survey"}]),
+                      evidence=[{"signal": Signal.BRAND, "value": "Dahua", "source": "survey"},
+                                {"signal": Signal.MODEL, "value": "IPC-HFW1230S", "source": "survey"}]),
     ])
     assess_all(engine, knowledge, as_of)
     world.hostile_device = next(view.id for view, _ in iter_devices(engine, "Alpha HQ", with_evidence=False)

@@ -162,7 +162,7 @@ def push_batch(request: Request, body: BatchIn, principal: Agent) -> BatchOut:
     """A batch of what the agent observed, applied once under its key (a re-send answers `replayed`)."""
     engine = _engine(request)
     site_id = agents.check_push(engine, principal.user, principal.actor, body.site,
-                                [o.ip for o in body.observations], body.key)
+                                [o.get("ip") for o in body.observations], body.key)
     result = changes.push_observations(engine, request.app.state.knowledge, principal, site_id, body.observations,
                                        key=f"{site_id}:{body.key}", covered=body.covered,
                                        scanned_at=body.scanned_at)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from clearsite.core.errors import ConflictError, NotFoundError
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Evidence
+from clearsite.core.models import Evidence, Signal
 from clearsite.core.names import normalise_mac
 from clearsite.services import imports
 from clearsite.services.auth import Role
@@ -34,8 +34,23 @@ class Conflict(ConflictError, ValueError):
 # --------------------------------------------------------------------------- agents' observations
 
 
-def _content_digest(item: ObservationIn) -> str:
-    return imports.content_digest(item.model_dump(mode="json", exclude={"id"}))
+def _pushed(item: ObservationIn) -> AgentObservation:
+    """One observation as the intake takes it, with the digest of everything sent but its id.
+
+    The digest covers every field, those left out as their defaults (None; evidence [], source ""), as the
+    same observation is written whichever fields an agent chose to send: what earlier versions stored.
+    """
+    evidence = [{"signal": Signal(e["signal"]).value, "value": e["value"], "source": e.get("source") or ""}
+                for e in item.get("evidence") or ()]
+    ip, mac, serial = item.get("ip"), item.get("mac"), item.get("serial")
+    location, observed_at = item.get("location"), item.get("observed_at")
+    content = {"ip": ip, "mac": mac, "serial": serial, "location": location, "observed_at": observed_at,
+               "evidence": evidence}
+    return AgentObservation(
+        id=item["id"], content_sha256=imports.content_digest(content), ip=ip,
+        mac=normalise_mac(mac) if mac else None, mac_as_sent=mac, serial=serial, location=location,
+        observed_at=observed_at,
+        evidence=tuple(Evidence(Signal(e["signal"]), e["value"], e["source"]) for e in evidence))
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
@@ -46,10 +61,7 @@ def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal
     of the finished scan they came from."""
     if principal.user.role == Role.AGENT and principal.user.site_id != site_id:
         raise NotFound(f"site {site_id}")  # an agent pushes for its own site only
-    pushed = [AgentObservation(
-        id=i.id, content_sha256=_content_digest(i), ip=i.ip, mac=normalise_mac(i.mac) if i.mac else None,
-        mac_as_sent=i.mac, serial=i.serial, location=i.location, observed_at=i.observed_at,
-        evidence=tuple(Evidence(e.signal, e.value, e.source or "") for e in i.evidence)) for i in items]
+    pushed = [_pushed(item) for item in items]
     try:
         result = imports.push_observations(engine, knowledge, principal.sites, site_id,
                                            principal.user.username, principal.actor, pushed, key, covered, scanned_at)

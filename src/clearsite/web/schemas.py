@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, with_config
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from clearsite.core.models import Signal
 
@@ -81,20 +82,25 @@ class RemovalIn(_In):
     removed_on: IsoDate
 
 
-class EvidenceIn(_In):
+# An agent's observations arrive a thousand to a batch, fifty agents at once: validated into plain dicts
+# (TypedDicts), not model instances, which took half again as much of a push's CPU. Same fields, bounds and
+# refusals (extra keys forbidden); a key left out reads as None (evidence: none; source: "").
+@with_config(ConfigDict(extra="forbid"))
+class EvidenceIn(TypedDict):
     signal: Signal
     value: Annotated[str, Field(max_length=2000)]
-    source: ShortText = ""
+    source: NotRequired[ShortText]
 
 
-class ObservationIn(_In):
+@with_config(ConfigDict(extra="forbid"))
+class ObservationIn(TypedDict):
     id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]  # the agent's own id
-    ip: Annotated[str, Field(max_length=45)] | None = None
-    mac: Annotated[str, Field(max_length=17)] | None = None
-    serial: Annotated[str, Field(max_length=120)] | None = None
-    location: ShortText | None = None
-    observed_at: Annotated[str, Field(max_length=40)] | None = None
-    evidence: Annotated[list[EvidenceIn], Field(max_length=64)] = []
+    ip: NotRequired[Annotated[str, Field(max_length=45)] | None]
+    mac: NotRequired[Annotated[str, Field(max_length=17)] | None]
+    serial: NotRequired[Annotated[str, Field(max_length=120)] | None]
+    location: NotRequired[ShortText | None]
+    observed_at: NotRequired[Annotated[str, Field(max_length=40)] | None]
+    evidence: NotRequired[Annotated[list[EvidenceIn], Field(max_length=64)]]
 
 
 class PushIn(_In):
