@@ -129,7 +129,7 @@ def import_register(
         # Made in a thread a batch ahead: taking rows from the workers overlaps the writer's waits on the database.
         rows = prefetched(_register_batches(job, reader, report, problems, strict=strict, batch=batch,
                                             workers=workers or worker_count(), parallel_from=parallel_from))
-        return Intake(source, rows, close)
+        return Intake(source, rows, close, distinct=True)  # _observation numbers repeated rows
 
     recorded = record_observations(engine, knowledge, open_intake)
     assert recorded is not None

@@ -111,6 +111,9 @@ class Intake:
     # Few observations next to the sites they go to (an agent's push): the writer reads only the devices
     # they could merge into, not every device of the site.
     targeted: bool = False
+    # No fingerprint repeats within the intake (a register numbers its repeated rows): the writer need not
+    # remember what it stored at sites that had no devices (store.devices.ObservationWriter).
+    distinct: bool = False
 
 
 def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Callable[[Connection], Intake | None]
@@ -129,7 +132,7 @@ def record_observations(engine: Engine, knowledge: Knowledge, open_intake: Calla
         source_id = add_source(conn, source.kind, source.name, source.sha256, source.actor, source.site_id,
                                source.details)
         recorded = Recorded(source_id)
-        writer = ObservationWriter(conn, source_id, targeted=intake.targeted)
+        writer = ObservationWriter(conn, source_id, targeted=intake.targeted, distinct=intake.distinct)
         assessed = assessed_dates(conn, knowledge)  # touched devices are tracked only if there is something to redo
         proof = IntakeProof.open(conn)  # removal claims this intake may verify or contradict
         try:

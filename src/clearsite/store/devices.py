@@ -189,9 +189,11 @@ class _DeviceIndex:
                 for device_id, key, serial, mac, ip in self.conn.exec_driver_sql(sql, tuple(params)):
                     self.add(device_id, site_id, key, clean_serial(serial), mac, ip)
 
-    def add(self, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None, ip: str | None) -> None:
-        """Index a device; `serial` is already cleaned (clean_serial)."""
-        self.by_key[_slot(site_id, key)] = device_id
+    def add(self, device_id: int, site_id: int, key: str | None, serial: str | None, mac: str | None,
+            ip: str | None) -> None:
+        """Index a device; `serial` is already cleaned (clean_serial). `key` None: not by its natural key."""
+        if key is not None:
+            self.by_key[_slot(site_id, key)] = device_id
         if serial:
             self.by_serial.setdefault(_slot(site_id, serial), device_id)
         if mac:
@@ -266,10 +268,13 @@ class ObservationWriter:
     small next to the sites they touch: an agent's push).
     """
 
-    def __init__(self, conn: Connection, source_id: int, targeted: bool = False) -> None:
+    def __init__(self, conn: Connection, source_id: int, targeted: bool = False, distinct: bool = False) -> None:
         self.conn = conn
         self.source_id = source_id
         self.index = _DeviceIndex(conn, targeted)
+        # `distinct`: the caller's fingerprints never repeat within this writer (a register numbers its repeated
+        # rows), so what it stores at sites that had no devices need not be remembered or looked up.
+        self.distinct = distinct
         self.stored_at_empty_sites: set[int] = set()  # 64 bits of each fingerprint this writer stored there
         self.stamp = now()
         self.stamp_value = constant(conn, self.stamp)  # for the driver-level inserts
@@ -286,7 +291,8 @@ class ObservationWriter:
         empty, stored_there = self.index.empty, self.stored_at_empty_sites
         known = set() if unseen else _existing_fingerprints(conn, [
             o.fingerprint for o in observations
-            if o.site_id not in empty or int(o.fingerprint[:16], 16) in stored_there])
+            if o.site_id not in empty or (not self.distinct and int(o.fingerprint[:16], 16) in stored_there)])
+        remembered = set() if self.distinct else empty  # sites whose fingerprints this writer must remember
         fresh: list[tuple[NewObservation, int]] = []
         new_devices: list[tuple[Any, ...]] = []
         # SQLite: this transaction holds the write lock, so new devices take the next ids as they are
@@ -297,7 +303,7 @@ class ObservationWriter:
                 result.duplicates += 1
                 continue
             known.add(obs.fingerprint)
-            if obs.site_id in empty:
+            if obs.site_id in remembered:
                 stored_there.add(int(obs.fingerprint[:16], 16))
             serial = clean_serial(obs.serial)
             key = _device_key(obs, serial)
@@ -306,7 +312,9 @@ class ObservationWriter:
                 found = -(len(new_devices) + 1) if next_id is None else next_id + len(new_devices)
                 new_devices.append((obs.site_id, key, obs.serial if serial else None, obs.mac, obs.ip, obs.location,
                                     obs.install_date))
-                self.index.add(found, obs.site_id, key, serial, obs.mac, obs.ip)
+                # A device made here is found by the serial, MAC or IP its key names before its key is tried
+                # (_DeviceIndex.find): only a key of none of them is indexed (a million fewer entries).
+                self.index.add(found, obs.site_id, key if key.startswith("obs:") else None, serial, obs.mac, obs.ip)
             fresh.append((obs, found))
 
         real_ids: dict[int, int] = {}
