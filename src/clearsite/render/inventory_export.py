@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
-import xlsxwriter
 
 from clearsite.render.spreadsheets import neutralise
 
@@ -70,6 +69,8 @@ def xlsx_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     handle, path = tempfile.mkstemp(prefix="clearsite-devices-", suffix=".xlsx")
     os.close(handle)
     try:
+        import xlsxwriter  # loaded by the first workbook, not by every process that imports this
+
         book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
                                           "strings_to_urls": False, "strings_to_numbers": False})
         sheet = book.add_worksheet("Devices")

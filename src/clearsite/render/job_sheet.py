@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import xlsxwriter
 from jinja2 import Environment, select_autoescape
 
 from clearsite.render.spreadsheets import neutralise
@@ -95,6 +94,8 @@ def job_sheet_html(sheet: JobSheet) -> str:
 
 def job_sheet_xlsx(sheet: JobSheet, path: Path) -> None:
     """The same sheet as a workbook: a header block, then one row per device."""
+    import xlsxwriter  # loaded by the first workbook, not by every process that imports this
+
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         bold = workbook.add_format({"bold": True})

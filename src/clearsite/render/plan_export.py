@@ -14,8 +14,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-import xlsxwriter
-
 from clearsite.core import contracts
 from clearsite.core.plan.result import Plan
 from clearsite.core.timeline import MilestoneProgress
@@ -59,6 +57,8 @@ def plan_to_csv(plan: Plan) -> str:
 
 def plan_to_xlsx(plan: Plan, target: str | Path | IO[bytes]) -> None:
     """A workbook: summary, schedule, capacity, milestones, shortfalls, unscheduled, budget."""
+    import xlsxwriter  # loaded by the first workbook, not by every process that imports this
+
     book = xlsxwriter.Workbook(target if not isinstance(target, Path) else str(target), {"in_memory": True})
     bold = book.add_format({"bold": True})
 

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TextIO
 
-import xlsxwriter
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from clearsite.render.spreadsheets import neutralise
@@ -183,6 +182,8 @@ def write_report(outputs: ReportOutputs, devices: list[dict[str, Any]], findings
     xlsx_path = outputs.path("report.xlsx")
     # strings_to_formulas off: XlsxWriter must never turn a cell's text into a live formula;
     # constant_memory writes row by row, so a large estate does not build the sheet in memory.
+    import xlsxwriter  # loaded by the first workbook, not by every process that imports this
+
     book = xlsxwriter.Workbook(str(xlsx_path), {"strings_to_formulas": False, "strings_to_urls": False,
                                                 "constant_memory": True})
     try:

@@ -27,12 +27,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import Engine
-from tenacity import RetryCallState, Retrying, wait_exponential_jitter
 
 from clearsite.core import contracts
 from clearsite.core.errors import InputError, NotFoundError, UnavailableError
@@ -42,6 +40,9 @@ from clearsite.store import audit
 from clearsite.store import delivery as outbox
 from clearsite.store.reads import EVERYTHING, SiteScope
 from clearsite.store.transactions import write_transaction
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the first delivery: a server worker that only takes agents' pushes never needs it
 
 __all__ = [
     "Clock",
@@ -89,6 +90,8 @@ class DeliverySettings:
 
     def backoff(self, failed_attempts: int) -> float:
         """Seconds to wait after the given number of failed attempts (tenacity's exponential-with-jitter)."""
+        from tenacity import RetryCallState, Retrying, wait_exponential_jitter
+
         wait = wait_exponential_jitter(multiplier=self.backoff_multiplier, max=self.backoff_max, jitter=self.jitter)
         state = RetryCallState(Retrying(), None, (), {})
         state.attempt_number = failed_attempts
@@ -287,6 +290,8 @@ class _Senders:
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
+            import httpx
+
             # No redirects (a receiver must not send alerts elsewhere) and no proxies from the environment.
             self._http = httpx.Client(timeout=self.settings.timeout, follow_redirects=False, trust_env=False)
         return self._http
@@ -304,6 +309,8 @@ class _Senders:
 
 def _send_webhook(client: httpx.Client, target: outbox.Destination, record: outbox.DeliveryRecord,
                   now: datetime) -> None:
+    import httpx
+
     body = record.payload.encode()
     event = _event(record.payload)
     headers = webhooks.signed_headers(target.secret or "", int(now.timestamp()), body, record.delivery_key, event)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from clearsite.core.errors import InputError, UnavailableError
 
@@ -66,6 +68,8 @@ def _create_private(database: str | None) -> None:
 
 
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic (~6 MB) loads only when a database needs migrating
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["engine"] = engine
@@ -94,7 +98,48 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     return engine
 
 
+_REVISION = re.compile(r"""^revision\s*=\s*['"]([^'"]+)['"]\s*$""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision\s*=\s*(?:None|['"]([^'"]+)['"])\s*$""", re.MULTILINE)
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the scripts' `revision`/`down_revision` lines without
+    loading Alembic; None when the chain is not one plain line (then Alembic itself is asked)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (_MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _is_current(engine: Engine) -> bool:
+    """The database is at the head already: every process after the first (each server worker, each
+    command) opens it without loading Alembic."""
+    head = head_revision()
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        stamped = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    return stamped == [head]
+
+
 def upgrade(engine: Engine) -> None:
+    if _is_current(engine):
+        return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = _alembic_config(engine)
     head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as connection:
