@@ -1,0 +1,93 @@
+"""A server worker stays lean: what it imports to start and to take an agent's batch, not everything.
+
+Issue 13 bounds the peak memory of `clearsite serve` workers while agents push (bench/central_scale.py
+measures it). Most of a worker's memory is what it imports, so the libraries only other requests need
+load inside the code that uses them: Alembic when a database needs migrating, httpx (which brings rich
+and pygments for its own command line) and tenacity when an alert is delivered, XlsxWriter when a
+workbook is written. Memory is not measured here (it depends on the machine); what is imported is,
+deterministically, so a later top-level import cannot quietly bring them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from clearsite.services.database import open_database
+from tests.support.central import SECRET_KEY, host_ip, make_sites
+
+# Loaded lazily; none is needed to start a worker on a current database or to record a push.
+LAZY = ("alembic", "mako", "httpx", "tenacity", "rich", "pygments", "xlsxwriter")
+
+# In a child process, as a uvicorn worker runs it: build the app from the environment, then send one
+# batch through the ASGI app itself (the test client would import httpx), and list what is loaded.
+WORKER = """
+import asyncio, json, sys
+from clearsite.web.server import app_from_environment
+
+app = app_from_environment()
+token, site, ips, lazy = json.loads(sys.argv[1])
+body = json.dumps({"site": site, "key": "startup-probe-1", "observations": [
+    {"id": f"probe-{n}", "ip": ip, "mac": f"C0:56:E3:00:00:{n:02X}",
+     "evidence": [{"signal": "http_server", "value": "Hikvision web", "source": f"http://{ip}/"}]}
+    for n, ip in enumerate(ips)]}).encode()
+
+async def push():
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/v1/agent/batches", "raw_path": b"/api/v1/agent/batches",
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode()),
+                         (b"authorization", f"Bearer {token}".encode())]}
+    sent, answer = False, {"body": b""}
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer
+
+answer = asyncio.run(push())
+loaded = sorted({name.split(".")[0] for name in sys.modules} & set(lazy))
+print(json.dumps({"status": answer["status"], "answer": json.loads(answer["body"]), "loaded": loaded}))
+"""
+
+
+def test_a_worker_starts_and_records_a_push_without_the_libraries_other_requests_need(store_url: str,
+                                                                                        tmp_path: Path) -> None:
+    open_database(store_url).dispose()  # migrated here, as `clearsite serve` does before its workers start
+    site = make_sites(store_url, tmp_path, 1)[0]
+    ips = [host_ip(site.number, n) for n in range(3)]
+    env = {**os.environ, "CLEARSITE_DATABASE_URL": store_url, "CLEARSITE_SECRET_KEY": SECRET_KEY,
+           "CLEARSITE_ALERT_DELIVERY": "0"}
+    result = subprocess.run([sys.executable, "-c", WORKER, json.dumps([site.token, site.name, ips, LAZY])],
+                            capture_output=True, text=True, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["status"] == 200, outcome
+    assert outcome["answer"]["stored"] == 3  # the batch really went through the intake
+    assert outcome["loaded"] == []
+
+
+def test_the_head_revision_read_without_alembic_is_alembics() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from clearsite.store.db import _MIGRATIONS, head_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
