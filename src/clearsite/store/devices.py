@@ -125,6 +125,9 @@ def _slot(site_id: int, text: str) -> int:
     return hash((site_id, text))
 
 
+_Slots = tuple["int | None", "int | None", "int | None", "int | None"]
+
+
 class _DeviceIndex:
     """Devices of the sites in play, findable by serial, MAC and IP.
 
@@ -190,22 +193,25 @@ class _DeviceIndex:
                     self.add(device_id, site_id, key, clean_serial(serial), mac, ip)
 
     def add(self, device_id: int, site_id: int, key: str | None, serial: str | None, mac: str | None,
-            ip: str | None) -> None:
-        """Index a device; `serial` is already cleaned (clean_serial). `key` None: not by its natural key."""
+            ip: str | None) -> _Slots:
+        """Index a device; `serial` is already cleaned (clean_serial). `key` None: not by its natural key.
+        Its slots in by_key, by_serial, by_mac and by_ip (None where it has no such key), for `settle`."""
+        key_slot = serial_slot = mac_slot = ip_slot = None
         if key is not None:
-            self.by_key[_slot(site_id, key)] = device_id
+            self.by_key[key_slot := _slot(site_id, key)] = device_id
         if serial:
-            self.by_serial.setdefault(_slot(site_id, serial), device_id)
+            self.by_serial.setdefault(serial_slot := _slot(site_id, serial), device_id)
         if mac:
-            self.by_mac.setdefault(_slot(site_id, mac), device_id)
+            self.by_mac.setdefault(mac_slot := _slot(site_id, mac), device_id)
         if ip:
-            self.by_ip.setdefault(_slot(site_id, ip), device_id)
+            self.by_ip.setdefault(ip_slot := _slot(site_id, ip), device_id)
+        return key_slot, serial_slot, mac_slot, ip_slot
 
-    def settle(self, placeholder: int, device_id: int, site_id: int, key: str, serial: str | None, mac: str | None,
-               ip: str | None) -> None:
-        """Replace a new device's placeholder id with its real one, so later batches merge into it."""
-        for index, text in ((self.by_key, key), (self.by_serial, serial), (self.by_mac, mac), (self.by_ip, ip)):
-            if text and index.get(slot := _slot(site_id, text)) == placeholder:
+    def settle(self, placeholder: int, device_id: int, slots: _Slots) -> None:
+        """Replace a new device's placeholder id (at the slots `add` gave) with its real one, so later batches
+        merge into it."""
+        for index, slot in zip((self.by_key, self.by_serial, self.by_mac, self.by_ip), slots, strict=True):
+            if slot is not None and index.get(slot) == placeholder:
                 index[slot] = device_id
 
     def find(self, obs: NewObservation, key: str, serial: str | None) -> int | None:
@@ -295,6 +301,7 @@ class ObservationWriter:
         remembered = set() if self.distinct else empty  # sites whose fingerprints this writer must remember
         fresh: list[tuple[NewObservation, int]] = []
         new_devices: list[tuple[Any, ...]] = []
+        new_slots: list[_Slots] = []  # where each new device is indexed
         # SQLite: this transaction holds the write lock, so new devices take the next ids as they are
         # found. Elsewhere they get placeholders until a sequence hands out their ids.
         next_id = allocate_ids(conn, table_of(DeviceRow), 1)[0] if conn.dialect.name == "sqlite" else None
@@ -314,16 +321,17 @@ class ObservationWriter:
                                     obs.install_date))
                 # A device made here is found by the serial, MAC or IP its key names before its key is tried
                 # (_DeviceIndex.find): only a key of none of them is indexed (a million fewer entries).
-                self.index.add(found, obs.site_id, key if key.startswith("obs:") else None, serial, obs.mac, obs.ip)
+                new_slots.append(self.index.add(found, obs.site_id, key if key.startswith("obs:") else None, serial,
+                                                obs.mac, obs.ip))
             fresh.append((obs, found))
 
         real_ids: dict[int, int] = {}
         if new_devices:
             if next_id is None:
                 ids: Sequence[int] = allocate_ids(conn, table_of(DeviceRow), len(new_devices))
-                for position, (device_id, d) in enumerate(zip(ids, new_devices, strict=True), start=1):
+                for position, (device_id, slots) in enumerate(zip(ids, new_slots, strict=True), start=1):
                     real_ids[-position] = device_id
-                    self.index.settle(-position, device_id, d[0], d[1], clean_serial(d[2]), d[3], d[4])
+                    self.index.settle(-position, device_id, slots)
             else:
                 ids = range(next_id, next_id + len(new_devices))
             insert_rows(conn, table_of(DeviceRow), _DEVICE_COLUMNS,
