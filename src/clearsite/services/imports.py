@@ -96,14 +96,16 @@ def import_register(
     strict: bool = False,
     actor: str = "cli",
     today: date | None = None,
-    batch: int = 50_000,
+    batch: int = 20_000,
     parallel_from: int = PARALLEL_FROM_ROWS,
     workers: int | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX asset register: junk rows are reported and skipped (or refuse all with strict).
 
     Rows stream through in batches (store, merge into devices, identify) inside one transaction, so
-    a million-row register fits in memory and a failure anywhere leaves the database as it was.
+    a million-row register fits in memory and a failure anywhere leaves the database as it was. Three
+    batches are in hand at once (being made, written, and copied to PostgreSQL): 20,000 rows keeps them
+    small (300,000 rows: peak 407 -> 326 MB against 50,000) for the same CPU.
     Registers of `parallel_from` lines or more are parsed and identified by forked worker processes
     (`workers`, default one per CPU); this process merges their rows in file order and writes them.
     """
