@@ -4,8 +4,9 @@ Issue 13 bounds the peak memory of `clearsite serve` workers while agents push (
 measures it). Most of a worker's memory is what it imports, so the libraries only other requests need
 load inside the code that uses them: Alembic when a database needs migrating, httpx (which brings rich
 and pygments for its own command line) and tenacity when an alert is delivered, XlsxWriter when a
-workbook is written. Memory is not measured here (it depends on the machine); what is imported is,
-deterministically, so a later top-level import cannot quietly bring them back.
+workbook is written, the SVG charts and the public statement when a page draws them, the screening
+rules when a quote is screened. Memory is not measured here (it depends on the machine); what is
+imported is, deterministically, so a later top-level import cannot quietly bring them back.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from clearsite.services.database import open_database
 from tests.support.central import SECRET_KEY, host_ip, make_sites
 
 # Loaded lazily; none is needed to start a worker on a current database or to record a push.
-LAZY = ("alembic", "mako", "httpx", "tenacity", "rich", "pygments", "xlsxwriter")
+LAZY = ("alembic", "mako", "httpx", "tenacity", "rich", "pygments", "xlsxwriter",
+        "clearsite.render.charts", "clearsite.services.plan_outputs", "clearsite.services.publishing",
+        "clearsite.services.screening", "clearsite.core.screen")
 
 # In a child process, as a uvicorn worker runs it: build the app from the environment, then send one
 # batch through the ASGI app itself (the test client would import httpx), and list what is loaded.
@@ -61,7 +64,7 @@ async def push():
     return answer
 
 answer = asyncio.run(push())
-loaded = sorted({name.split(".")[0] for name in sys.modules} & set(lazy))
+loaded = sorted(name for name in lazy if name in sys.modules)
 print(json.dumps({"status": answer["status"], "answer": json.loads(answer["body"]), "loaded": loaded}))
 """
 

@@ -2,7 +2,9 @@
 
 Kept apart from web/pages.py (case-work pages) because all three tell the programme's one timeline
 (services/timeline.py): the same milestones, actual and forecast months for the reader's scope, and
-the same charts (inline SVG with a title, a description and a table of the same figures).
+the same charts (inline SVG with a title, a description and a table of the same figures). The chart
+and statement renderers load with the first page that draws one: a server worker that only takes
+agents' pushes never does (issue 13, worker memory).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from clearsite.services import estate, inventory
-from clearsite.services.plan_outputs import plan_view, timeline_chart
-from clearsite.services.publishing import public_preview as preview_statement
 from clearsite.services.timeline import ProgrammeTimeline, programme_timeline
 from clearsite.web.pages import Reader, render
 
@@ -30,6 +30,8 @@ def _timeline(request: Request, principal: Reader) -> ProgrammeTimeline:
 
 @router.get("/")
 def dashboard(request: Request, principal: Reader) -> HTMLResponse:
+    from clearsite.services.plan_outputs import timeline_chart
+
     state = request.app.state
     timeline = _timeline(request, principal)
     figures = estate.dashboard(state.engine, principal.sites, state.knowledge, state.settings.today(), timeline)
@@ -40,6 +42,8 @@ def dashboard(request: Request, principal: Reader) -> HTMLResponse:
 
 @router.get("/plan")
 def plan_page(request: Request, principal: Reader) -> HTMLResponse:
+    from clearsite.services.plan_outputs import plan_view, timeline_chart
+
     timeline = _timeline(request, principal)
     plan = plan_view(request.app.state.engine, principal.sites)
     charts = {}
@@ -52,6 +56,8 @@ def plan_page(request: Request, principal: Reader) -> HTMLResponse:
 
 @router.get("/public")
 def public_preview(request: Request, principal: Reader) -> HTMLResponse:
+    from clearsite.services.publishing import public_preview as preview_statement
+
     settings = request.app.state.settings
     preview = preview_statement(request.app.state.engine, principal.sites, request.app.state.knowledge,
                                 settings.today(), settings.public_min_count)

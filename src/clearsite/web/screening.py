@@ -1,11 +1,13 @@
 """Procurement screening from the web: `services.screening` (the same screening as `clearsite screen`),
 with the site and the attestations on record remembered briefly so a screening request needs no query.
+The screening rules and file readers load with the first screening: a server worker that only takes
+agents' pushes never needs them (issue 13, worker memory).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 from sqlalchemy import Engine
@@ -13,27 +15,32 @@ from sqlalchemy import Engine
 from clearsite.core.errors import NotFoundError
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Site
-from clearsite.core.screen import Attestation
 from clearsite.services import estate
 from clearsite.services.parse_worker import ParseGate, UploadsBusy
-from clearsite.services.screening import (
-    UNNAMED_SITE,
-    ScreenResult,
-    held_attestations,
-    quote_file_lines,
-    quote_lines,
-    screen_lines,
-)
 from clearsite.web import cache
 from clearsite.web.access import Principal
 from clearsite.web.schemas import QuoteLineIn
 from clearsite.web.settings import Settings
 
+if TYPE_CHECKING:
+    from clearsite.core.screen import Attestation
+    from clearsite.services.screening import ScreenResult
+
 __all__ = ["ScreenResult", "attestations", "configure_uploads", "lines_from_api", "lines_from_file", "run", "site_for",
            "upload_gate"]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "ScreenResult":  # named in __all__, loaded when first asked for
+        from clearsite.services.screening import ScreenResult
+
+        return ScreenResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def attestations(engine: Engine, principal: Principal) -> list[Attestation]:
+    from clearsite.services.screening import held_attestations
+
     department = principal.user.department_id
     return cache.remembered(("attestations", id(engine), department), lambda: held_attestations(engine, department))
 
@@ -41,6 +48,8 @@ def attestations(engine: Engine, principal: Principal) -> list[Attestation]:
 def site_for(engine: Engine, principal: Principal, site_id: int | None) -> Site:
     """The site to screen for (NotFoundError when it is not visible to the principal)."""
     if site_id is None:
+        from clearsite.services.screening import UNNAMED_SITE
+
         return UNNAMED_SITE
     user = principal.user  # the scope depends on role, department and agent site: all in the key
 
@@ -57,6 +66,8 @@ def site_for(engine: Engine, principal: Principal, site_id: int | None) -> Site:
 
 
 def lines_from_api(items: list[QuoteLineIn]) -> list[Any]:
+    from clearsite.services.screening import quote_lines
+
     return quote_lines([item.model_dump() for item in items])
 
 
@@ -78,6 +89,8 @@ def lines_from_file(data: bytes, file_name: str) -> tuple[list[Any], list[str]]:
     """Lines read from an uploaded quote file, and one message per row it could not read (QuoteError if
     none). Parsed in a worker process under a memory cap (UploadTooCostly past it); a 503 with
     Retry-After when every parsing slot is taken."""
+    from clearsite.services.screening import quote_file_lines
+
     try:
         return _uploads.run(quote_file_lines, data, file_name, what=file_name)
     except UploadsBusy as exc:
@@ -86,4 +99,6 @@ def lines_from_file(data: bytes, file_name: str) -> tuple[list[Any], list[str]]:
 
 def run(lines: list[Any], site: Site, knowledge: Knowledge, on: date, held: list[Attestation],
         problems: list[str] | None = None) -> ScreenResult:
+    from clearsite.services.screening import screen_lines
+
     return screen_lines(lines, site, knowledge, on, held, problems or [])
