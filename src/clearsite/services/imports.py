@@ -587,18 +587,19 @@ def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: s
     """What an agent sent, as an observation: every text cleaned of control and bidi characters (a NUL
     would fail on PostgreSQL), the fields that had any removed named under "cleaned"."""
     sent = {"ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial, "location": item.location,
-            "observed_at": item.observed_at, "evidence": [[e.value, e.source] for e in item.evidence]}
-    texts = [item.ip, item.mac_as_sent, item.serial, item.location, item.observed_at,
-             *(text for e in item.evidence for text in (e.value, e.source))]
-    if has_unsafe_characters("".join(text for text in texts if text)):  # one search; rarely anything to clean
-        clean, changed = clean_tree(sent)
-    else:
-        clean, changed = sent, []
+            "observed_at": item.observed_at}
+    pairs: list[list[str]] | list[tuple[str, str]] = [(e.value, e.source) for e in item.evidence]
+    changed: list[str] = []
+    texts = [text for text in sent.values() if text]
+    if has_unsafe_characters("".join(texts + [text for pair in pairs for text in pair])):  # rarely anything to clean
+        clean, changed = clean_tree({**sent, "evidence": [list(pair) for pair in pairs]})
+        pairs = clean.pop("evidence")
+        sent = clean
     where = f"agent {agent} observation {item.id}"
-    fields = {"client_id": item.id, **{k: v for k, v in clean.items() if k != "evidence"},
-              "content_sha256": item.content_sha256, **({"cleaned": changed} if changed else {})}
+    fields = {"client_id": item.id, **sent, "content_sha256": item.content_sha256,
+              **({"cleaned": changed} if changed else {})}
     evidence = tuple(Evidence(e.signal, value, f"{where}: {source}" if source else where)
-                     for e, (value, source) in zip(item.evidence, clean["evidence"], strict=True))
+                     for e, (value, source) in zip(item.evidence, pairs, strict=True))
     return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
-                          evidence=evidence, fingerprint=mark, serial=clean["serial"], mac=item.mac, ip=clean["ip"],
-                          location=clean["location"])
+                          evidence=evidence, fingerprint=mark, serial=sent["serial"], mac=item.mac, ip=sent["ip"],
+                          location=sent["location"])

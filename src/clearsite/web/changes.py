@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from clearsite.core.errors import ConflictError, NotFoundError
 from clearsite.core.knowledge import Knowledge
-from clearsite.core.models import Evidence, Signal
+from clearsite.core.models import Evidence
 from clearsite.core.names import normalise_mac
 from clearsite.services import imports
 from clearsite.services.auth import Role
@@ -40,8 +40,9 @@ def _pushed(item: ObservationIn) -> AgentObservation:
     The digest covers every field, those left out as their defaults (None; evidence [], source ""), as the
     same observation is written whichever fields an agent chose to send: what earlier versions stored.
     """
-    evidence = [{"signal": Signal(e["signal"]).value, "value": e["value"], "source": e.get("source") or ""}
-                for e in item.get("evidence") or ()]
+    sent = [Evidence(e["signal"], e["value"], e.get("source") or "") for e in item.get("evidence") or ()]
+    # Signals are Signal members (validated); the digest writes their values.
+    evidence = [{"signal": e.signal, "value": e.value, "source": e.source} for e in sent]
     ip, mac, serial = item.get("ip"), item.get("mac"), item.get("serial")
     location, observed_at = item.get("location"), item.get("observed_at")
     content = {"ip": ip, "mac": mac, "serial": serial, "location": location, "observed_at": observed_at,
@@ -50,7 +51,7 @@ def _pushed(item: ObservationIn) -> AgentObservation:
         id=item["id"], content_sha256=imports.content_digest(content), ip=ip,
         mac=normalise_mac(mac) if mac else None, mac_as_sent=mac, serial=serial, location=location,
         observed_at=observed_at,
-        evidence=tuple(Evidence(Signal(e["signal"]), e["value"], e["source"]) for e in evidence))
+        evidence=tuple(sent))
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
