@@ -94,3 +94,39 @@ def test_the_head_revision_read_without_alembic_is_alembics() -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+# A console script like `clearsite` (its __main__ has no module spec) that starts a worker by spawn.
+CONSOLE_SCRIPT = """
+import json, multiprocessing, sys
+from clearsite.cli import main  # what the installed `clearsite` script imports
+from clearsite.cli.web_admin import _workers_skip_the_command_line
+
+# The child's work is a builtin, as uvicorn's is a function of its own: nothing of this script's is needed.
+REPORT = ("import json, sys; open(sys.argv[2], 'w').write(json.dumps(sorted("
+          "name for name in ('clearsite.cli', 'typer', 'click') if name in sys.modules)))")
+
+if __name__ == "__main__":
+    if sys.argv[1] == "skip":
+        _workers_skip_the_command_line()
+    child = multiprocessing.get_context("spawn").Process(target=exec, args=(REPORT,))  # as uvicorn starts workers
+    child.start()
+    child.join(120)
+    sys.exit(child.exitcode)
+"""
+
+
+def test_workers_spawned_by_the_console_script_do_not_import_the_command_line(tmp_path: Path) -> None:
+    script = tmp_path / "clearsite"
+    script.write_text(CONSOLE_SCRIPT, encoding="utf-8")
+
+    def worker_loads(mode: str) -> list[str]:
+        report = tmp_path / f"{mode}.json"
+        result = subprocess.run([sys.executable, str(script), mode, str(report)], capture_output=True, text=True,
+                                timeout=180, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-2000:]
+        loaded: list[str] = json.loads(report.read_text(encoding="utf-8"))
+        return loaded
+
+    assert worker_loads("plain") == ["clearsite.cli", "typer"]  # what spawn does by itself
+    assert worker_loads("skip") == []

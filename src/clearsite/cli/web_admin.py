@@ -76,6 +76,8 @@ def serve(
     os.environ.setdefault("CLEARSITE_SECRET_KEY", secrets.token_urlsafe(32))
     say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/"
         + (f" with {workers} workers" if workers > 1 else ""))
+    if workers > 1:
+        _workers_skip_the_command_line()
     try:
         uvicorn.run("clearsite.web.server:app_from_environment", factory=True, host=host, port=port,
                     log_level="warning", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
@@ -83,6 +85,19 @@ def serve(
                     timeout_graceful_shutdown=30)
     except OSError as exc:  # a TLS file that cannot be read, say
         raise UsageError(f"cannot serve: {exc.strerror or exc}") from exc
+
+
+def _workers_skip_the_command_line() -> None:
+    """uvicorn starts its workers with multiprocessing's spawn, which re-runs the parent's main script in
+    each child first: run as the `clearsite` console script, every worker would import the command line
+    (Typer, Click, every command module) it never uses, about 2 MB each. Spawn re-runs no package's
+    `__main__` module, so naming clearsite's as this process's main (as `python -m clearsite` does) spares
+    the workers; they import only what the app factory needs."""
+    import importlib.util
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.util.find_spec("clearsite.__main__")
 
 
 def user_add(
