@@ -84,6 +84,7 @@ __all__ = [
     "IdentityTemplate",
     "identify",
     "identify_template",
+    "is_pushed",
     "links_from_chain",
     "register_evidence",
     "register_row_evidence",
