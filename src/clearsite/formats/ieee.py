@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import aiooui
 
@@ -16,20 +17,9 @@ _load_lock = threading.Lock()
 
 def _load_on_own_thread() -> None:
     """aiooui only offers an async loader; run it on a thread of its own so that callers inside an
-    event loop (the scanner) and outside one (the CLI) both work."""
-    failure: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            asyncio.run(aiooui.async_load())
-        except BaseException as error:  # re-raised on the caller's thread below
-            failure.append(error)
-
-    thread = threading.Thread(target=load, name="oui-load")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+    event loop (the scanner) and outside one (the CLI) both work. A failure is raised here."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="oui-load") as pool:
+        pool.submit(lambda: asyncio.run(aiooui.async_load())).result()
 
 
 def _ensure_loaded() -> None:
