@@ -94,11 +94,24 @@ def test_every_admin_error_exits_2_with_one_line(cli, args, env, says):
 
 
 @pytest.mark.network
-def test_serve_exits_nonzero_when_its_port_is_taken(cli):
+@pytest.mark.parametrize("workers", ["1", "2"])  # uvicorn in-process; gunicorn's pre-forking master
+def test_serve_exits_nonzero_when_its_port_is_taken(cli, workers):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = cli("serve", "--port", str(port), check=False,
+        result = cli("serve", "--port", str(port), "--workers", workers, check=False,
                      env={"CLEARSITE_ADMIN_PASSWORD": "a password long enough"})
     assert result.returncode != 0 and "address already in use" in result.stderr
+    if workers == "2":  # refused before any worker is forked, in one line
+        assert result.returncode == 2 and one_line_error(result).startswith(f"clearsite: error: cannot serve on 127.0.0.1:{port}")
+
+
+@pytest.mark.network
+def test_serve_with_workers_refuses_a_tls_key_that_does_not_load(cli, tmp_path):
+    (tmp_path / "cert.pem").write_text("not a certificate\n", encoding="utf-8")
+    result = cli("serve", "--port", "0", "--workers", "2", "--ssl-certfile", str(tmp_path / "cert.pem"),
+                 "--ssl-keyfile", str(tmp_path / "missing.key"), check=False,
+                 env={"CLEARSITE_ADMIN_PASSWORD": "a password long enough"})
+    assert result.returncode == 2, result.stderr
+    assert one_line_error(result).startswith("clearsite: error: --ssl-certfile/--ssl-keyfile: ")

@@ -60,6 +60,22 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def shared_memory_mb(pid: int) -> tuple[float, float]:
+    """(PSS, USS) of a live process now, in MB: its fair share of the pages it shares with others (the
+    workers of one master share its code and knowledge), and the pages only it holds."""
+    pss = private = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == "Pss":
+                pss = int(value.split()[0])
+            elif name in ("Private_Clean", "Private_Dirty"):
+                private += int(value.split()[0])
+    except OSError:
+        pass
+    return pss / 1024, private / 1024
+
+
 class CentreProcess:
     """`clearsite serve --workers N --db URL` on a free loopback port."""
 
@@ -121,13 +137,16 @@ class CentreProcess:
         """The processes serving requests: the workers, or the master itself when there is one worker."""
         if self.workers == 1:
             return [self.process.pid] if self.alive() and self.process is not None else []
+        master = self.process.pid if self.process is not None else None
         pids = []
         for pid in self.pids():
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
+                status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
-            if b"spawn_main" in command:
+            parent = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), None)
+            if pid != master and parent == master and b"resource_tracker" not in command:
                 pids.append(pid)
         return pids
 

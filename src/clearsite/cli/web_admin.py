@@ -26,6 +26,9 @@ from clearsite.cli.options import DbOption, actor, open_engine, say
 from clearsite.core.contracts import AuditVerification
 from clearsite.core.errors import CheckFailed, InputError, UsageError
 
+# The app as a server builds it, by name: this door never imports the web's (web/server.py says more).
+APP_FACTORY = "clearsite.web.server:app_from_environment"
+
 __all__ = ["audit_app", "audit_verify", "serve", "token_app", "token_create", "token_list", "token_revoke", "user_add",
            "user_app", "user_disable", "user_enable", "user_list", "user_reset_password"]
 
@@ -39,7 +42,8 @@ def serve(
     ssl_keyfile: Annotated[str | None, typer.Option("--ssl-keyfile")] = None,
     forwarded_allow_ips: Annotated[str, typer.Option("--forwarded-allow-ips", help="Proxies trusted for X-Forwarded-*.")] = "127.0.0.1",
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, envvar="CLEARSITE_WORKERS",
-                                         help="Server processes (uvicorn workers), each with its own database pool.")] = 1,
+                                         help="Server processes: uvicorn workers forked from one master that loads the "
+                                         "app once; each has its own database pool.")] = 1,
 ) -> None:
     """Serve the web app and /api/v1. When no active administrator exists (whatever other users there are),
     creates user 'admin' (password from CLEARSITE_ADMIN_PASSWORD, or a one-time one printed once)."""
@@ -47,6 +51,11 @@ def serve(
 
     from clearsite.services.accounts import ensure_admin
 
+    preforked = workers > 1 and hasattr(os, "fork")  # else uvicorn's own spawning supervisor (Windows)
+    if preforked:
+        from clearsite.cli.prefork import check_can_serve
+
+        check_can_serve(host, port, ssl_certfile, ssl_keyfile)
     engine = open_engine(db)
     try:
         first = ensure_admin(engine, os.environ.get("CLEARSITE_ADMIN_PASSWORD"))
@@ -76,10 +85,16 @@ def serve(
     os.environ.setdefault("CLEARSITE_SECRET_KEY", secrets.token_urlsafe(32))
     say(f"serving on http{'s' if ssl_certfile else ''}://{host}:{port}/"
         + (f" with {workers} workers" if workers > 1 else ""))
+    if preforked:
+        from clearsite.cli.prefork import serve_preforked
+
+        serve_preforked(APP_FACTORY, host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips,
+                        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        return
     if workers > 1:
         _workers_skip_the_command_line()
     try:
-        uvicorn.run("clearsite.web.server:app_from_environment", factory=True, host=host, port=port,
+        uvicorn.run(APP_FACTORY, factory=True, host=host, port=port,
                     log_level="warning", proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
                     ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, server_header=False, workers=workers,
                     timeout_graceful_shutdown=30)
