@@ -6,6 +6,9 @@ from __future__ import annotations
 import ipaddress
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from clearsite.core.models import Network, Site, _address
 
 
@@ -34,3 +37,33 @@ def test_the_most_specific_network_holds_the_address():
     assert site.network_for("fd00::5") == Network("fd00::/8")
     assert site.network_for("010.1.2.3") is None
     assert site.network_for("192.168.0.1") is None
+
+
+def _reference_network_for(site: Site, ip: str) -> Network | None:
+    """What network_for answers, by ipaddress alone: the longest prefix holding ip, the first declared on a tie."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    best: Network | None = None
+    for net in site.networks:
+        parsed = ipaddress.ip_network(net.cidr, strict=False)
+        if parsed.version == address.version and address in parsed and (
+                best is None or parsed.prefixlen > ipaddress.ip_network(best.cidr, strict=False).prefixlen):
+            best = net
+    return best
+
+
+@given(
+    nets=st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32), st.booleans()), min_size=0, max_size=6),
+    probes=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20),
+)
+def test_network_for_answers_as_ipaddress_does_for_overlapping_and_equal_networks(
+        nets: list[tuple[int, int, bool]], probes: list[int]) -> None:
+    networks = [Network(f"{ipaddress.IPv4Address(base)}/{prefix}", core=core) for base, prefix, core in nets]
+    networks += [Network(n.cidr, core=not n.core) for n in networks[:2]]  # declared again: the first wins
+    site = Site("S", "D", networks=tuple(networks))
+    inside = [int(ipaddress.ip_network(n.cidr, strict=False).network_address) for n in networks]
+    for value in probes + inside + [v - 1 for v in inside if v] + [v + 1 for v in inside if v < 2**32 - 1]:
+        ip = str(ipaddress.IPv4Address(value))
+        assert site.network_for(ip) == _reference_network_for(site, ip), ip  # core or not: the same one

@@ -161,11 +161,19 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 
 
-def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _ipv4_value(ip: str) -> int | None:
+    """A dotted quad as ipaddress writes it, as an integer; else None."""
     quad = _DOTTED_QUAD.fullmatch(ip)
-    if quad is not None:  # assessing a million devices asks for an address's network a million times
-        a, b, c, d = quad.groups()
-        return ipaddress.IPv4Address(int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d))
+    if quad is None:
+        return None
+    a, b, c, d = quad.groups()
+    return int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
+
+
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    value = _ipv4_value(ip)
+    if value is not None:
+        return ipaddress.IPv4Address(value)
     try:
         return ipaddress.ip_address(ip)
     except ValueError:
@@ -203,7 +211,13 @@ class Site:
         return any(n.core for n in self.networks)
 
     def network_for(self, ip: str | None) -> Network | None:
-        """The most specific declared network holding ip."""
+        """The most specific declared network holding ip (of equally specific ones, the first declared)."""
+        value = _ipv4_value(ip) if ip else None
+        if value is not None:  # every pushed observation and every assessed device asks: compare integers
+            for first, last, net in _ipv4_spans(self.networks):
+                if first <= value <= last:
+                    return net
+            return None
         address = _address(ip) if ip else None
         if address is None:
             return None
@@ -214,6 +228,20 @@ class Site:
                     best is None or parsed.prefixlen > best.prefixlen):
                 best = net
         return best
+
+
+@lru_cache(maxsize=1024)
+def _ipv4_spans(networks: tuple[Network, ...]) -> tuple[tuple[int, int, Network], ...]:
+    """A site's IPv4 networks as (first, last address as integers, network), most specific first; the sort
+    is stable, so of equally specific networks the first declared comes first."""
+    spans = []
+    for net in networks:
+        parsed = _network(net.cidr)
+        if parsed.version == 4:
+            first = int(parsed.network_address)
+            spans.append((parsed.prefixlen, first, first | int(parsed.hostmask), net))
+    spans.sort(key=lambda span: -span[0])
+    return tuple((first, last, net) for _prefix, first, last, net in spans)
 
 
 @dataclass(frozen=True, slots=True)
