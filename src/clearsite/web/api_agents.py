@@ -10,12 +10,15 @@ with the batch's idempotency key recorded in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, ValidationError, model_validator
+from starlette.requests import ClientDisconnect
 
 from clearsite.services import agents
 from clearsite.services.auth import Scope, token_grant
@@ -157,7 +160,46 @@ def agent_site(request: Request, principal: Agent,
     return AgentSiteOut(**agents.agent_site(_engine(request), principal.user))
 
 
-@router.post("/agent/batches")
+class _ReadRequest(Request):
+    """A request whose body has been read already, and perhaps validated (FastAPI's custom request pattern)."""
+
+    def __init__(self, request: Request, raw: bytes, batch: BatchIn | None) -> None:
+        super().__init__(request.scope, request.receive)
+        self._raw, self._batch = raw, batch
+
+    async def body(self) -> bytes:
+        return self._raw
+
+    async def json(self) -> Any:
+        return self._batch if self._batch is not None else await super().json()
+
+
+class _BatchRoute(APIRoute):
+    """Reads an agent's batch straight from the request's bytes (BatchIn.model_validate_json): FastAPI would
+    parse the JSON with the standard library, then validate the objects made, about twice the CPU (a batch
+    holds up to 2,000 observations). A body that does not validate this way goes through FastAPI's own
+    reading, as every other route's does, so what is refused, and how, is unchanged."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def read_then_handle(request: Request) -> Response:
+            kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+            if kind != "application/json":
+                return await handle(request)
+            try:
+                raw = await request.body()
+            except ClientDisconnect as exc:
+                raise HTTPException(400, "There was an error parsing the body") from exc  # as FastAPI answers
+            try:
+                batch: BatchIn | None = BatchIn.model_validate_json(raw)
+            except ValidationError:
+                batch = None
+            return await handle(_ReadRequest(request, raw, batch))
+
+        return read_then_handle
+
+
 def push_batch(request: Request, body: BatchIn, principal: Agent) -> BatchOut:
     """A batch of what the agent observed, applied once under its key (a re-send answers `replayed`)."""
     engine = _engine(request)
@@ -169,6 +211,9 @@ def push_batch(request: Request, body: BatchIn, principal: Agent) -> BatchOut:
     return BatchOut(key=body.key, stored=result["stored"], duplicates=result["duplicates"],
                     new_devices=result["new_devices"], identified=result["identified"],
                     replayed=bool(result.get("replayed")))
+
+
+router.add_api_route("/agent/batches", push_batch, methods=["POST"], route_class_override=_BatchRoute)
 
 
 @router.post("/agent/heartbeat")
