@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography import x509
-
 from clearsite.core.models import Signal
 from clearsite.discover.netio import HostContext
 
 
 def certificate_names(der: bytes) -> tuple[str, str] | None:
     """(subject, issuer) of a DER certificate, or None when it does not parse."""
+    # Loaded here: a scan that meets no TLS port (an agent's, often) needs none of it.
+    from cryptography import x509
+
     try:
         cert = x509.load_der_x509_certificate(der)
         return cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()

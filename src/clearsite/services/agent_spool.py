@@ -20,8 +20,6 @@ from clearsite.core.models import ScannedHost, Signal
 from clearsite.discover import HostReport, ScanOptions, check_scope, scan
 from clearsite.discover.loop import run
 from clearsite.discover.scope import parse_networks
-from clearsite.formats.scans import NmapStream, ScanParseError, is_xml_scan, parse_scan_file
-from clearsite.formats.scans.coverage import nmap_coverage
 from clearsite.store.spool import Batch, Coverage, JobReport, Spool, SpoolBusy, SpoolFull, open_spool
 
 __all__ = [
@@ -199,6 +197,9 @@ def spool_inbox(spool: Spool, inbox: Path, networks: Sequence[str]) -> list[Inbo
     results: list[InboxResult] = []
     if not inbox.is_dir():
         return results
+    # The scan readers load only when a file is there to read: most runs find the inbox empty.
+    from clearsite.formats.scans import ScanParseError, parse_scan_file
+
     files = sorted((p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")),
                    key=lambda p: (p.stat().st_mtime, p.name))
     for path in files:
@@ -239,6 +240,9 @@ def inbox_file_coverage(path: Path, networks: Sequence[str]) -> tuple[str, list[
     scanned (-Pn) needs the centre's records, so the agent leaves it out (the file's hosts still go).
     """
     import ipaddress
+
+    from clearsite.formats.scans import NmapStream, ScanParseError, is_xml_scan
+    from clearsite.formats.scans.coverage import nmap_coverage
 
     try:
         data = path.read_bytes()
