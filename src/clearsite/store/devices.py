@@ -235,6 +235,11 @@ def _any_of(conn: Connection, column: str, values: Sequence[Any], params: list[A
     """`column IN (values)` as driver SQL: on PostgreSQL one array parameter (`= ANY`), which neither
     SQLAlchemy nor the driver handle marker by marker; on SQLite a marker a value."""
     if conn.dialect.name == "postgresql":
+        if values and all(type(value) is str and '"' not in value and "\\" not in value for value in values):
+            # Written here as the array literal psycopg would write element by element in Python (a batch of
+            # 1,000 observations asks with about 4,000 values); quoted, so no element reads as NULL or splits.
+            params.append('{"' + '","'.join(values) + '"}')
+            return f"{column} = ANY(CAST(%s AS TEXT[]))"
         params.append(list(values))
         return f"{column} = ANY(%s)"
     if not values:
