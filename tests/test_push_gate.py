@@ -44,6 +44,6 @@ def test_at_most_the_slots_of_batches_are_inside_at_once_and_other_requests_pass
 
 
 def test_the_slots_come_from_the_environment() -> None:
-    assert push_slots({}) == 2
+    assert push_slots({}) == 1
     assert push_slots({"CLEARSITE_PUSH_CONCURRENCY": "4"}) == 4
-    assert push_slots({"CLEARSITE_PUSH_CONCURRENCY": "0"}) == 2 and push_slots({"CLEARSITE_PUSH_CONCURRENCY": "x"}) == 2
+    assert push_slots({"CLEARSITE_PUSH_CONCURRENCY": "0"}) == 1 and push_slots({"CLEARSITE_PUSH_CONCURRENCY": "x"}) == 1
