@@ -23,7 +23,7 @@ from clearsite.cli.errors import report_error as _report_error
 from clearsite.cli.errors import report_usage_error as _report_usage_error
 from clearsite.core.errors import ClearsiteError as _ClearsiteError
 
-__all__ = ["app", "main"]
+__all__ = ["main"]  # and `app`, the whole command tree, built on first use (__getattr__ below)
 
 _HELP = "clearsite: find, judge, plan, publish and prove the removal of NIL-subject surveillance kit."
 
