@@ -118,15 +118,24 @@ def test_heartbeats_are_kept_per_site_and_silence_is_alerted_once(centre: tuple[
 
 
 def test_a_push_for_another_site_or_outside_the_networks_is_refused_and_alerted(
-        centre: tuple[Engine, dict[str, Any]]) -> None:
+        centre: tuple[Engine, dict[str, Any]], packaged_kb: Any) -> None:
     engine, ids = centre
     with pytest.raises(AccessError, match="not 'Other'"):
-        agents.check_push(engine, ids["agent"], "lab-agent", "Other", [], "k1")
+        agents.check_push(engine, ids["agent"], "lab-agent", "Other", "k1")
+    assert agents.check_push(engine, ids["agent"], "lab-agent", "lab", "k3") == ids["lab"]
+    # The addresses are checked where they are stored: the whole batch refused, nothing kept, alerted.
+    stray = [AgentObservation(id="in-1", content_sha256="0" * 64, ip="10.7.0.5"),
+             AgentObservation(id="out-1", content_sha256="1" * 64, ip="10.8.0.5")]
     with pytest.raises(InputError, match="outside the networks"):
-        agents.check_push(engine, ids["agent"], "lab-agent", "Lab", ["10.7.0.5", "10.8.0.5"], "k2")
-    assert agents.check_push(engine, ids["agent"], "lab-agent", "lab", ["10.7.0.5", None], "k3") == ids["lab"]
+        push_observations(engine, packaged_kb, SiteScope(site_id=ids["lab"]), ids["lab"], "lab-agent", "lab-agent",
+                          stray, "k2")
+    with engine.connect() as conn:
+        kept = conn.scalar(select(func.count()).select_from(ObservationRow)
+                           .where(ObservationRow.locator.in_(["agent:in-1", "agent:out-1"])))
+    assert kept == 0
     refused = list_alerts(engine, kind="agent_refused")
     assert len(refused) == 2 and {a.site for a in refused} == {"Lab"}
+    assert any("10.8.0.5" in a.detail for a in refused) and not any("10.7.0.5" in a.detail for a in refused)
     assert list_alerts(engine, SiteScope(department_id=999), kind="agent_refused") == []
 
 

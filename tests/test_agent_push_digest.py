@@ -74,3 +74,11 @@ def test_fields_left_out_are_digested_as_their_defaults() -> None:
     bare = TypeAdapter(ObservationIn).validate_json(b'{"id": "cam-2"}')
     assert _pushed(bare).content_sha256 == _canonical_digest({"ip": None, "mac": None, "serial": None,
                                                                 "location": None, "observed_at": None, "evidence": []})
+    with_source = TypeAdapter(ObservationIn).validate_json(
+        b'{"id": "cam-3", "evidence": [{"source": "http://10.2.0.1/", "value": "Hikvision web", "signal": "http_server"},'
+        b' {"signal": "tls_subject", "value": "O=Axis"}]}')
+    assert _pushed(with_source).content_sha256 == _canonical_digest({
+        "ip": None, "mac": None, "serial": None, "location": None, "observed_at": None,
+        "evidence": [{"signal": "http_server", "value": "Hikvision web", "source": "http://10.2.0.1/"},
+                     {"signal": "tls_subject", "value": "O=Axis", "source": ""}]})
+    assert [e.source for e in _pushed(with_source).evidence] == ["http://10.2.0.1/", ""]

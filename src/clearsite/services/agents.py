@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from clearsite.core.durations import parse_duration
-from clearsite.core.errors import AccessError, InputError, NotFoundError
+from clearsite.core.errors import AccessError, NotFoundError
 from clearsite.core.models import Network, Site
 from clearsite.discover import check_scope
 from clearsite.store import agents as store
@@ -30,7 +30,7 @@ from clearsite.store.sites import SiteError, find_site
 from clearsite.store.transactions import write_transaction
 from clearsite.store.users import Role, User
 
-__all__ = ["SILENT_AFTER", "AgentRefused", "OutOfScope", "agent_health", "agent_site", "check_push",
+__all__ = ["SILENT_AFTER", "AgentRefused", "agent_health", "agent_site", "check_push",
            "check_silent_sites", "claim_jobs", "heartbeat", "jobs", "parse_duration", "report_job",
            "request_scan", "silent_after_from_environment"]
 
@@ -40,10 +40,6 @@ SILENT_AFTER_VAR = "CLEARSITE_AGENT_SILENT_AFTER"
 
 class AgentRefused(AccessError):
     """An agent asked for something its token does not cover (another site, or it is not an agent)."""
-
-
-class OutOfScope(InputError):
-    """A push holds addresses outside the networks the centre declares for the site: refused whole."""
 
 
 def silent_after_from_environment() -> timedelta:
@@ -104,9 +100,11 @@ def _refuse(engine: Engine, user: User, actor: str, site_id: int | None, reason:
                {"reason": reason})
 
 
-def check_push(engine: Engine, user: User, actor: str, site_name: str, addresses: Sequence[str | None],
-               key: str | None = None) -> int:
-    """The agent's site id when it may push these addresses for `site_name`; refused and alerted otherwise."""
+def check_push(engine: Engine, user: User, actor: str, site_name: str, key: str | None = None) -> int:
+    """The agent's site id when `site_name` is its own site; refused and alerted otherwise.
+
+    The addresses a batch holds are checked where they are stored, in the same transaction
+    (services.imports.push_observations: PushOutOfScope, refused whole and alerted alike)."""
     own = _agent_site_id(user)
     with engine.connect() as conn:
         try:
@@ -118,12 +116,6 @@ def check_push(engine: Engine, user: User, actor: str, site_name: str, addresses
         _refuse(engine, user, actor, own, f"pushed for site {site_name[:100]!r}, not its own site {site.name!r}",
                 f"agent_refused:{own}:site:{key or _now().isoformat()}")
         raise AgentRefused(f"this token pushes for site {site.name!r} only, not {site_name[:100]!r}")
-    outside = [a for a in addresses if a and site.network_for(a) is None]
-    if outside:
-        _refuse(engine, user, actor, own, f"{len(outside)} address(es) outside the networks of {site.name}, "
-                f"first {outside[0]}", f"agent_refused:{own}:scope:{key or _now().isoformat()}")
-        raise OutOfScope(f"{len(outside)} address(es) outside the networks of site {site.name!r} "
-                         f"(first {outside[0]}); the batch was refused")
     return own
 
 

@@ -156,7 +156,7 @@ def _engine(request: Request) -> Any:
 def agent_site(request: Request, principal: Agent,
                site: Annotated[str, Query(min_length=1, max_length=200)]) -> AgentSiteOut:
     """The agent's site and its networks as the centre declares them (what the agent may scan)."""
-    agents.check_push(_engine(request), principal.user, principal.actor, site, [])
+    agents.check_push(_engine(request), principal.user, principal.actor, site)
     return AgentSiteOut(**agents.agent_site(_engine(request), principal.user))
 
 
@@ -203,8 +203,7 @@ class _BatchRoute(APIRoute):
 def push_batch(request: Request, body: BatchIn, principal: Agent) -> BatchOut:
     """A batch of what the agent observed, applied once under its key (a re-send answers `replayed`)."""
     engine = _engine(request)
-    site_id = agents.check_push(engine, principal.user, principal.actor, body.site,
-                                [o.get("ip") for o in body.observations], body.key)
+    site_id = agents.check_push(engine, principal.user, principal.actor, body.site, body.key)
     result = changes.push_observations(engine, request.app.state.knowledge, principal, site_id, body.observations,
                                        key=f"{site_id}:{body.key}", covered=body.covered,
                                        scanned_at=body.scanned_at)
@@ -220,7 +219,7 @@ router.add_api_route("/agent/batches", push_batch, methods=["POST"], route_class
 def heartbeat(request: Request, body: HeartbeatIn, principal: Agent) -> HeartbeatOut:
     engine = _engine(request)
     if body.site is not None:
-        agents.check_push(engine, principal.user, principal.actor, body.site, [])
+        agents.check_push(engine, principal.user, principal.actor, body.site)
     answer = agents.heartbeat(engine, principal.user, host=body.host, version=body.version, spooled=body.spooled,
                               last_scan=body.last_scan, last_push=body.last_push)
     agents.check_silent_sites(engine, silent_after=agents.silent_after_from_environment())

@@ -20,7 +20,7 @@ from clearsite.services.auth import Role
 from clearsite.services.imports import AgentObservation
 from clearsite.web import cache
 from clearsite.web.access import Principal
-from clearsite.web.schemas import ObservationIn
+from clearsite.web.schemas import EvidenceIn, ObservationIn
 
 
 class NotFound(NotFoundError, LookupError):
@@ -39,19 +39,19 @@ def _pushed(item: ObservationIn) -> AgentObservation:
 
     The digest covers every field, those left out as their defaults (None; evidence [], source ""), as the
     same observation is written whichever fields an agent chose to send: what earlier versions stored.
+    A validated evidence item holds only signal, value and source, so one that sent its source is
+    digested as it came (the same bytes as a copy; one push makes a thousand of these).
     """
-    sent = [Evidence(e["signal"], e["value"], e.get("source") or "") for e in item.get("evidence") or ()]
-    # Signals are Signal members (validated); the digest writes their values.
-    evidence = [{"signal": e.signal, "value": e.value, "source": e.source} for e in sent]
+    sent = item.get("evidence") or ()
+    evidence: list[EvidenceIn] = [e if e.get("source") else {"signal": e["signal"], "value": e["value"], "source": ""}
+                                  for e in sent]
     ip, mac, serial = item.get("ip"), item.get("mac"), item.get("serial")
     location, observed_at = item.get("location"), item.get("observed_at")
     content = {"ip": ip, "mac": mac, "serial": serial, "location": location, "observed_at": observed_at,
                "evidence": evidence}
-    return AgentObservation(
-        id=item["id"], content_sha256=imports.content_digest(content), ip=ip,
-        mac=normalise_mac(mac) if mac else None, mac_as_sent=mac, serial=serial, location=location,
-        observed_at=observed_at,
-        evidence=tuple(sent))
+    return AgentObservation(item["id"], imports.content_digest(content), ip, normalise_mac(mac) if mac else None,
+                            mac, serial, location, observed_at,
+                            tuple([Evidence(e["signal"], e["value"], e["source"]) for e in evidence]))
 
 
 def push_observations(engine: Engine, knowledge: Knowledge, principal: Principal, site_id: int,
