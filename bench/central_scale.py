@@ -218,22 +218,27 @@ def drain_after_outage(db_url: str, work: Path, observations: int, workers: int,
             "agent_peak_mb": peak}
 
 
-def estate(db_url: str, work: Path, devices: int, sites: int) -> dict[str, float]:
+def estate(db_url: str, work: Path, devices: int, sites: int, pg_data: str | None) -> dict[str, float]:
     """Identification + assessment of `devices` devices on PostgreSQL: a register of that many rows imported
-    (every row identified as it is stored), then the whole estate assessed. In a child process."""
+    (every row identified as it is stored), then the whole estate assessed. In a child process, which is
+    told the server's data directory so that it can count the server's CPU (its postmaster's processes)."""
+    where = ["--pg-data", pg_data] if pg_data else []
     child = subprocess.run([sys.executable, __file__, "--stage", "estate", "--db", db_url, "--devices", str(devices),
-                            "--sites", str(sites), "--work", str(work)], capture_output=True, text=True, check=False)
+                            "--sites", str(sites), "--work", str(work), *where],
+                           capture_output=True, text=True, check=False)
     if child.returncode != 0:
         raise SystemExit(f"estate stage failed:\n{child.stderr[-3000:]}")
     return dict(json.loads(child.stdout.strip().splitlines()[-1]))
 
 
-def _estate_stage(db_url: str, work: Path, devices: int, sites: int) -> dict[str, float]:
+def _estate_stage(db_url: str, work: Path, devices: int, sites: int, pg_data: str | None) -> dict[str, float]:
     """Stages (a) import + identify, (b) assess, (c) a knowledge update's re-identify + re-assess:
     bench/estate_scale.py, whose docstring says which figure the target is compared with and why."""
     sys.path.insert(0, str(ROOT / "bench"))
-    from estate_scale import run_stages
+    from estate_scale import ServerCpu, Stage, run_stages
 
+    if pg_data:
+        Stage.server_cpu = ServerCpu(pg_data)
     return run_stages(db_url, work, devices, sites)
 
 
@@ -250,12 +255,13 @@ def main() -> None:
                         help="Run only these stages (repeatable).")
     parser.add_argument("--stage", choices=["estate"], help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--pg-data", help=argparse.SUPPRESS)
     parser.add_argument("--sites", type=int, default=5000, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.stage == "estate":
-        print(json.dumps(_estate_stage(args.db, args.work, args.devices, args.sites)))
+        print(json.dumps(_estate_stage(args.db, args.work, args.devices, args.sites, args.pg_data)))
         return
     reason = available()
     if reason:
@@ -295,7 +301,7 @@ def main() -> None:
             with pg.database() as url:
                 folder = work / "estate"
                 folder.mkdir()
-                r = estate(url, folder, devices, max(50, min(5000, devices // 200)))
+                r = estate(url, folder, devices, max(50, min(5000, devices // 200)), getattr(pg, "data", None))
             sys.path.insert(0, str(ROOT / "bench"))
             from estate_scale import describe
 

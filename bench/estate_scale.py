@@ -47,7 +47,7 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-class _ServerCpu:
+class ServerCpu:
     """CPU seconds used by the PostgreSQL server's processes (postmaster, backends, workers), sampled every
     0.2 s in a thread so that backends which exit (assessment's workers' connections) are still counted."""
 
@@ -80,12 +80,12 @@ class _ServerCpu:
             return sum(self.seen.values())
 
 
-class _Stage:
+class Stage:
     """Wall and CPU seconds of a block of work: this process and its workers, and the database server."""
 
-    server_cpu: _ServerCpu | None = None  # when the bench started the server
+    server_cpu: ServerCpu | None = None  # when the bench started the server
 
-    def __enter__(self) -> _Stage:
+    def __enter__(self) -> Stage:
         self.wall, self.cpu, self.server = time.perf_counter(), _cpu_s(), self._server()
         return self
 
@@ -116,14 +116,14 @@ def run_stages(db_url: str, work: Path, devices: int, sites: int) -> dict[str, A
         for site in large_sites(sites):
             add_site(conn, site)
     load_before = os.getloadavg()[0]
-    with _Stage() as imported:
+    with Stage() as imported:
         report = import_register(engine, register, knowledge, today=AS_OF)
-    with _Stage() as assessed:
+    with Stage() as assessed:
         counts = assess_all(engine, knowledge, AS_OF)
     updated_knowledge = load_knowledge()  # another object: identification's memos start cold
-    with _Stage() as reidentified:
+    with Stage() as reidentified:
         refreshed = refresh_estate(engine, updated_knowledge)
-    with _Stage() as reassessed:
+    with Stage() as reassessed:
         recounts = assess_all(engine, updated_knowledge, AS_OF)
     engine.dispose()
     if recounts != counts:
@@ -181,7 +181,7 @@ def main() -> None:
     sites = args.sites or max(50, min(5000, args.devices // 200))
     with tempfile.TemporaryDirectory(prefix="clearsite-estate-") as folder, \
             running_server(shared_buffers="512MB") as pg, pg.database() as url:
-        _Stage.server_cpu = _ServerCpu(pg.data) if getattr(pg, "data", None) else None
+        Stage.server_cpu = ServerCpu(pg.data) if getattr(pg, "data", None) else None
         figures = run_stages(url, Path(folder), args.devices, sites)
     print(json.dumps(figures) if args.json else describe(figures))
 
