@@ -115,3 +115,10 @@ def test_serve_with_workers_refuses_a_tls_key_that_does_not_load(cli, tmp_path):
                  env={"CLEARSITE_ADMIN_PASSWORD": "a password long enough"})
     assert result.returncode == 2, result.stderr
     assert one_line_error(result).startswith("clearsite: error: --ssl-certfile/--ssl-keyfile: ")
+
+
+def test_serve_refuses_a_bad_knowledge_check_period_before_starting(cli):
+    result = cli("serve", "--port", "0", "--workers", "2", check=False,
+                 env={"CLEARSITE_ADMIN_PASSWORD": "a password long enough", "CLEARSITE_KNOWLEDGE_CHECK_SECONDS": "soon"})
+    assert result.returncode == 2, result.stderr
+    assert one_line_error(result).startswith("clearsite: error: CLEARSITE_KNOWLEDGE_CHECK_SECONDS: 'soon'")

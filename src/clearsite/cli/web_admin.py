@@ -50,7 +50,9 @@ def serve(
     import uvicorn
 
     from clearsite.services.accounts import ensure_admin
+    from clearsite.services.knowledge import watch_seconds_from_environment
 
+    watch_seconds_from_environment()  # refused here, in one line, rather than by every worker as it starts
     preforked = workers > 1 and hasattr(os, "fork")  # else uvicorn's own spawning supervisor (Windows)
     if preforked:
         from clearsite.cli.prefork import check_can_serve

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -10,10 +13,13 @@ from clearsite.core.errors import UsageError
 from clearsite.core.identify import register_evidence
 from clearsite.core.knowledge import Knowledge
 from clearsite.core.models import Evidence, Signal
-from clearsite.formats.knowledge import load_knowledge
+from clearsite.formats.knowledge import knowledge_in_use, load_knowledge
 from clearsite.services.devices import identify_item
 
-__all__ = ["Knowledge", "identify_one", "knowledge_summary", "load_knowledge", "short_name"]
+__all__ = ["WATCH_SECONDS_VAR", "Knowledge", "KnowledgeWatch", "identify_one", "knowledge_summary", "load_knowledge", "short_name",
+           "watch_seconds_from_environment"]
+
+WATCH_SECONDS_VAR = "CLEARSITE_KNOWLEDGE_CHECK_SECONDS"
 
 
 def knowledge_summary(directory: Path | None = None) -> str:
@@ -41,3 +47,48 @@ def short_name(knowledge: Knowledge, company_id: str) -> str:
     """"Hikvision" rather than the legal name, for a table column."""
     company = knowledge.companies[company_id]
     return company.aliases[0] if company.aliases else company.name
+
+
+class KnowledgeWatch:
+    """Notices, in a long-running process, that another knowledge base became the one in use.
+
+    `clearsite knowledge install` verifies a bundle and then switches the knowledge home's `current`
+    link to it; a server started before that would go on identifying with the old base until restarted.
+    `changed()` looks at most once every `every` seconds (resolving the link costs a few stat calls)
+    and returns the new base, loaded and validated, when the directory in use is another one.
+    """
+
+    def __init__(self, every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self.directory = knowledge_in_use()
+        self.checked = clock()
+
+    def changed(self) -> Knowledge | None:
+        """The new base when `every` seconds have passed since the last look and the base in use changed."""
+        if self.clock() - self.checked < self.every:
+            return None
+        return self.look()
+
+    def look(self) -> Knowledge | None:
+        """The new base if the directory in use is another one than last time, looked at now."""
+        self.checked = self.clock()
+        directory = knowledge_in_use()
+        if directory == self.directory:
+            return None
+        knowledge = load_knowledge(directory)  # one that does not validate raises: the old one stays in use
+        self.directory = directory
+        return knowledge
+
+
+def watch_seconds_from_environment() -> float:
+    """How often a server looks for a newly installed knowledge base ($CLEARSITE_KNOWLEDGE_CHECK_SECONDS,
+    default 30; 0: never)."""
+    text = os.environ.get(WATCH_SECONDS_VAR, "30")
+    try:
+        every = float(text)
+    except ValueError:
+        every = -1.0
+    if not 0 <= every <= 86_400:  # also refuses nan
+        raise UsageError(f"{WATCH_SECONDS_VAR}: {text[:40]!r} is not a number of seconds from 0 to 86400")
+    return every
+

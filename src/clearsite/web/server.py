@@ -15,6 +15,9 @@ database, so sessions, login throttling and revocations live there.
                                makes one for all its workers when unset; plain uvicorn would not)
     CLEARSITE_SECURE_COOKIES   "1": mark cookies Secure (TLS ends at a proxy)
     CLEARSITE_ALERT_DELIVERY   "0": do not deliver alerts in the background (another process does it)
+    CLEARSITE_KNOWLEDGE_CHECK_SECONDS
+                               how often to look for a knowledge base installed while serving (default 30;
+                               "0": never, keep the one loaded at start)
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
+from clearsite.core.errors import ClearsiteError
 from clearsite.services.database import open_database
 from clearsite.services.delivery import DeliveryWorker
-from clearsite.services.knowledge import load_knowledge
+from clearsite.services.knowledge import KnowledgeWatch, load_knowledge, watch_seconds_from_environment
+from clearsite.web import cache
 from clearsite.web.app import create_app
 from clearsite.web.settings import Settings
 
@@ -38,7 +44,7 @@ APP_FACTORY = "clearsite.web.server:app_from_environment"
 SECURE_COOKIES_VAR = "CLEARSITE_SECURE_COOKIES"
 ALERT_DELIVERY_VAR = "CLEARSITE_ALERT_DELIVERY"
 
-__all__ = ["APP_FACTORY", "SECURE_COOKIES_VAR", "app_from_environment"]
+__all__ = ["APP_FACTORY", "SECURE_COOKIES_VAR", "app_from_environment", "follow_knowledge"]
 
 
 def app_from_environment() -> FastAPI:
@@ -48,6 +54,9 @@ def app_from_environment() -> FastAPI:
     app = create_app(open_database(os.environ.get("CLEARSITE_DATABASE_URL")), load_knowledge(), settings)
     if os.environ.get(ALERT_DELIVERY_VAR, "1") != "0":
         _deliver_alerts_in_background(app)
+    every = watch_seconds_from_environment()
+    if every > 0:
+        _follow_knowledge_in_background(app, KnowledgeWatch(every))
     # What start-up built (the knowledge base, routes, schemas, templates) lives as long as the worker:
     # set aside from the cyclic collector, which otherwise walks all of it each time a request's
     # allocations trigger a full collection (a third of an agent batch's CPU, measured).
@@ -74,3 +83,47 @@ def _deliver_alerts_in_background(app: FastAPI) -> None:
             worker.stop()
 
     app.router.lifespan_context = lifespan
+
+
+def follow_knowledge(app: FastAPI, watch: KnowledgeWatch) -> bool:
+    """Serve with the knowledge base installed since the last look, if one was: True when it changed.
+
+    Routes read `app.state.knowledge` for each request, so the next request identifies with the new base;
+    the estate's stored identities are brought to it by the next assessment (services.assessment)."""
+    old = app.state.knowledge
+    try:
+        new = watch.look()
+    except ClearsiteError as exc:
+        sys.stderr.write(f"clearsite: knowledge in use changed but was not loaded ({exc}); still serving {old.version}\n")
+        return False
+    if new is None:
+        return False
+    app.state.knowledge = new
+    cache.forget_all()
+    sys.stderr.write(f"clearsite: knowledge {old.version} -> {new.version}, installed while serving\n")
+    return True
+
+
+def _follow_knowledge_in_background(app: FastAPI, watch: KnowledgeWatch) -> None:
+    """Look for a newly installed knowledge base every `watch.every` seconds, for as long as the server runs."""
+    app.state.knowledge_watch = watch
+    inner = app.router.lifespan_context
+
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(watch.every):
+            follow_knowledge(app, watch)
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        stop = threading.Event()
+        thread = threading.Thread(target=run, args=(stop,), name="knowledge-watch", daemon=True)
+        thread.start()
+        try:
+            async with inner(served) as state:
+                yield state
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+    app.router.lifespan_context = lifespan
+
