@@ -50,9 +50,11 @@ def serve(
     import uvicorn
 
     from clearsite.services.accounts import ensure_admin
+    from clearsite.services.agents import silent_after_from_environment
     from clearsite.services.knowledge import watch_seconds_from_environment
 
     watch_seconds_from_environment()  # refused here, in one line, rather than by every worker as it starts
+    silent_after_from_environment()
     preforked = workers > 1 and hasattr(os, "fork")  # else uvicorn's own spawning supervisor (Windows)
     if preforked:
         from clearsite.cli.prefork import check_can_serve

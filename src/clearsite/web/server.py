@@ -26,13 +26,14 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from clearsite.core.errors import ClearsiteError
+from clearsite.services import agents
 from clearsite.services.database import open_database
 from clearsite.services.delivery import DeliveryWorker
 from clearsite.services.knowledge import KnowledgeWatch, load_knowledge, watch_seconds_from_environment
@@ -43,6 +44,7 @@ from clearsite.web.settings import Settings
 APP_FACTORY = "clearsite.web.server:app_from_environment"
 SECURE_COOKIES_VAR = "CLEARSITE_SECURE_COOKIES"
 ALERT_DELIVERY_VAR = "CLEARSITE_ALERT_DELIVERY"
+SILENCE_CHECK_SECONDS = 60.0  # how often each worker looks for sites whose agent has gone quiet
 
 __all__ = ["APP_FACTORY", "SECURE_COOKIES_VAR", "app_from_environment", "follow_knowledge"]
 
@@ -56,7 +58,14 @@ def app_from_environment() -> FastAPI:
         _deliver_alerts_in_background(app)
     every = watch_seconds_from_environment()
     if every > 0:
-        _follow_knowledge_in_background(app, KnowledgeWatch(every))
+        watch = KnowledgeWatch(every)
+        app.state.knowledge_watch = watch
+        _every(app, "knowledge-watch", every, lambda: follow_knowledge(app, watch))
+    # A site whose agent stops is alerted even when no other agent calls in and nobody opens the agents
+    # page (the other two places that look); one worker's pass raises it, the others find it raised.
+    silent_after = agents.silent_after_from_environment()
+    _every(app, "site-silence", SILENCE_CHECK_SECONDS,
+           lambda: agents.check_silent_sites(app.state.engine, silent_after=silent_after))
     # What start-up built (the knowledge base, routes, schemas, templates) lives as long as the worker:
     # set aside from the cyclic collector, which otherwise walks all of it each time a request's
     # allocations trigger a full collection (a third of an agent batch's CPU, measured).
@@ -104,19 +113,25 @@ def follow_knowledge(app: FastAPI, watch: KnowledgeWatch) -> bool:
     return True
 
 
-def _follow_knowledge_in_background(app: FastAPI, watch: KnowledgeWatch) -> None:
-    """Look for a newly installed knowledge base every `watch.every` seconds, for as long as the server runs."""
-    app.state.knowledge_watch = watch
+def _every(app: FastAPI, name: str, seconds: float, task: Callable[[], object]) -> None:
+    """Run `task` every `seconds` on a thread of its own for as long as the app is served (its lifespan).
+    `app.state.background[name]` is the task, for a test to run a pass when it chooses."""
+    if not hasattr(app.state, "background"):
+        app.state.background = {}
+    app.state.background[name] = task
     inner = app.router.lifespan_context
 
     def run(stop: threading.Event) -> None:
-        while not stop.wait(watch.every):
-            follow_knowledge(app, watch)
+        while not stop.wait(seconds):
+            try:
+                task()
+            except Exception as exc:  # noqa: BLE001 - a failed pass is reported; the next one runs as usual
+                sys.stderr.write(f"clearsite: {name}: {type(exc).__name__}: {exc}\n")
 
     @asynccontextmanager
     async def lifespan(served: Any) -> AsyncIterator[Any]:
         stop = threading.Event()
-        thread = threading.Thread(target=run, args=(stop,), name="knowledge-watch", daemon=True)
+        thread = threading.Thread(target=run, args=(stop,), name=name, daemon=True)
         thread.start()
         try:
             async with inner(served) as state:
