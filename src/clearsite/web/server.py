@@ -18,6 +18,9 @@ database, so sessions, login throttling and revocations live there.
     CLEARSITE_KNOWLEDGE_CHECK_SECONDS
                                how often to look for a knowledge base installed while serving (default 30;
                                "0": never, keep the one loaded at start)
+    CLEARSITE_AGENT_SILENT_AFTER
+                               how long without a heartbeat before a site's agent is alerted as silent (26h);
+                               each worker looks every minute
 """
 
 from __future__ import annotations
