@@ -79,20 +79,30 @@ def app_from_environment() -> FastAPI:
 
 def _deliver_alerts_in_background(app: FastAPI) -> None:
     """Run alert delivery (webhooks, syslog) beside the server for as long as it serves."""
-    inner = app.router.lifespan_context
 
     def report(exc: BaseException) -> None:
         sys.stderr.write(f"clearsite: alert delivery: {type(exc).__name__}: {exc}\n")
 
-    @asynccontextmanager
-    async def lifespan(served: Any) -> AsyncIterator[Any]:
+    def start() -> Callable[[], None]:
         worker = DeliveryWorker(app.state.engine, on_error=report)
         worker.start()
+        return worker.stop
+
+    _while_served(app, start)
+
+
+def _while_served(app: FastAPI, start: Callable[[], Callable[[], None]]) -> None:
+    """Call `start` as the app starts serving, and what it returned as it stops (around its lifespan)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        stop = start()
         try:
             async with inner(served) as state:
                 yield state
         finally:
-            worker.stop()
+            stop()
 
     app.router.lifespan_context = lifespan
 
@@ -122,7 +132,6 @@ def _every(app: FastAPI, name: str, seconds: float, task: Callable[[], object]) 
     if not hasattr(app.state, "background"):
         app.state.background = {}
     app.state.background[name] = task
-    inner = app.router.lifespan_context
 
     def run(stop: threading.Event) -> None:
         while not stop.wait(seconds):
@@ -131,17 +140,15 @@ def _every(app: FastAPI, name: str, seconds: float, task: Callable[[], object]) 
             except Exception as exc:  # noqa: BLE001 - a failed pass is reported; the next one runs as usual
                 sys.stderr.write(f"clearsite: {name}: {type(exc).__name__}: {exc}\n")
 
-    @asynccontextmanager
-    async def lifespan(served: Any) -> AsyncIterator[Any]:
+    def start() -> Callable[[], None]:
         stop = threading.Event()
         thread = threading.Thread(target=run, args=(stop,), name=name, daemon=True)
         thread.start()
-        try:
-            async with inner(served) as state:
-                yield state
-        finally:
+
+        def end() -> None:
             stop.set()
             thread.join(timeout=5)
 
-    app.router.lifespan_context = lifespan
+        return end
 
+    _while_served(app, start)
