@@ -89,6 +89,11 @@ def evaluate(knowledge: Knowledge) -> tuple[Counter[str], dict[str, Counter[str]
             maker["false_accuse"] += 1
             problems.append(f"{shown}: FALSE ACCUSATION")
         maker[f"verdict_{verdict}"] += 1
+        tally["unknown"] += verdict == "unknown"
+        if row["kind"] in SECURITY_KINDS:
+            tally["security_rows"] += 1
+            tally["security_unknown"] += verdict == "unknown"
+            tally["security_known_unknown"] += verdict == "unknown" and expected is not None
     return tally, per_maker, problems
 
 
@@ -126,6 +131,9 @@ def test_banner_identification_meets_its_targets(measured, capsys) -> None:  # t
               f"wrong producer {tally['wrong_producer']}; unrelated devices named {tally['unrelated_named']}; "
               f"false clears {tally['false_clear']}; false accusations {tally['false_accuse']}; "
               f"white-label families sent to review {tally['white_label_review']}/{tally['white_label']}")
+        print(f"left unknown: {tally['unknown']} of {tally['rows']} banners ({tally['unknown'] / tally['rows']:.0%}); "
+              f"surveillance and security banners {tally['security_unknown']} of {tally['security_rows']}, "
+              f"{tally['security_known_unknown']} of them from a maker the knowledge base lists")
     assert tally["security_found"] >= 0.9 * tally["security_expected"], "\n".join(problems)
     assert tally["wrong_producer"] == 0, "\n".join(problems)
     assert tally["unrelated_named"] == 0, "\n".join(problems)

@@ -51,6 +51,7 @@ def evaluate(knowledge):  # type: ignore[no-untyped-def]
         tally["false_accuse"] += row["expected_nil"] == "no" and verdict == "yes"
         # A contested line left "unknown" lands on nobody's desk with nothing to check.
         tally["review_left_unknown"] += row["expected_nil"] == "review" and verdict == "unknown"
+        tally["unknown"] += verdict == "unknown"
     return tally, misses
 
 
@@ -63,7 +64,8 @@ def test_identification_precision_on_the_labelled_register(packaged_kb, capsys):
         print(f"\nlabelled register: {tally['rows']} rows; producer precision {precision:.3f} "
               f"({tally['named_right']}/{tally['named']}), recall {recall:.3f}, NIL verdict agreement "
               f"{nil_accuracy:.3f}, false clears {tally['false_clear']}, false accusations {tally['false_accuse']}, "
-              f"named a maker where the label could not: {tally['named_undecided']}")
+              f"named a maker where the label could not: {tally['named_undecided']}; left unknown "
+              f"{tally['unknown']} ({tally['unknown'] / tally['rows']:.1%})")
     assert tally["rows"] >= 200
     assert precision >= 0.97, "\n".join(misses[:30])
     assert recall >= 0.90, "\n".join(misses[:30])
