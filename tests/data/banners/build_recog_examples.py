@@ -35,6 +35,9 @@ UNLISTED = {"D-Link": "no", "IQinVision": "no", "Merit LILIN": "no", "Steinsvik"
             "Avaya": "no", "H3C": "yes", "Netwave": "yes", "Hipcam": "yes", "Shenzhen Reecam Tech. Ltd.": "yes",
             "Foscam": "yes", "HiSilicon": "yes", "S2": "no", "Mercury Security": "no", "Software House": "no",
             "AMAG Technology": "no", "Keyper": "no", "CDVI": "no", "Indigo Security": "no", "Tivo": "no", "ADB": "no"}
+# Unlisted makers the knowledge base has since added: their rows name the producer, the rest stays as above.
+UNLISTED_PRODUCER = {"D-Link": "dlink", "Merit LILIN": "merit_lilin", "HeiTel": "heitel", "FUHO": "fuho",
+                     "AVTECH": "avtech"}
 UNLISTED_KIND = {"Polycom": "conferencing", "Lifesize": "conferencing", "Avaya": "conferencing", "H3C": "network",
                  "Vaddio": "conferencing", "Tivo": "unrelated"}
 UNRELATED = ["HP", "Microsoft", "3Com", "IBM", "Apache", "Ubuntu", "Ricoh", "Lantronix", "Juniper", "Lexmark", "Debian",
@@ -85,7 +88,8 @@ def main(recog: str, out: str) -> None:
                                              "AMAG Technology", "Keyper", "CDVI") else "security")
                     if vendor in WHITE_LABEL or (vendor == "Foscam"):
                         kind = "white_label"
-                    rows.append(dict(signal=signal, banner=text, maker=vendor, producer="", prc=UNLISTED[vendor], kind=kind,
+                    rows.append(dict(signal=signal, banner=text, maker=vendor, producer=UNLISTED_PRODUCER.get(vendor, ""),
+                                     prc=UNLISTED[vendor], kind=kind,
                                      source=source))
                 elif vendor in UNRELATED and taken[vendor] < PER_UNRELATED_VENDOR:
                     taken[vendor] += 1
