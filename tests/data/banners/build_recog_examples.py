@@ -27,14 +27,15 @@ LISTED = {
     "ZTE": ("zte", "network"), "TP-LINK": ("tplink", "network"), "Honeywell": ("honeywell", "other"),
     "Grandstream": ("grandstream", "conferencing"), "Yealink": ("yealink", "conferencing"),
     "2N Telekomunikace": ("two_n", "security"),
+    "S2": ("s2_security", "security"), "Mercury Security": ("mercury_security", "security"),
+    "IQinVision": ("iqinvision", "surveillance"), "Software House": ("johnson_controls", "security"),
+    "Eagle Eye Networks": ("eagle_eye_networks", "surveillance"), "Teledyne FLIR": ("flir", "surveillance"),
 }
 # Makers the knowledge base does not list: nothing may be named for them; prc says what a verdict must not contradict.
-UNLISTED = {"D-Link": "no", "IQinVision": "no", "Merit LILIN": "no", "Steinsvik": "no", "Truen": "no",
-            "Vaddio": "no", "Teledyne FLIR": "no", "TRENDnet": "no", "ELAN": "no", "Eagle Eye Networks": "no",
-            "HeiTel": "no", "FUHO": "no", "Rifatron": "no", "Nuuo": "no", "Polycom": "no", "Lifesize": "no",
+UNLISTED = {"D-Link": "no", "Merit LILIN": "no", "Steinsvik": "no", "Truen": "no",
+            "Vaddio": "no", "TRENDnet": "no", "ELAN": "no", "HeiTel": "no", "FUHO": "no", "Rifatron": "no", "Nuuo": "no", "Polycom": "no", "Lifesize": "no",
             "Avaya": "no", "H3C": "yes", "Netwave": "yes", "Hipcam": "yes", "Shenzhen Reecam Tech. Ltd.": "yes",
-            "Foscam": "yes", "HiSilicon": "yes", "S2": "no", "Mercury Security": "no", "Software House": "no",
-            "AMAG Technology": "no", "Keyper": "no", "CDVI": "no", "Indigo Security": "no", "Tivo": "no", "ADB": "no"}
+            "Foscam": "yes", "HiSilicon": "yes", "AMAG Technology": "no", "Keyper": "no", "CDVI": "no", "Indigo Security": "no", "Tivo": "no", "ADB": "no"}
 # Unlisted makers the knowledge base has since added: their rows name the producer, the rest stays as above.
 UNLISTED_PRODUCER = {"D-Link": "dlink", "Merit LILIN": "merit_lilin", "HeiTel": "heitel", "FUHO": "fuho",
                      "AVTECH": "avtech"}
@@ -84,8 +85,8 @@ def main(recog: str, out: str) -> None:
                     rows.append(dict(signal=signal, banner=text, maker=vendor, producer=producer, prc="", kind=kind,
                                      source=source))
                 elif vendor in UNLISTED:
-                    kind = UNLISTED_KIND.get(vendor, "surveillance" if vendor not in ("S2", "Mercury Security", "Software House",
-                                             "AMAG Technology", "Keyper", "CDVI") else "security")
+                    kind = UNLISTED_KIND.get(vendor, "surveillance" if vendor not in ("AMAG Technology", "Keyper", "CDVI")
+                                             else "security")
                     if vendor in WHITE_LABEL or (vendor == "Foscam"):
                         kind = "white_label"
                     rows.append(dict(signal=signal, banner=text, maker=vendor, producer=UNLISTED_PRODUCER.get(vendor, ""),

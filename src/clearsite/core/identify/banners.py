@@ -37,7 +37,7 @@ _ESCAPED_BREAK = re.compile(r"\\r\\n|\\n|\\r")  # nmap and pasted output write l
 # "ring buffer", "Made in China", "Delta Controls", MSI boards): read in free text they would name a
 # maker that is not there. Rules or the badge must carry these.
 _NOT_NAMES_IN_BANNERS = frozenset("""lts lt mi mx xm yi dh ge hyt keda kami prama hills general vigi tapo geo ring
-    tru hik anke empire china carrier amazon delta face das msi leon""".split())
+    tru hik anke empire china carrier amazon delta face das msi leon mercury""".split())
 _MAX_WINDOW = 4  # "Hangzhou Hikvision Digital Technology": company names run to a few words
 # Banners are short; a pasted page or a hostile reply is read only this far, so a huge value costs
 # little (a device names itself in its headers and title, near the start).
