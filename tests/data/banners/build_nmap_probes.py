@@ -86,7 +86,7 @@ add("banner", "HTTP/1.1 400 Bad Request\r\nServer: Aimetis-InfoService/2.1\r\n\r
 add("banner", "HTTP/1.1 200 OK\r\nServer: D-Link Internet Camera\r\n\r\n<title>DCS-2100</title>", "D-Link", "dlink", "no", S, 8450, "D-Link $1 webcam http config")
 add("banner", "HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"DCS-5300\"\r\n", "D-Link", "dlink", "no", S, 8440, "D-Link $1 webcam http config")
 add("banner", "HTTP/1.1 401 Unauthorized\r\nServer: BlueIris-HTTP/1.1\r\nDate: Mon, 02 Mar 2020 10:00:00 GMT\r\nP3P: CP=\"NOI\"\r\n", "Blue Iris", "", "no", S, 9300, "Blue Iris camera webserver")
-add("banner", "RTSP/1.0 400 Bad Request\r\nServer: Optelecom-NKF RTSPServer/1.4\r\n\r\n", "Optelecom-NKF", "", "no", S, 12370, "Optelecom-NKF rtspd")
+add("banner", "RTSP/1.0 400 Bad Request\r\nServer: Optelecom-NKF RTSPServer/1.4\r\n\r\n", "Optelecom-NKF", "optelecom_nkf", "", S, 12370, "Optelecom-NKF rtspd")
 add("banner", "HTTP/1.0 200 OK\r\nContent-type: text/html\r\nContent-Encoding: gzip\r\nServer: Sentry360 \r\n\r\n", "Sentry360", "", "no", S, 10470, "Sentry360 FS-IP5000 camera httpd")
 add("banner", "HTTP/1.0 200 OK\r\nServer: Motion/3.2.12\r\n", "Motion (open source)", "", "", "unrelated", 1100, "Motion Camera httpd")
 add("banner", "HTTP/1.0 401 Unauthorized\r\nDate: Mon, 02 Mar 2020 10:00:00 GMT\r\nServer: GoAhead-Webs\r\nConnection: close\r\nWWW-Authenticate: Basic realm=\"CameraServer\"\r\n", "AirLink", "", "", "surveillance_unknown", 8200, "GoAhead WebServer")

@@ -38,7 +38,8 @@ UNLISTED = {"D-Link": "no", "Merit LILIN": "no", "Steinsvik": "no", "Truen": "no
             "Foscam": "yes", "HiSilicon": "yes", "AMAG Technology": "no", "Keyper": "no", "CDVI": "no", "Indigo Security": "no", "Tivo": "no", "ADB": "no"}
 # Unlisted makers the knowledge base has since added: their rows name the producer, the rest stays as above.
 UNLISTED_PRODUCER = {"D-Link": "dlink", "Merit LILIN": "merit_lilin", "HeiTel": "heitel", "FUHO": "fuho",
-                     "AVTECH": "avtech"}
+                     "AVTECH": "avtech", "Truen": "truen", "TRENDnet": "trendnet", "Rifatron": "rifatron",
+                     "CDVI": "cdvi"}
 UNLISTED_KIND = {"Polycom": "conferencing", "Lifesize": "conferencing", "Avaya": "conferencing", "H3C": "network",
                  "Vaddio": "conferencing", "Tivo": "unrelated"}
 UNRELATED = ["HP", "Microsoft", "3Com", "IBM", "Apache", "Ubuntu", "Ricoh", "Lantronix", "Juniper", "Lexmark", "Debian",
