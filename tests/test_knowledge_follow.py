@@ -40,31 +40,16 @@ def _release(extra_brand: str = NEW_BRAND, broken: bool = False) -> dict[str, by
     return files
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_watch_looks_at_most_once_a_period_and_returns_a_newly_installed_base(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_watch_returns_a_newly_installed_base_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("CLEARSITE_KNOWLEDGE_DIR", str(home))
-    clock = Clock()
-    watch = KnowledgeWatch(every=30, clock=clock)
+    watch = KnowledgeWatch(every=30)
     assert watch.directory == DATA_DIR  # nothing installed yet: the packaged data
-    clock.now += 31
-    assert watch.changed() is None  # looked: nothing new
+    assert watch.look() is None  # nothing new
     install_release(_release(), "2026-12-04-test", home)
-    clock.now += 29
-    assert watch.changed() is None  # within the period: not looked at yet
-    clock.now += 2
-    new = watch.changed()
+    new = watch.look()
     assert new is not None and "Quorbel" in {b.name for b in new.brands}
-    clock.now += 31
-    assert watch.changed() is None  # the same release: nothing to load again
+    assert watch.look() is None  # the same release: nothing to load again
 
 
 def test_a_base_that_does_not_load_is_reported_and_the_old_one_kept(

@@ -591,19 +591,17 @@ def _agent_observation(site_id: int, mark: str, item: AgentObservation, agent: s
     sent = {"ip": item.ip, "mac": item.mac_as_sent, "serial": item.serial, "location": item.location,
             "observed_at": item.observed_at}
     every_text = "".join([text for text in sent.values() if text] + [e.value + e.source for e in item.evidence])
-    if not has_unsafe_characters(every_text):  # nearly always: nothing to clean
-        fields: dict[str, Any] = {"client_id": item.id, **sent, "content_sha256": item.content_sha256}
-        evidence = tuple([Evidence(e.signal, e.value, f"{where}: {e.source}" if e.source else where)
-                          for e in item.evidence])
-        return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
-                              evidence=evidence, fingerprint=mark, serial=item.serial, mac=item.mac, ip=item.ip,
-                              location=item.location)
-    clean, changed = clean_tree({**sent, "evidence": [[e.value, e.source] for e in item.evidence]})
-    pairs = clean.pop("evidence")
-    fields = {"client_id": item.id, **clean, "content_sha256": item.content_sha256,
+    if not has_unsafe_characters(every_text):  # nearly always: nothing to clean, nothing to copy
+        shown: dict[str, Any] = sent
+        pairs: Iterable[tuple[str, str] | list[str]] = ((e.value, e.source) for e in item.evidence)
+        changed: list[str] = []
+    else:
+        shown, changed = clean_tree({**sent, "evidence": [[e.value, e.source] for e in item.evidence]})
+        pairs = shown.pop("evidence")
+    fields = {"client_id": item.id, **shown, "content_sha256": item.content_sha256,
               **({"cleaned": changed} if changed else {})}
-    evidence = tuple(Evidence(e.signal, value, f"{where}: {source}" if source else where)
-                     for e, (value, source) in zip(item.evidence, pairs, strict=True))
+    evidence = tuple([Evidence(e.signal, value, f"{where}: {source}" if source else where)
+                      for e, (value, source) in zip(item.evidence, pairs, strict=True)])
     return NewObservation(site_id=site_id, kind=AGENT_KIND, locator=f"agent:{item.id}", fields=fields,
-                          evidence=evidence, fingerprint=mark, serial=clean["serial"], mac=item.mac, ip=clean["ip"],
-                          location=clean["location"])
+                          evidence=evidence, fingerprint=mark, serial=shown["serial"], mac=item.mac, ip=shown["ip"],
+                          location=shown["location"])

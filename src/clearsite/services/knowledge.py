@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -54,24 +52,15 @@ class KnowledgeWatch:
 
     `clearsite knowledge install` verifies a bundle and then switches the knowledge home's `current`
     link to it; a server started before that would go on identifying with the old base until restarted.
-    `changed()` looks at most once every `every` seconds (resolving the link costs a few stat calls)
-    and returns the new base, loaded and validated, when the directory in use is another one.
+    The server looks every `every` seconds (web.server); a look costs the few stat calls of resolving the link.
     """
 
-    def __init__(self, every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.every, self.clock = every, clock
+    def __init__(self, every: float = 30.0) -> None:
+        self.every = every
         self.directory = knowledge_in_use()
-        self.checked = clock()
-
-    def changed(self) -> Knowledge | None:
-        """The new base when `every` seconds have passed since the last look and the base in use changed."""
-        if self.clock() - self.checked < self.every:
-            return None
-        return self.look()
 
     def look(self) -> Knowledge | None:
-        """The new base if the directory in use is another one than last time, looked at now."""
-        self.checked = self.clock()
+        """The new base, loaded and validated, if the directory in use is another one than last time."""
         directory = knowledge_in_use()
         if directory == self.directory:
             return None
